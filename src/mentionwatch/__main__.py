@@ -1,0 +1,3 @@
+from mentionwatch.cli import main
+
+main()

@@ -1,0 +1,339 @@
+"""Load and validate the TOML config; every mistake is one line naming file, account and key."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from mentionwatch.errors import ConfigError
+from mentionwatch.models import Account
+from mentionwatch.sources.base import PLATFORMS, PlatformSpec
+from mentionwatch.timeutil import parse_duration
+
+APP_NAME = "mentionwatch"
+CONFIG_ENV = "MENTIONWATCH_CONFIG"
+DB_ENV = "MENTIONWATCH_DB"
+
+_SETTINGS_KEYS = {
+    "sla", "warn_at", "backfill", "database", "max_pages", "max_wait", "concurrency",
+    "per_host", "timeout", "retries",
+}  # fmt: skip
+_ACCOUNT_KEYS = {
+    "name", "platform", "server", "api_url", "handle", "keywords", "sla", "warn_at",
+    "backfill", "enabled", "max_pages", "responders", "ignore_authors",
+}  # fmt: skip
+_TOP_KEYS = {"settings", "accounts", "digest"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    sla: timedelta = timedelta(hours=1)
+    warn_at: float = 0.75
+    backfill: timedelta = timedelta(days=3)
+    database: Path | None = None
+    max_pages: int = 10
+    max_wait: timedelta = timedelta(seconds=60)
+    concurrency: int = 16
+    per_host: int = 4
+    timeout: timedelta = timedelta(seconds=20)
+    retries: int = 3
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    settings: Settings = field(default_factory=Settings)
+    accounts: tuple[Account, ...] = ()
+    digest: Mapping[str, Any] = field(default_factory=dict)
+
+    def account(self, name: str) -> Account:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        raise ConfigError(f"{self.path}: no account named {name!r}")
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME) / "config.toml"
+
+
+def config_path(explicit: Path | None) -> Path:
+    if explicit is not None:
+        return explicit
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return default_config_path()
+
+
+def database_path(explicit: Path | None, config: Config | None) -> Path:
+    if explicit is not None:
+        return explicit
+    if os.environ.get(DB_ENV):
+        return Path(os.environ[DB_ENV])
+    if config is not None and config.settings.database is not None:
+        return config.settings.database
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_NAME) / "mentionwatch.db"
+
+
+def load(path: Path) -> Config:
+    """Read and validate `path`. Secrets are only located here; `resolve_secrets` reads them."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such config file (create one with `mentionwatch init`)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse(raw, path)
+
+
+def parse(raw: Mapping[str, Any], path: Path) -> Config:
+    _unknown(raw, _TOP_KEYS, f"{path}")
+    settings_raw = _table(raw, "settings", f"{path}")
+    where = f"{path}: [settings]"
+    _unknown(settings_raw, _SETTINGS_KEYS, where)
+    settings = _settings(settings_raw, path, where)
+    accounts_raw = raw.get("accounts", [])
+    if not isinstance(accounts_raw, list):
+        raise ConfigError(f"{path}: 'accounts' must be [[accounts]] tables")
+    accounts: list[Account] = []
+    for index, entry in enumerate(accounts_raw):
+        account = _account(entry, index, settings, path)
+        if any(a.name == account.name for a in accounts):
+            raise ConfigError(f"{path}: accounts[{index}]: duplicate account name {account.name!r}")
+        accounts.append(account)
+    digest = _table(raw, "digest", f"{path}")
+    return Config(path, settings, tuple(accounts), digest)
+
+
+def _settings(raw: Mapping[str, Any], path: Path, where: str) -> Settings:
+    base = Settings()
+    database = _get(raw, "database", str, where, None)
+    db_path = None
+    if database:
+        db_path = Path(database).expanduser()
+        if not db_path.is_absolute():
+            db_path = path.parent / db_path
+    return Settings(
+        sla=_duration(raw, "sla", where, base.sla),
+        warn_at=_fraction(raw, where, base.warn_at),
+        backfill=_duration(raw, "backfill", where, base.backfill),
+        database=db_path,
+        max_pages=_positive(raw, "max_pages", where, base.max_pages),
+        max_wait=_duration(raw, "max_wait", where, base.max_wait),
+        concurrency=_positive(raw, "concurrency", where, base.concurrency),
+        per_host=_positive(raw, "per_host", where, base.per_host),
+        timeout=_duration(raw, "timeout", where, base.timeout),
+        retries=_positive(raw, "retries", where, base.retries, minimum=0),
+    )
+
+
+def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
+    where = f"{path}: accounts[{index}]"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: must be a table")
+    name = _get(entry, "name", str, where, None)
+    if not name:
+        raise ConfigError(f"{where}: key 'name' is required")
+    where = f"{path}: account {name!r}"
+    platform = _get(entry, "platform", str, where, None)
+    if not platform:
+        raise ConfigError(f"{where}: key 'platform' is required")
+    spec = PLATFORMS.get(platform)
+    if spec is None:
+        known = ", ".join(sorted(PLATFORMS))
+        raise ConfigError(
+            f"{where}: key 'platform': unknown platform {platform!r} (known: {known})"
+        )
+    secret_keys = {k for s in spec.secrets for k in (s, f"{s}_file")}
+    _unknown(entry, _ACCOUNT_KEYS | set(spec.required) | set(spec.optional) | secret_keys, where)
+    server = _server(entry, spec, where)
+    handle = _get(entry, "handle", str, where, "")
+    if spec.needs_handle and not handle:
+        raise ConfigError(f"{where}: key 'handle' is required for {platform}")
+    options: dict[str, Any] = {}
+    for key in (*spec.required, *spec.optional):
+        if key == "server":
+            continue
+        value = entry.get(key)
+        if value is None and key in spec.required:
+            raise ConfigError(f"{where}: key {key!r} is required for {platform}")
+        if value is not None:
+            options[key] = value
+    sources = _secret_sources(entry, spec, where, path)
+    return Account(
+        name=name,
+        platform=platform,
+        server=server,
+        handle=handle.lstrip("@") if platform != "feed" else handle,
+        keywords=_strings(entry, "keywords", where),
+        sla=_duration(entry, "sla", where, settings.sla),
+        warn_at=_fraction(entry, where, settings.warn_at),
+        backfill=_duration(entry, "backfill", where, settings.backfill),
+        enabled=_get(entry, "enabled", bool, where, True),
+        max_pages=_positive(entry, "max_pages", where, settings.max_pages),
+        responders=_strings(entry, "responders", where),
+        ignore_authors=_strings(entry, "ignore_authors", where),
+        secret_sources=sources,
+        secrets={k: entry[k] for k, where_from in sources.items() if where_from == "config file"},
+        options=options,
+    )
+
+
+def _server(entry: Mapping[str, Any], spec: PlatformSpec, where: str) -> str:
+    server = _get(entry, "server", str, where, None) or _get(entry, "api_url", str, where, None)
+    server = server or spec.default_server
+    if not server:
+        if "server" in spec.required:
+            raise ConfigError(f"{where}: key 'server' is required for {spec.name}")
+        return ""
+    if not server.startswith(("https://", "http://")):
+        raise ConfigError(f"{where}: key 'server': {server!r} must start with https://")
+    return server.rstrip("/")
+
+
+def _secret_sources(
+    entry: Mapping[str, Any], spec: PlatformSpec, where: str, path: Path
+) -> dict[str, str]:
+    """Where each secret is to be read from: "env NAME" or "file PATH"."""
+    found: dict[str, str] = {}
+    for key in spec.secrets:
+        value = _get(entry, key, str, where, None)
+        file_value = _get(entry, f"{key}_file", str, where, None)
+        if value and file_value:
+            raise ConfigError(f"{where}: give {key!r} or '{key}_file', not both")
+        if file_value:
+            file_path = Path(file_value).expanduser()
+            if not file_path.is_absolute():
+                file_path = path.parent / file_path
+            found[key] = f"file {file_path}"
+        elif value and value.startswith("env:"):
+            found[key] = f"env {value[4:]}"
+        elif value:
+            if _shared(path):
+                raise ConfigError(
+                    f"{where}: key {key!r}: a secret written in a config file that others can "
+                    f"read; use \"env:NAME\" or '{key}_file', or chmod 600 {path}"
+                )
+            found[key] = "config file"
+    return found
+
+
+def resolve_secrets(
+    config: Config, read_env: Callable[[str], str | None] = os.environ.get
+) -> Config:
+    """Read every enabled account's secrets; a missing one is a ConfigError before any polling."""
+    accounts = []
+    for account in config.accounts:
+        if not account.enabled:
+            accounts.append(account)
+            continue
+        secrets = {
+            key: account.secrets.get(key)
+            or _read_secret(config.path, account.name, key, source, read_env)
+            for key, source in account.secret_sources.items()
+        }
+        accounts.append(replace(account, secrets=secrets))
+    return replace(config, accounts=tuple(accounts))
+
+
+def _read_secret(
+    path: Path, account: str, key: str, source: str, read_env: Callable[[str], str | None]
+) -> str:
+    where = f"{path}: account {account!r}: key {key!r}"
+    if source.startswith("env "):
+        value = read_env(source[4:])
+        if not value:
+            raise ConfigError(f"{where}: environment variable {source[4:]} is not set")
+        return value
+    secret_path = Path(source[5:])
+    try:
+        if _shared(secret_path):
+            raise ConfigError(
+                f"{where}: {secret_path} is readable by group or others; chmod 600 {secret_path}"
+            )
+        value = secret_path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {secret_path}: {exc.strerror}") from None
+    if not value:
+        raise ConfigError(f"{where}: {secret_path} is empty")
+    return value
+
+
+def _shared(path: Path) -> bool:
+    return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+
+
+def _unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key {key!r}")
+
+
+def _table(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [{key}] must be a table")
+    return value
+
+
+def _get(table: Mapping[str, Any], key: str, kind: type, where: str, default: Any) -> Any:
+    value = table.get(key, default)
+    if value is default:
+        return value
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}: key {key!r} must be a {kind.__name__}, not {value!r}")
+    return value
+
+
+def _strings(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where}: key {key!r} must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _duration(table: Mapping[str, Any], key: str, where: str, default: timedelta) -> timedelta:
+    value = table.get(key)
+    if value is None:
+        return default
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: key {key!r}: {exc}") from None
+
+
+def _positive(
+    table: Mapping[str, Any], key: str, where: str, default: int, minimum: int = 1
+) -> int:
+    value: int = _get(table, key, int, where, default)
+    if value < minimum:
+        raise ConfigError(f"{where}: key {key!r} must be at least {minimum}")
+    return value
+
+
+def _fraction(table: Mapping[str, Any], where: str, default: float) -> float:
+    value = table.get("warn_at", default)
+    if isinstance(value, str) and value.endswith("%"):
+        try:
+            value = float(value[:-1]) / 100
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise ConfigError(f"{where}: key 'warn_at' must be a fraction like 0.75 or \"75%\"")
+    return float(value)

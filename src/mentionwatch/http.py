@@ -1,0 +1,297 @@
+"""The shared HTTP client: timeouts, User-Agent, retries, rate limits, size cap, redaction."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from mentionwatch import __version__
+from mentionwatch.errors import RateLimitedError, SourceError
+from mentionwatch.models import Account
+from mentionwatch.sources.base import Response
+
+log = logging.getLogger("mentionwatch.http")
+
+USER_AGENT = f"mentionwatch/{__version__} (+https://github.com/mentionwatch/mentionwatch)"
+MAX_BODY = 20 * 1024 * 1024
+_RESET_HEADERS = ("x-ratelimit-reset", "ratelimit-reset", "x-rate-limit-reset")
+_REMAINING_HEADERS = ("x-ratelimit-remaining", "ratelimit-remaining", "x-rate-limit-remaining")
+_SECRET_PARAMS = re.compile(
+    r"((?:access_?token|token|api_?key|key|password|secret|client_secret|sig)=)[^&\s]+", re.I
+)
+
+
+def parse_reset(value: str, now: float) -> float | None:
+    """A reset/Retry-After header as an epoch time: ISO 8601, HTTP date, epoch or delta seconds."""
+    value = value.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is not None:
+        return number if number > 1_000_000_000 else now + max(number, 0.0)
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        pass
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def _header(headers: Mapping[str, str], names: Iterable[str]) -> str | None:
+    for name in names:
+        if name in headers:
+            return headers[name]
+    return None
+
+
+def clock_text(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M UTC")
+
+
+class Http:
+    """One per poll run: the connection pool and the concurrency limits shared by all accounts."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 20.0,
+        connect_timeout: float = 10.0,
+        retries: int = 3,
+        max_wait: float = 60.0,
+        concurrency: int = 16,
+        per_host: int = 4,
+        max_body: int = MAX_BODY,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=True,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            transport=transport,
+        )
+        self.retries = retries
+        self.max_wait = max_wait
+        self.max_body = max_body
+        self.sleep = sleep
+        self.clock = clock
+        self._all = asyncio.Semaphore(concurrency)
+        self._per_host = per_host
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        # Spent quotas, per host and account: the next request waits for the reset (or gives up).
+        self._blocked: dict[tuple[str, str], float] = {}
+
+    async def __aenter__(self) -> Http:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+
+    def for_account(self, account: Account, user_agent: str | None = None) -> AccountFetcher:
+        return AccountFetcher(self, account, user_agent)
+
+    def host_limit(self, host: str) -> asyncio.Semaphore:
+        if host not in self._hosts:
+            self._hosts[host] = asyncio.Semaphore(self._per_host)
+        return self._hosts[host]
+
+
+class AccountFetcher:
+    """The `Fetcher` a source gets: every error names this account and never its secrets."""
+
+    def __init__(self, http: Http, account: Account, user_agent: str | None) -> None:
+        self.http = http
+        self.account = account.name
+        self.user_agent = user_agent
+        self._secrets = sorted((s for s in account.secrets.values() if s), key=len, reverse=True)
+        self._secret_hint = ", ".join(account.secret_sources.values())
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return _SECRET_PARAMS.sub(r"\1***", text)
+
+    def add_secret(self, value: str) -> None:
+        """Tokens obtained at run time (OAuth, sessions) are redacted like configured ones."""
+        if value and value not in self._secrets:
+            self._secrets.append(value)
+            self._secrets.sort(key=len, reverse=True)
+
+    async def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        endpoint: str | None = None,
+        ok_statuses: tuple[int, ...] = (200,),
+    ) -> Response:
+        request = self.http.client.build_request("GET", url, params=params, headers=headers)
+        return await self._send(request, endpoint, ok_statuses)
+
+    async def post(
+        self,
+        url: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        endpoint: str | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> Response:
+        all_headers = dict(headers or {})
+        if auth is not None:
+            all_headers["Authorization"] = httpx.BasicAuth(*auth)._auth_header
+        request = self.http.client.build_request(
+            "POST", url, data=data, json=json_body, headers=all_headers
+        )
+        return await self._send(request, endpoint, (200,))
+
+    def _fail(self, endpoint: str, problem: str) -> SourceError:
+        return SourceError(self.account, endpoint, self.redact(problem))
+
+    async def _send(
+        self, request: httpx.Request, endpoint: str | None, ok: tuple[int, ...]
+    ) -> Response:
+        if self.user_agent:
+            request.headers["User-Agent"] = self.user_agent
+        where = endpoint or urlsplit(str(request.url)).path or "/"
+        host = request.url.host
+        http = self.http
+        for attempt in range(http.retries + 1):
+            await self._wait_for_quota(host, where)
+            started = http.clock()
+            try:
+                async with http._all, http.host_limit(host):
+                    status, headers, body = await self._exchange(request, where)
+            except httpx.TimeoutException:
+                problem = "timed out"
+            except httpx.TransportError as exc:
+                problem = f"connection failed ({type(exc).__name__})"
+            else:
+                self._log(request, status, started, attempt)
+                self._note_quota(host, headers)
+                if status in ok:
+                    return Response(status, headers, body, str(request.url), where, self.account)
+                wait = self._retry_wait(status, headers, attempt, where)
+                if wait is None:
+                    raise self._status_error(status, headers, body, where)
+                problem = f"HTTP {status}"
+                if attempt < http.retries:
+                    await http.sleep(wait)
+                    continue
+                raise self._fail(where, f"{problem} after {attempt + 1} attempts")
+            self._log(request, None, started, attempt, problem)
+            if attempt < http.retries:
+                await http.sleep(self._backoff(attempt))
+                continue
+            raise self._fail(where, f"{problem} after {attempt + 1} attempts")
+        raise AssertionError("unreachable")
+
+    async def _exchange(
+        self, request: httpx.Request, where: str
+    ) -> tuple[int, dict[str, str], bytes]:
+        response = await self.http.client.send(request, stream=True)
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.http.max_body:
+                    raise self._fail(where, f"response larger than {self.http.max_body} bytes")
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        return response.status_code, headers, b"".join(chunks)
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(2**attempt, 30)) * (0.5 + random.random() / 2)
+
+    def _retry_wait(
+        self, status: int, headers: Mapping[str, str], attempt: int, where: str
+    ) -> float | None:
+        """Seconds to wait before retrying, or None when the status is final."""
+        limited = status == 429 or (
+            status == 403
+            and ("retry-after" in headers or _header(headers, _REMAINING_HEADERS) in ("0", "0.0"))
+        )
+        if not limited and status < 500:
+            return None
+        now = self.http.clock()
+        reset = None
+        if "retry-after" in headers:
+            reset = parse_reset(headers["retry-after"], now)
+        elif limited and (value := _header(headers, _RESET_HEADERS)):
+            reset = parse_reset(value, now)
+        if reset is None:
+            return self._backoff(attempt)
+        if reset - now > self.http.max_wait:
+            raise RateLimitedError(self.account, where, clock_text(reset))
+        return max(reset - now, 0.0) + 0.5
+
+    def _note_quota(self, host: str, headers: Mapping[str, str]) -> None:
+        remaining = _header(headers, _REMAINING_HEADERS)
+        reset = _header(headers, _RESET_HEADERS)
+        if remaining is None or reset is None:
+            return
+        try:
+            spent = float(remaining) <= 0
+        except ValueError:
+            return
+        when = parse_reset(reset, self.http.clock())
+        if spent and when is not None:
+            self.http._blocked[(host, self.account)] = when
+
+    async def _wait_for_quota(self, host: str, where: str) -> None:
+        until = self.http._blocked.get((host, self.account))
+        if until is None:
+            return
+        delay = until - self.http.clock()
+        if delay > self.http.max_wait:
+            raise RateLimitedError(self.account, where, clock_text(until))
+        if delay > 0:
+            log.info("%s: quota spent, waiting %.0fs for the reset", self.account, delay)
+            await self.http.sleep(delay + 0.5)
+        self.http._blocked.pop((host, self.account), None)
+
+    def _status_error(
+        self, status: int, headers: Mapping[str, str], body: bytes, where: str
+    ) -> SourceError:
+        if status in (401, 403):
+            hint = f" ({self._secret_hint})" if self._secret_hint else ""
+            return self._fail(where, f"token for account {self.account} was refused{hint}")
+        excerpt = body[:200].decode("utf-8", "replace").strip().replace("\n", " ")
+        detail = f": {excerpt}" if excerpt and not excerpt.startswith("<") else ""
+        return self._fail(where, f"HTTP {status}{detail}")
+
+    def _log(
+        self,
+        request: httpx.Request,
+        status: int | None,
+        started: float,
+        attempt: int,
+        problem: str = "",
+    ) -> None:
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        elapsed = (self.http.clock() - started) * 1000
+        outcome = str(status) if status is not None else problem
+        retry = f" retry {attempt}" if attempt else ""
+        url = self.redact(str(request.url))
+        log.debug("%s %s %s %.0fms%s", request.method, url, outcome, elapsed, retry)

@@ -1,0 +1,97 @@
+"""Append-only schema steps, each recorded in `schema_migrations` in the transaction it runs in.
+
+Never edit or reorder a step that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+Migration = tuple[str, Callable[[sqlite3.Connection], None]]
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    """Statement by statement: executescript() would commit behind our back."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _initial(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE mentions (
+            id INTEGER PRIMARY KEY,
+            account TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            remote_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            url TEXT NOT NULL,
+            author TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL,
+            thread_id TEXT,
+            created_at TEXT NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'open',
+            state_changed_at TEXT,
+            snoozed_until TEXT,
+            reopened_at TEXT,
+            answered_at TEXT,
+            answered_url TEXT,
+            answered_by TEXT,
+            raw TEXT NOT NULL,
+            UNIQUE (account, remote_id)
+        );
+        CREATE INDEX mentions_by_state_age ON mentions (state, created_at);
+        CREATE INDEX mentions_by_account ON mentions (account, state, created_at);
+        CREATE INDEX mentions_by_platform ON mentions (platform, state, created_at);
+        CREATE INDEX mentions_by_thread ON mentions (account, thread_id)
+            WHERE thread_id IS NOT NULL;
+
+        CREATE TABLE replies (
+            id INTEGER PRIMARY KEY,
+            account TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            remote_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            author TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            parent_id TEXT,
+            thread_id TEXT,
+            raw TEXT NOT NULL,
+            UNIQUE (account, remote_id)
+        );
+        CREATE INDEX replies_by_parent ON replies (account, parent_id);
+        CREATE INDEX replies_by_thread ON replies (account, thread_id, created_at);
+
+        CREATE TABLE cursors (
+            account TEXT NOT NULL,
+            listing TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (account, listing)
+        );
+
+        CREATE TABLE poll_runs (
+            id INTEGER PRIMARY KEY,
+            account TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            new_mentions INTEGER NOT NULL DEFAULT 0,
+            new_replies INTEGER NOT NULL DEFAULT 0,
+            newly_answered INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        );
+        CREATE INDEX poll_runs_by_account ON poll_runs (account, finished_at);
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    ("0001_initial", _initial),
+]

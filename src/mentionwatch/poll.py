@@ -1,0 +1,128 @@
+"""Poll every enabled account concurrently; commit each account's results atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from mentionwatch.config import Config
+from mentionwatch.errors import SourceError
+from mentionwatch.http import Http
+from mentionwatch.models import Account, Mention, PollResult
+from mentionwatch.store import Store
+from mentionwatch.timeutil import utcnow
+
+log = logging.getLogger("mentionwatch.poll")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class PollHooks:
+    """How the CLI follows a run; the core itself never prints."""
+
+    started: Callable[[Account], None] = lambda account: None
+    finished: Callable[[PollResult], None] = lambda result: None
+
+
+def run_poll(
+    config: Config,
+    store: Store,
+    *,
+    accounts: Sequence[str] = (),
+    hooks: PollHooks | None = None,
+    http: Http | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> list[PollResult]:
+    return asyncio.run(poll_all(config, store, accounts, hooks or PollHooks(), http, clock))
+
+
+async def poll_all(
+    config: Config,
+    store: Store,
+    names: Sequence[str],
+    hooks: PollHooks,
+    http: Http | None,
+    clock: Callable[[], datetime],
+) -> list[PollResult]:
+    chosen = [a for a in config.accounts if a.enabled and (not names or a.name in names)]
+    s = config.settings
+    client = http or Http(
+        timeout=s.timeout.total_seconds(),
+        retries=s.retries,
+        max_wait=s.max_wait.total_seconds(),
+        concurrency=s.concurrency,
+        per_host=s.per_host,
+    )
+    async with client:
+        tasks = [poll_account(account, store, client, hooks, clock) for account in chosen]
+        return list(await asyncio.gather(*tasks))
+
+
+async def poll_account(
+    account: Account,
+    store: Store,
+    http: Http,
+    hooks: PollHooks,
+    clock: Callable[[], datetime],
+) -> PollResult:
+    from mentionwatch.sources.base import PLATFORMS
+
+    hooks.started(account)
+    started = clock()
+    began = time.monotonic()
+    fetcher = http.for_account(account)
+    try:
+        source = PLATFORMS[account.platform].load()(account, fetcher)
+        cursors = store.cursors(account.name)
+        mentions = await source.mentions(
+            cursors.get("mentions"), _since(account, cursors.get("mentions"), started)
+        )
+        replies = await source.replies(
+            cursors.get("replies"), _since(account, cursors.get("replies"), started)
+        )
+        kept = [m for m in mentions.items if _is_mention(account, m)]
+        saved = store.save_poll(
+            account.name,
+            account.platform,
+            kept,
+            replies.items,
+            {"mentions": mentions.cursor, "replies": replies.cursor},
+            clock(),
+        )
+    except SourceError as exc:
+        error: str | None = str(exc)
+        saved = None
+    except Exception as exc:  # a parser bug on one account must not stop the others
+        log.debug("unexpected failure polling %s", account.name, exc_info=True)
+        error = fetcher.redact(f"{account.name}: unexpected {type(exc).__name__}: {exc}")
+        saved = None
+    else:
+        error = None
+    store.record_run(account.name, account.platform, started, clock(), error, saved)
+    result = PollResult(
+        account=account.name,
+        platform=account.platform,
+        new_mentions=saved.new_mentions if saved else 0,
+        newly_answered=saved.newly_answered if saved else 0,
+        still_open=saved.still_open if saved else 0,
+        new_replies=saved.new_replies if saved else 0,
+        error=error,
+        seconds=time.monotonic() - began,
+    )
+    hooks.finished(result)
+    return result
+
+
+def _since(account: Account, cursor: str | None, now: datetime) -> datetime:
+    """The backfill horizon applies to an account's first poll; after that the cursor rules."""
+    return now - account.backfill if cursor is None else EPOCH
+
+
+def _is_mention(account: Account, mention: Mention) -> bool:
+    author = mention.author.lower().lstrip("@")
+    ignored = {a.lower().lstrip("@") for a in account.ignore_authors}
+    return author not in account.own_names and author not in ignored

@@ -1,0 +1,229 @@
+"""The Source interface, the registry of platforms, and the paging helper sources share.
+
+Nothing here imports httpx: config validation and the read-only commands use the registry
+without paying for the HTTP stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+from mentionwatch.errors import SourceError
+from mentionwatch.models import Account, Batch, Mention, Reply
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+    endpoint: str
+    account: str
+
+    def json(self) -> Any:
+        """The body as JSON, or a SourceError that says what came back instead."""
+        try:
+            return json.loads(self.body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            kind = "an HTML page" if self.body.lstrip()[:1] == b"<" else "invalid JSON"
+            if not self.body.strip():
+                kind = "an empty body"
+            raise SourceError(self.account, self.endpoint, f"expected JSON, got {kind}") from None
+
+
+class Fetcher(Protocol):
+    """HTTP for one account: retries, rate limits and secret redaction are done behind it."""
+
+    account: str
+
+    async def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        endpoint: str | None = None,
+        ok_statuses: tuple[int, ...] = (200,),
+    ) -> Response: ...
+
+    async def post(
+        self,
+        url: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        endpoint: str | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> Response: ...
+
+
+class Source(Protocol):
+    platform: ClassVar[str]
+
+    def __init__(self, account: Account, fetcher: Fetcher) -> None: ...
+
+    async def mentions(self, cursor: str | None, since: datetime) -> Batch[Mention]: ...
+
+    async def replies(self, cursor: str | None, since: datetime) -> Batch[Reply]: ...
+
+    async def whoami(self) -> str:
+        """One cheap authenticated call; returns who the credential belongs to."""
+        ...
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    """What the config may say for a platform; lives here so config checks need no HTTP."""
+
+    name: str
+    module: str
+    default_server: str | None
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    needs_handle: bool = True
+    notes: str = ""
+
+    def load(self) -> type[Source]:
+        module = importlib.import_module(f"mentionwatch.sources.{self.module}")
+        cls: type[Source] = module.SOURCE
+        return cls
+
+
+# Adding a platform: its module (exporting SOURCE), this line, its tests, the README table.
+PLATFORMS: dict[str, PlatformSpec] = {
+    spec.name: spec
+    for spec in (
+        PlatformSpec("mastodon", "mastodon", None, required=("server",), secrets=("token",)),
+        PlatformSpec(
+            "bluesky", "bluesky", "https://bsky.social", optional=("appview",),
+            secrets=("app_password",),
+        ),
+        PlatformSpec("github", "github", "https://api.github.com", secrets=("token",)),
+        PlatformSpec(
+            "reddit", "reddit", "https://oauth.reddit.com",
+            required=("client_id",), optional=("auth_url", "user_agent"),
+            secrets=("client_secret", "password", "refresh_token"),
+        ),
+        PlatformSpec("twitter", "twitter", "https://api.x.com", secrets=("token",)),
+        PlatformSpec("hackernews", "hackernews", "https://hn.algolia.com", needs_handle=False),
+        PlatformSpec("feed", "feed", None, required=("url",), needs_handle=False),
+    )
+}  # fmt: skip
+
+
+K = TypeVar("K", int, str)
+T = TypeVar("T")
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a newest-first listing and the token for the next, older page."""
+
+    items: list[T]
+    next_token: str | None
+
+
+@dataclass
+class SweepState:
+    """Cursor for a newest-first listing, kept as JSON in the database.
+
+    `floor` is the newest key fully covered. When the page cap stops a sweep early, `top` is
+    the newest key that sweep saw and `resume` the token to continue from, so the next run
+    fills the gap down to `floor` before anything moves past it.
+    """
+
+    floor: Any = None
+    top: Any = None
+    resume: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def decode(cls, cursor: str | None) -> SweepState:
+        if not cursor:
+            return cls()
+        try:
+            data = json.loads(cursor)
+        except json.JSONDecodeError:
+            return cls(floor=cursor)
+        if not isinstance(data, dict):
+            return cls(floor=data)
+        return cls(data.get("floor"), data.get("top"), data.get("resume"), data.get("extra", {}))
+
+    def encode(self) -> str:
+        data = {"floor": self.floor, "top": self.top, "resume": self.resume, "extra": self.extra}
+        return json.dumps({k: v for k, v in data.items() if v not in (None, {})})
+
+
+async def sweep_newest_first(
+    fetch_page: Callable[[str | None, Any], Awaitable[Page[T]]],
+    *,
+    key: Callable[[T], K],
+    time_of: Callable[[T], datetime],
+    cursor: str | None,
+    since: datetime,
+    max_pages: int,
+) -> Batch[T]:
+    """Page a newest-first listing down to the stored floor, the backfill horizon or the cap.
+
+    `fetch_page(token, floor)` gets the page token (None for the newest page) and the floor
+    key, which a platform may pass to the server (`since_id`) to save requests.
+    """
+    state = SweepState.decode(cursor)
+    token = state.resume
+    top = state.top
+    items: list[T] = []
+    for _ in range(max(max_pages, 1)):
+        page = await fetch_page(token, state.floor)
+        done = False
+        for item in page.items:
+            k = key(item)
+            if (state.floor is not None and k <= state.floor) or time_of(item) < since:
+                done = True
+                break
+            if top is None or k > top:
+                top = k
+            items.append(item)
+        token = page.next_token
+        if done or token is None or not page.items:
+            newest = top if top is not None else state.floor
+            return Batch(items, SweepState(floor=newest, extra=state.extra).encode())
+    return Batch(items, SweepState(state.floor, top, token, state.extra).encode())
+
+
+def split_cursor(cursor: str | None) -> dict[str, str]:
+    """A source with several listings (mentions, each keyword) keeps one cursor per listing."""
+    if not cursor:
+        return {}
+    try:
+        data = json.loads(cursor)
+    except json.JSONDecodeError:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        return {}
+    return data
+
+
+def join_cursor(parts: Mapping[str, str | None]) -> str:
+    return json.dumps({k: v for k, v in sorted(parts.items()) if v is not None})
+
+
+def require(account: str, endpoint: str, data: Any, *path: str | int) -> Any:
+    """Walk `data` along `path`; a missing step is a SourceError naming the field."""
+    here = data
+    for step in path:
+        try:
+            here = here[step]
+        except (KeyError, IndexError, TypeError):
+            where = ".".join(str(p) for p in path)
+            raise SourceError(
+                account, endpoint, f"unexpected payload: no field {where!r}"
+            ) from None
+    return here

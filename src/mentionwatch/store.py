@@ -1,0 +1,417 @@
+"""The only module with SQL: open and migrate the database, store polls, query mentions."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from mentionwatch.errors import LockedError, StoreError, UsageError
+from mentionwatch.migrations import MIGRATIONS
+from mentionwatch.models import Mention, Reply, State, StoredMention
+from mentionwatch.timeutil import from_db, to_db
+
+_OPEN_STATES = ("open", "snoozed")
+_COLUMNS = (
+    "id, account, platform, remote_id, kind, url, author, title, text, created_at, "
+    "first_seen_at, state, snoozed_until, answered_at, answered_url, answered_by"
+)
+
+
+@dataclass(frozen=True)
+class MentionFilter:
+    """What `list` and `export` select; `states` empty means every state."""
+
+    states: tuple[State, ...] = (State.OPEN,)
+    accounts: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    older_than: timedelta | None = None
+    # Per-account cut-offs: only mentions created at or before the account's time are kept.
+    due_before: Mapping[str, datetime] = field(default_factory=dict)
+    limit: int | None = None
+    newest_first: bool = False
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    new_mentions: int
+    new_replies: int
+    newly_answered: int
+    still_open: int
+
+
+def _create_private(path: Path) -> None:
+    """Create the file 0600 before SQLite does, so no other user ever sees a readable copy."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+class Store:
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True) -> Store:
+        if not path.exists():
+            if not create:
+                raise StoreError(f"{path}: no database yet; run `mentionwatch poll` first")
+            try:
+                _create_private(path)
+            except OSError as exc:
+                raise StoreError(f"{path}: cannot create database: {exc.strerror}") from None
+        try:
+            db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA busy_timeout = 10000")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            store = cls(db, path)
+            store.migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: {_explain(exc)}") from None
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: {_explain(exc)}") from None
+
+    def migrate(self) -> None:
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        applied = {row[0] for row in self.db.execute("SELECT name FROM schema_migrations")}
+        known = {name for name, _ in MIGRATIONS}
+        if applied - known:
+            raise StoreError(
+                f"{self.path}: written by a newer mentionwatch (schema step "
+                f"{sorted(applied - known)[-1]}); upgrade mentionwatch to use it"
+            )
+        for name, step in MIGRATIONS:
+            if name in applied:
+                continue
+            with self.transaction() as db:
+                # Another process may have migrated while we waited for the write lock.
+                if db.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (name,)).fetchone():
+                    continue
+                step(db)
+                db.execute(
+                    "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                    (name, to_db(datetime.now().astimezone())),
+                )
+
+    # -- polling ---------------------------------------------------------------------------
+
+    def cursors(self, account: str) -> dict[str, str]:
+        rows = self.db.execute("SELECT listing, value FROM cursors WHERE account = ?", (account,))
+        return {row["listing"]: row["value"] for row in rows}
+
+    def save_poll(
+        self,
+        account: str,
+        platform: str,
+        mentions: Sequence[Mention],
+        replies: Sequence[Reply],
+        cursors: Mapping[str, str | None],
+        now: datetime,
+    ) -> SaveResult:
+        """Store one account's poll atomically: data, answers and cursors, or nothing."""
+        seen = to_db(now)
+        with self.transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT INTO replies (account, platform, remote_id, url, author, created_at, "
+                "parent_id, thread_id, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (account, remote_id) DO NOTHING",
+                (
+                    (account, platform, r.remote_id, r.url, r.author, to_db(r.created_at),
+                     r.parent_id, r.thread_id, _raw(r.raw))
+                    for r in replies
+                ),
+            )  # fmt: skip
+            new_replies = db.total_changes - before
+            before = db.total_changes
+            db.executemany(
+                "INSERT INTO mentions (account, platform, remote_id, kind, url, author, title, "
+                "text, thread_id, created_at, first_seen_at, raw) "
+                "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
+                "(SELECT 1 FROM replies WHERE account = ? AND remote_id = ?) "
+                "ON CONFLICT (account, remote_id) DO NOTHING",
+                (
+                    (account, platform, m.remote_id, str(m.kind), m.url, m.author, m.title,
+                     m.text, m.thread_id, to_db(m.created_at), seen, _raw(m.raw),
+                     account, m.remote_id)
+                    for m in mentions
+                ),
+            )  # fmt: skip
+            new_mentions = db.total_changes - before
+            answered = self._match_answers(db, account)
+            for listing, value in cursors.items():
+                if value is None:
+                    continue
+                db.execute(
+                    "INSERT INTO cursors (account, listing, value, updated_at) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (account, listing) DO UPDATE SET value = excluded.value, "
+                    "updated_at = excluded.updated_at",
+                    (account, listing, value, seen),
+                )
+            still_open = self._count_open(db, account, seen)
+        return SaveResult(new_mentions, new_replies, answered, still_open)
+
+    def _match_answers(self, db: sqlite3.Connection, account: str) -> int:
+        """Mark open mentions that one of the stored replies answers; returns how many."""
+        rows = db.execute(
+            """
+            SELECT m.id AS mention, r.created_at, r.url, r.author FROM mentions m
+              JOIN replies r ON r.account = m.account AND r.parent_id = m.remote_id
+             WHERE m.account = :account AND m.state IN ('open', 'snoozed')
+               AND r.created_at >= COALESCE(m.reopened_at, '')
+            UNION ALL
+            SELECT m.id, r.created_at, r.url, r.author FROM mentions m
+              JOIN replies r ON r.account = m.account AND r.thread_id = m.thread_id
+                            AND r.created_at >= m.created_at
+             WHERE m.account = :account AND m.state IN ('open', 'snoozed')
+               AND m.thread_id IS NOT NULL AND r.created_at >= COALESCE(m.reopened_at, '')
+            ORDER BY 2 DESC
+            """,
+            {"account": account},
+        ).fetchall()
+        # Descending order so that the earliest reply for each mention is written last and wins.
+        first: dict[int, sqlite3.Row] = {row["mention"]: row for row in rows}
+        db.executemany(
+            "UPDATE mentions SET state = 'answered', answered_at = ?, answered_url = ?, "
+            "answered_by = ?, state_changed_at = ?, snoozed_until = NULL WHERE id = ?",
+            (
+                (r["created_at"], r["url"], r["author"], r["created_at"], m)
+                for m, r in first.items()
+            ),
+        )
+        return len(first)
+
+    def _count_open(self, db: sqlite3.Connection, account: str, now: str) -> int:
+        row = db.execute(
+            "SELECT COUNT(*) FROM mentions WHERE account = ? AND (state = 'open' "
+            "OR (state = 'snoozed' AND snoozed_until <= ?))",
+            (account, now),
+        ).fetchone()
+        return int(row[0])
+
+    def record_run(
+        self,
+        account: str,
+        platform: str,
+        started: datetime,
+        finished: datetime,
+        error: str | None,
+        saved: SaveResult | None,
+    ) -> None:
+        s = saved or SaveResult(0, 0, 0, 0)
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO poll_runs (account, platform, started_at, finished_at, status, "
+                "new_mentions, new_replies, newly_answered, error) VALUES (?,?,?,?,?,?,?,?,?)",
+                (account, platform, to_db(started), to_db(finished), "error" if error else "ok",
+                 s.new_mentions, s.new_replies, s.newly_answered, error),
+            )  # fmt: skip
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def mentions(self, where: MentionFilter, now: datetime) -> Iterator[StoredMention]:
+        """Stream the selected mentions, oldest first, straight from the indexes."""
+        sql, params = _select(where, to_db(now))
+        try:
+            for row in self.db.execute(sql, params):
+                yield _stored(row, now)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: {_explain(exc)}") from None
+
+    def get(self, mention_id: int, now: datetime) -> StoredMention:
+        row = self.db.execute(f"SELECT {_COLUMNS} FROM mentions WHERE id = ?", (mention_id,))
+        found = row.fetchone()
+        if found is None:
+            raise UsageError(f"no mention with id {mention_id}")
+        return _stored(found, now)
+
+    def raw(self, mention_id: int) -> dict[str, Any]:
+        row = self.db.execute("SELECT raw FROM mentions WHERE id = ?", (mention_id,)).fetchone()
+        return dict(json.loads(row[0])) if row else {}
+
+    def set_state(
+        self, ids: Iterable[int], state: State, now: datetime, until: datetime | None = None
+    ) -> list[int]:
+        """Manual states; returns the ids that exist. `done` records a manual answer time."""
+        ids = list(ids)
+        stamp = to_db(now)
+        with self.transaction() as db:
+            missing = [i for i in ids if not db.execute(
+                "SELECT 1 FROM mentions WHERE id = ?", (i,)).fetchone()]  # fmt: skip
+            if missing:
+                raise UsageError(f"no mention with id {', '.join(map(str, missing))}")
+            for mention_id in ids:
+                if state is State.ANSWERED:
+                    db.execute(
+                        "UPDATE mentions SET state = 'answered', state_changed_at = :now, "
+                        "snoozed_until = NULL, answered_at = COALESCE(answered_at, :now), "
+                        "answered_by = COALESCE(answered_by, 'manual') WHERE id = :id",
+                        {"now": stamp, "id": mention_id},
+                    )
+                elif state is State.OPEN:
+                    db.execute(
+                        "UPDATE mentions SET state = 'open', state_changed_at = :now, "
+                        "reopened_at = :now, snoozed_until = NULL, answered_at = NULL, "
+                        "answered_url = NULL, answered_by = NULL WHERE id = :id",
+                        {"now": stamp, "id": mention_id},
+                    )
+                else:
+                    db.execute(
+                        "UPDATE mentions SET state = ?, state_changed_at = ?, snoozed_until = ? "
+                        "WHERE id = ?",
+                        (str(state), stamp, to_db(until) if until else None, mention_id),
+                    )
+        return ids
+
+    def last_runs(self) -> list[sqlite3.Row]:
+        return self.db.execute(
+            "SELECT * FROM poll_runs WHERE id IN (SELECT MAX(id) FROM poll_runs GROUP BY account)"
+            " ORDER BY account"
+        ).fetchall()
+
+
+def _select(where: MentionFilter, now: str) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    states = {str(s) for s in where.states}
+    if states:
+        # A snooze that has run out counts as open, without anyone having to write that down.
+        parts = []
+        if "open" in states:
+            parts.append("state = 'open' OR (state = 'snoozed' AND snoozed_until <= ?)")
+            params.append(now)
+        if "snoozed" in states:
+            parts.append("(state = 'snoozed' AND snoozed_until > ?)")
+            params.append(now)
+        rest = sorted(states - {"open", "snoozed"})
+        if rest:
+            parts.append(f"state IN ({', '.join('?' * len(rest))})")
+            params.extend(rest)
+        clauses.append("(" + " OR ".join(parts) + ")")
+    for column, values in (("account", where.accounts), ("platform", where.platforms)):
+        if values:
+            clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+    if where.older_than is not None:
+        clauses.append("created_at <= ?")
+        params.append(to_db(from_db(now) - where.older_than))
+    if where.due_before:
+        due = " OR ".join("(account = ? AND created_at <= ?)" for _ in where.due_before)
+        clauses.append(f"({due})")
+        for account, moment in where.due_before.items():
+            params.extend((account, to_db(moment)))
+    sql = f"SELECT {_COLUMNS} FROM mentions"
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    sql += (
+        " ORDER BY created_at DESC, id DESC" if where.newest_first else " ORDER BY created_at, id"
+    )
+    if where.limit is not None:
+        sql += " LIMIT ?"
+        params.append(where.limit)
+    return sql, params
+
+
+def _stored(row: sqlite3.Row, now: datetime) -> StoredMention:
+    state = State(row["state"])
+    until = from_db(row["snoozed_until"]) if row["snoozed_until"] else None
+    if state is State.SNOOZED and (until is None or until <= now):
+        state = State.OPEN
+    return StoredMention(
+        id=row["id"],
+        account=row["account"],
+        platform=row["platform"],
+        remote_id=row["remote_id"],
+        kind=row["kind"],
+        url=row["url"],
+        author=row["author"],
+        title=row["title"],
+        text=row["text"],
+        created_at=from_db(row["created_at"]),
+        first_seen_at=from_db(row["first_seen_at"]),
+        state=state,
+        snoozed_until=until if state is State.SNOOZED else None,
+        answered_at=from_db(row["answered_at"]) if row["answered_at"] else None,
+        answered_url=row["answered_url"],
+        answered_by=row["answered_by"],
+    )
+
+
+def _raw(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _explain(exc: sqlite3.DatabaseError) -> str:
+    text = str(exc)
+    if "readonly" in text:
+        return "the database is read-only (check the file's and its folder's permissions)"
+    if "locked" in text or "busy" in text:
+        return "the database is locked by another process; try again"
+    if "not a database" in text or "malformed" in text:
+        return "not a mentionwatch database, or it is corrupt (nothing was changed)"
+    return text
+
+
+@contextlib.contextmanager
+def poll_lock(db_path: Path, timeout: float) -> Iterator[None]:
+    """One poll at a time per database (cron overlap); readers never take it."""
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise LockedError(
+                        f"{db_path}: another `mentionwatch poll` is running "
+                        "(use --lock-timeout to wait for it)"
+                    ) from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)

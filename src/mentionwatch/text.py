@@ -1,0 +1,87 @@
+"""One escaping function per output: terminal, CSV, HTML. Mention text is hostile input."""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+# CSI/OSC/other escape sequences first, so their parameters do not survive as visible junk.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_SPACES = re.compile(r"\s+")
+
+
+def strip_controls(text: str) -> str:
+    """Remove escape sequences, C0/C1 controls and bidi overrides; keep newlines and tabs."""
+    return _CONTROL.sub("", _ANSI.sub("", text))
+
+
+def one_line(text: str, width: int = 0) -> str:
+    """Collapse to one clean line, cut to `width` characters with an ellipsis when given."""
+    line = _SPACES.sub(" ", strip_controls(text)).strip()
+    if width and len(line) > width:
+        return line[: max(width - 1, 0)].rstrip() + "…"
+    return line
+
+
+def csv_cell(text: str) -> str:
+    """Neutralise spreadsheet formulas (OWASP CSV injection) and strip control characters."""
+    clean = strip_controls(text)
+    if clean[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + clean
+    return clean
+
+
+def html_text(text: str) -> str:
+    """Escape for HTML element content and attribute values."""
+    return html.escape(strip_controls(text), quote=True)
+
+
+def safe_url(url: str) -> str:
+    """Only http(s) URLs are rendered as links; javascript:, data: and the rest are dropped."""
+    clean = strip_controls(url).strip()
+    return clean if clean.lower().startswith(("https://", "http://")) else ""
+
+
+class _TextExtractor(HTMLParser):
+    _BREAKS = frozenset({"br", "p", "div", "li", "blockquote", "tr", "h1", "h2", "h3", "pre"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._href: str | None = None
+        self._link_text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._BREAKS and self.parts:
+            self.parts.append("\n")
+        if tag == "a":
+            self._href = dict(attrs).get("href") or None
+            self._link_text = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href is not None:
+            shown = "".join(self._link_text).strip()
+            # Keep the target when the text hides it ("click here"), but not for @mentions or #tags.
+            if shown and not shown.startswith(("@", "#")) and _bare(shown) not in self._href:
+                self.parts.append(f" ({self._href})")
+            self._href = None
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+        if self._href is not None:
+            self._link_text.append(data)
+
+
+def _bare(text: str) -> str:
+    return re.sub(r"^https?://", "", text).rstrip("/…")
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text from post HTML (Mastodon `content`, GitHub-rendered bodies), links kept."""
+    parser = _TextExtractor()
+    parser.feed(markup)
+    parser.close()
+    lines = ("".join(parser.parts)).split("\n")
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in lines).strip()

@@ -1,0 +1,62 @@
+"""The one duration parser and the one time formatter."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PART = re.compile(r"(\d+)\s*([smhdw])")
+_WHOLE = re.compile(r"^\s*(?:\d+\s*[smhdw]\s*)+$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse "90m", "1h30m", "3d", "2w"; raise ValueError with the accepted form otherwise."""
+    if not isinstance(text, str) or not _WHOLE.match(text.lower()):
+        raise ValueError(f"{text!r} is not a duration like 90m, 4h, 1h30m, 3d or 2w")
+    seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(text.lower()))
+    if seconds <= 0:
+        raise ValueError(f"{text!r} must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(delta: timedelta) -> str:
+    """Two most significant units: "45s", "3h 12m", "2d 4h"."""
+    total = int(abs(delta.total_seconds()))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")]
+    first = next((i for i, (n, _) in enumerate(parts) if n), len(parts) - 1)
+    shown = [f"{n}{u}" for n, u in parts[first : first + 2] if n]
+    return " ".join(shown) or "0s"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_utc(moment: datetime) -> datetime:
+    """Naive datetimes are taken as UTC, since every platform we read reports UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def parse_timestamp(value: str | int | float) -> datetime:
+    """ISO 8601 (with Z or offset) or Unix seconds, to an aware UTC datetime."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    return to_utc(datetime.fromisoformat(text))
+
+
+def to_db(moment: datetime) -> str:
+    """Fixed-width UTC text, so that string order is time order in SQL."""
+    return to_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_db(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
