@@ -173,6 +173,9 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
         value = entry.get(key)
         if value is None and key in spec.required:
             raise ConfigError(f"{where}: key {key!r} is required for {platform}")
+        if key == "url" and isinstance(value, str) and not value.startswith(("https:", "http:")):
+            # A feed saved on disk: relative to the config file, like `database`.
+            value = str((path.parent / Path(value).expanduser()).resolve())
         if value is not None:
             options[key] = value
     sources = _secret_sources(entry, spec, where, path)

@@ -153,6 +153,7 @@ class AccountFetcher:
         headers: Mapping[str, str] | None = None,
         endpoint: str | None = None,
         auth: tuple[str, str] | None = None,
+        ok_statuses: tuple[int, ...] = (200,),
     ) -> Response:
         all_headers = dict(headers or {})
         if auth is not None:
@@ -160,7 +161,7 @@ class AccountFetcher:
         request = self.http.client.build_request(
             "POST", url, data=data, json=json_body, headers=all_headers
         )
-        return await self._send(request, endpoint, (200,))
+        return await self._send(request, endpoint, ok_statuses)
 
     def _fail(self, endpoint: str, problem: str) -> SourceError:
         return SourceError(self.account, endpoint, self.redact(problem))

@@ -302,6 +302,17 @@ class Store:
                     )
         return ids
 
+    def prune(self, before: datetime) -> int:
+        """Forget handled mentions (and poll logs) older than `before`; open ones are kept."""
+        stamp = to_db(before)
+        with self.transaction() as db:
+            gone = db.execute(
+                "DELETE FROM mentions WHERE state IN ('answered', 'dismissed') AND created_at < ?",
+                (stamp,),
+            ).rowcount
+            db.execute("DELETE FROM poll_runs WHERE finished_at < ?", (stamp,))
+        return int(gone)
+
     def last_runs(self) -> list[sqlite3.Row]:
         return self.db.execute(
             "SELECT * FROM poll_runs WHERE id IN (SELECT MAX(id) FROM poll_runs GROUP BY account)"

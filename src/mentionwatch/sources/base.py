@@ -61,7 +61,14 @@ class Fetcher(Protocol):
         headers: Mapping[str, str] | None = None,
         endpoint: str | None = None,
         auth: tuple[str, str] | None = None,
+        ok_statuses: tuple[int, ...] = (200,),
     ) -> Response: ...
+
+    def add_secret(self, value: str) -> None:
+        """Redact a token obtained at run time (OAuth, sessions) like a configured one."""
+        ...
+
+    def redact(self, text: str) -> str: ...
 
 
 class Source(Protocol):

@@ -1,0 +1,388 @@
+"""Typer commands only: parse, call one core function, render. Errors become exit codes here."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from mentionwatch import __version__
+from mentionwatch import config as config_mod
+from mentionwatch.config import Config
+from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, MentionwatchError, UsageError
+from mentionwatch.models import State
+from mentionwatch.store import MentionFilter, Store
+from mentionwatch.text import one_line
+from mentionwatch.timeutil import format_duration, parse_duration, utcnow
+
+app = typer.Typer(
+    help="Watch your mentions across platforms and never leave one unanswered.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass
+class Globals:
+    config: Path | None = None
+    db: Path | None = None
+    verbose: bool = False
+
+
+STATE = Globals()
+
+AccountOption = Annotated[
+    list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
+]
+PlatformOption = Annotated[
+    list[str] | None, typer.Option("--platform", "-p", help="Only this platform (repeatable).")
+]
+OlderOption = Annotated[
+    str | None, typer.Option("--older-than", help="Only mentions older than this, e.g. 2h.")
+]
+OverdueOption = Annotated[bool, typer.Option("--overdue", help="Only mentions past their SLA.")]
+StateOption = Annotated[
+    list[State] | None, typer.Option("--state", help="Only mentions in this state (repeatable).")
+]
+AllOption = Annotated[bool, typer.Option("--all", help="Mentions in every state.")]
+LimitOption = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N rows.")]
+IdsArgument = Annotated[list[int], typer.Argument(help="Mention ids, as `list` shows them.")]
+
+
+def handled(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn the core's typed errors into one clear line on stderr and their exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except MentionwatchError as exc:
+            err.print(f"mentionwatch: {one_line(str(exc))}", markup=False)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("mentionwatch: interrupted", markup=False)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"mentionwatch {__version__}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", envvar=config_mod.CONFIG_ENV, help="Config file."),
+    ] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", envvar=config_mod.DB_ENV, help="Database file.")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log every request to stderr.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """mentionwatch: poll your accounts for mentions, list what waits for an answer."""
+    STATE.config, STATE.db, STATE.verbose = config, db, verbose
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+
+
+def load_config(required: bool = True) -> Config:
+    """The config; read-only commands fall back to defaults when none was ever written."""
+    path = config_mod.config_path(STATE.config)
+    explicit = STATE.config is not None or bool(os.environ.get(config_mod.CONFIG_ENV))
+    if not required and not explicit and not path.exists():
+        return Config(path)
+    return config_mod.load(path)
+
+
+@contextmanager
+def open_store(config: Config, create: bool = True) -> Iterator[Store]:
+    with Store.open(config_mod.database_path(STATE.db, config), create=create) as store:
+        yield store
+
+
+def _filter(
+    account: list[str] | None,
+    platform: list[str] | None,
+    older_than: str | None,
+    overdue: bool,
+    state: list[State] | None,
+    all_states: bool,
+    limit: int | None,
+    config: Config,
+    now: datetime,
+) -> MentionFilter:
+    try:
+        older = parse_duration(older_than) if older_than else None
+    except ValueError as exc:
+        raise UsageError(f"--older-than: {exc}") from None
+    states: tuple[State, ...] = () if all_states else tuple(state or (State.OPEN,))
+    due = {a.name: now - a.sla for a in config.accounts} if overdue else {}
+    if overdue and not due:
+        due = dict.fromkeys(account or [], now - config.settings.sla)
+    return MentionFilter(
+        states=states,
+        accounts=tuple(account or ()),
+        platforms=tuple(platform or ()),
+        older_than=older,
+        due_before=due,
+        limit=limit,
+    )
+
+
+@app.command("list")
+@handled
+def list_(
+    account: AccountOption = None,
+    platform: PlatformOption = None,
+    older_than: OlderOption = None,
+    overdue: OverdueOption = False,
+    state: StateOption = None,
+    all_states: AllOption = False,
+    limit: LimitOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON array, for scripts.")] = False,
+    as_jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object a line.")] = False,
+) -> None:
+    """List unanswered mentions, oldest first, with their age and SLA status."""
+    from mentionwatch.export import export
+    from mentionwatch.report import mention_table
+
+    config = load_config(required=False)
+    now = utcnow()
+    where = _filter(account, platform, older_than, overdue, state, all_states, limit, config, now)
+    with open_store(config) as store:
+        mentions = store.mentions(where, now)
+        if as_json or as_jsonl:
+            export("json" if as_json else "jsonl", mentions, config, now, sys.stdout)
+            return
+        rows = list(mentions)
+        if not rows:
+            err.print("Nothing waiting. 🎉" if not all_states else "No mentions stored.")
+            return
+        out.print(mention_table(rows, config, now))
+        err.print(f"{len(rows)} mention{'s' if len(rows) != 1 else ''}", style="dim")
+
+
+@app.command()
+@handled
+def show(mention_id: Annotated[int, typer.Argument(help="Mention id.")]) -> None:
+    """Show one mention in full."""
+    from mentionwatch.report import mention_detail
+
+    config = load_config(required=False)
+    now = utcnow()
+    with open_store(config, create=False) as store:
+        out.print(mention_detail(store.get(mention_id, now), config, now))
+
+
+@app.command("open")
+@handled
+def open_(mention_id: Annotated[int, typer.Argument(help="Mention id.")]) -> None:
+    """Open a mention in the web browser (prints the URL when there is none)."""
+    import webbrowser
+
+    from mentionwatch.text import safe_url
+
+    config = load_config(required=False)
+    with open_store(config, create=False) as store:
+        url = safe_url(store.get(mention_id, utcnow()).url)
+    if not url:
+        raise UsageError(f"mention {mention_id} has no web link")
+    if not webbrowser.open(url):
+        out.print(url, markup=False)
+
+
+def _set_state(ids: list[int], state: State, until: datetime | None = None) -> list[int]:
+    config = load_config(required=False)
+    with open_store(config, create=False) as store:
+        return store.set_state(ids, state, utcnow(), until)
+
+
+@app.command()
+@handled
+def done(ids: IdsArgument) -> None:
+    """Mark mentions as answered by hand (you replied somewhere we can't see)."""
+    changed = _set_state(ids, State.ANSWERED)
+    err.print(f"Marked {len(changed)} as answered.")
+
+
+@app.command()
+@handled
+def dismiss(ids: IdsArgument) -> None:
+    """Dismiss mentions that need no answer."""
+    changed = _set_state(ids, State.DISMISSED)
+    err.print(f"Dismissed {len(changed)}.")
+
+
+@app.command()
+@handled
+def snooze(
+    ids: IdsArgument,
+    for_: Annotated[str, typer.Option("--for", help="How long, e.g. 4h or 2d.")] = "4h",
+) -> None:
+    """Hide mentions until later; they come back as open when the time is up."""
+    try:
+        delta = parse_duration(for_)
+    except ValueError as exc:
+        raise UsageError(f"--for: {exc}") from None
+    until = utcnow() + delta
+    changed = _set_state(ids, State.SNOOZED, until)
+    err.print(f"Snoozed {len(changed)} for {format_duration(delta)} (until {until:%H:%M} UTC).")
+
+
+@app.command()
+@handled
+def reopen(ids: IdsArgument) -> None:
+    """Put mentions back in the open list (replies older than now no longer answer them)."""
+    changed = _set_state(ids, State.OPEN)
+    err.print(f"Reopened {len(changed)}.")
+
+
+@app.command()
+@handled
+def poll(
+    account: AccountOption = None,
+    lock_timeout: Annotated[
+        float, typer.Option("--lock-timeout", help="Seconds to wait for a running poll.")
+    ] = 0.0,
+) -> None:
+    """Fetch new mentions and replies from every enabled account."""
+    from mentionwatch.cli_poll import run
+
+    config = config_mod.resolve_secrets(load_config())
+    names = account or []
+    for name in names:
+        config.account(name)
+    code = run(config, config_mod.database_path(STATE.db, config), names, lock_timeout, out, err)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command("export")
+@handled
+def export_(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, json or jsonl.")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+    account: AccountOption = None,
+    platform: PlatformOption = None,
+    older_than: OlderOption = None,
+    overdue: OverdueOption = False,
+    state: StateOption = None,
+    all_states: AllOption = False,
+    limit: LimitOption = None,
+) -> None:
+    """Export mentions (open ones unless --state/--all say otherwise), streaming."""
+    from mentionwatch.export import WRITERS, export
+
+    if fmt not in WRITERS:
+        raise UsageError(f"--format: {fmt!r} is not one of {', '.join(WRITERS)}")
+    config = load_config(required=False)
+    now = utcnow()
+    where = _filter(account, platform, older_than, overdue, state, all_states, limit, config, now)
+    with open_store(config) as store:
+        mentions = store.mentions(where, now)
+        if output is None:
+            export(fmt, mentions, config, now, sys.stdout)
+            return
+        partial = output.with_name(output.name + ".partial")
+        try:
+            with partial.open("w", encoding="utf-8", newline="") as handle:
+                count = export(fmt, mentions, config, now, handle)
+            partial.replace(output)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise UsageError(f"{output}: cannot write: {exc.strerror}") from None
+    err.print(f"Wrote {count} mentions to {output}.", markup=False)
+
+
+@app.command()
+@handled
+def init(
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config.")] = False,
+) -> None:
+    """Write a commented starter config (mode 0600)."""
+    from mentionwatch.starter import STARTER_CONFIG
+
+    path = config_mod.config_path(STATE.config)
+    if path.exists() and not force:
+        raise UsageError(f"{path}: already exists (use --force to overwrite)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(STARTER_CONFIG)
+    os.chmod(path, 0o600)
+    err.print(f"Wrote {path}. Edit it, then run `mentionwatch config check`.", markup=False)
+
+
+@config_app.command("check")
+@handled
+def config_check(
+    online: Annotated[
+        bool, typer.Option("--online", help="Also verify each credential with one cheap call.")
+    ] = False,
+) -> None:
+    """Validate the config and show the accounts, secrets redacted."""
+    from mentionwatch.cli_poll import accounts_table, verify_online
+
+    config = config_mod.resolve_secrets(load_config())
+    who = verify_online(config) if online else {}
+    out.print(accounts_table(config, who))
+    failed = [name for name, (ok, _) in who.items() if not ok]
+    if failed:
+        raise typer.Exit(EXIT_ACCOUNTS_FAILED)
+    err.print(f"{config.path}: OK, {len(config.accounts)} accounts.", markup=False)
+
+
+@app.command()
+@handled
+def prune(
+    older_than: Annotated[
+        str, typer.Option("--older-than", help="Delete handled mentions older than this.")
+    ] = "180d",
+) -> None:
+    """Delete answered and dismissed mentions older than --older-than, and old poll logs."""
+    try:
+        age = parse_duration(older_than)
+    except ValueError as exc:
+        raise UsageError(f"--older-than: {exc}") from None
+    config = load_config(required=False)
+    with open_store(config, create=False) as store:
+        removed = store.prune(utcnow() - age)
+    err.print(f"Deleted {removed} handled mentions older than {older_than}.", markup=False)
+
+
+def main() -> Any:
+    return app()

@@ -1,0 +1,101 @@
+"""Rendering for `poll` and `config check`; kept apart so other commands never import httpx."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from mentionwatch.config import Config
+from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, MentionwatchError
+from mentionwatch.http import Http
+from mentionwatch.models import Account, PollResult
+from mentionwatch.poll import PollHooks, run_poll
+from mentionwatch.store import Store, poll_lock
+from mentionwatch.text import one_line
+
+
+def summary_line(result: PollResult) -> Text:
+    name = Text(f"{one_line(result.account)} ({result.platform}): ", style="bold")
+    if result.error:
+        return name + Text(f"FAILED: {one_line(result.error)}", style="red")
+    return name + Text(
+        f"{result.new_mentions} new, {result.newly_answered} newly answered, "
+        f"{result.still_open} open ({result.seconds:.1f}s)"
+    )
+
+
+def run(
+    config: Config,
+    db_path: Path,
+    names: Sequence[str],
+    lock_timeout: float,
+    out: Console,
+    err: Console,
+) -> int:
+    """Poll under the lock and print one line per account; returns the exit code."""
+    if not any(a.enabled for a in config.accounts):
+        err.print(f"{config.path}: no enabled accounts to poll", markup=False)
+        return 0
+    with poll_lock(db_path, lock_timeout), Store.open(db_path) as store:
+        hooks = PollHooks(finished=lambda result: out.print(summary_line(result)))
+        results = run_poll(config, store, accounts=names, hooks=hooks)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        err.print(f"{len(failed)} of {len(results)} accounts failed; the rest were stored.")
+        return EXIT_ACCOUNTS_FAILED
+    return 0
+
+
+def verify_online(config: Config) -> dict[str, tuple[bool, str]]:
+    """Ask each enabled account's platform who the credential belongs to."""
+    return asyncio.run(_verify_all(config))
+
+
+async def _verify_all(config: Config) -> dict[str, tuple[bool, str]]:
+    from mentionwatch.sources.base import PLATFORMS
+
+    async def one(http: Http, account: Account) -> tuple[str, tuple[bool, str]]:
+        fetcher = http.for_account(account)
+        try:
+            source = PLATFORMS[account.platform].load()(account, fetcher)
+            return account.name, (True, await source.whoami())
+        except MentionwatchError as exc:
+            return account.name, (False, str(exc))
+        except Exception as exc:  # one broken account must not hide the others' answers
+            return account.name, (False, fetcher.redact(f"{type(exc).__name__}: {exc}"))
+
+    s = config.settings
+    async with Http(timeout=s.timeout.total_seconds(), retries=1, max_wait=5) as http:
+        enabled = [a for a in config.accounts if a.enabled]
+        return dict(await asyncio.gather(*(one(http, a) for a in enabled)))
+
+
+def accounts_table(config: Config, who: dict[str, tuple[bool, str]]) -> Table:
+    table = Table(pad_edge=False)
+    for column in ("Account", "Platform", "Server", "Handle", "SLA", "Secrets", "Status"):
+        table.add_column(column, overflow="fold")
+    for a in config.accounts:
+        secrets = ", ".join(f"{k} from {v}" for k, v in a.secret_sources.items()) or "-"
+        status = Text("enabled" if a.enabled else "disabled", style="" if a.enabled else "dim")
+        if a.name in who:
+            ok, said = who[a.name]
+            status = Text(("✓ " if ok else "✗ ") + one_line(said), style="green" if ok else "red")
+        target = a.server or str(a.options.get("url", ""))
+        table.add_row(
+            Text(a.name), Text(a.platform), Text(target), Text(a.handle or "-"),
+            Text(_short(a.sla.total_seconds())), Text(secrets), status,
+        )  # fmt: skip
+    return table
+
+
+def _short(seconds: float) -> str:
+    from datetime import timedelta
+
+    from mentionwatch.timeutil import format_duration
+
+    return format_duration(timedelta(seconds=seconds))

@@ -1,0 +1,73 @@
+"""Streaming writers: one row at a time, so exports run in constant memory."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, TextIO
+
+from mentionwatch.config import Config
+from mentionwatch.models import StoredMention
+from mentionwatch.report import record, sla_for
+from mentionwatch.text import csv_cell
+
+FIELDS = (
+    "id", "account", "platform", "kind", "state", "author", "title", "text", "url",
+    "created_at", "age_seconds", "sla_seconds", "sla_status", "sla_left_seconds",
+    "snoozed_until", "answered_at", "answered_url", "answered_by", "response_seconds",
+)  # fmt: skip
+
+
+def _records(
+    mentions: Iterable[StoredMention], config: Config, now: datetime
+) -> Iterable[dict[str, Any]]:
+    for mention in mentions:
+        yield record(mention, sla_for(config, mention.account), now)
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    count = 0
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def write_json(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    count = 0
+    out.write("[")
+    for row in rows:
+        out.write(",\n" if count else "\n")
+        out.write(json.dumps(row, ensure_ascii=False))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
+    writer = csv.writer(out)
+    writer.writerow(FIELDS)
+    count = 0
+    for row in rows:
+        values = (row[name] for name in FIELDS)
+        writer.writerow(
+            [csv_cell(v) if isinstance(v, str) else ("" if v is None else v) for v in values]
+        )
+        count += 1
+    return count
+
+
+WRITERS: dict[str, Callable[[Iterable[dict[str, Any]], TextIO], int]] = {
+    "csv": write_csv,
+    "json": write_json,
+    "jsonl": write_jsonl,
+}
+
+
+def export(
+    fmt: str, mentions: Iterable[StoredMention], config: Config, now: datetime, out: TextIO
+) -> int:
+    """Write the mentions in `fmt`; returns how many rows were written."""
+    return WRITERS[fmt](_records(mentions, config, now), out)

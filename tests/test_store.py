@@ -1,0 +1,185 @@
+"""The SQLite store: exactly-once storage, answered detection, manual states, safety."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mentionwatch.errors import StoreError
+from mentionwatch.models import Mention, Reply, State
+from mentionwatch.store import MentionFilter, Store
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def mention(rid: str, minutes: int = 0, **kw: object) -> Mention:
+    return Mention(
+        remote_id=rid,
+        url=f"https://example.social/@fan/{rid}",
+        author="fan",
+        text=f"hello {rid}",
+        created_at=T0 + timedelta(minutes=minutes),
+        raw={"id": rid},
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def reply(rid: str, parent: str | None, minutes: int, thread: str | None = None) -> Reply:
+    return Reply(
+        remote_id=rid,
+        url=f"https://example.social/@brand/{rid}",
+        author="brand",
+        created_at=T0 + timedelta(minutes=minutes),
+        parent_id=parent,
+        thread_id=thread,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(tmp_path / "data" / "m.db")
+
+
+def save(store: Store, mentions: list[Mention], replies: list[Reply], minutes: int = 600) -> int:
+    now = T0 + timedelta(minutes=minutes)
+    return store.save_poll("brand", "mastodon", mentions, replies, {}, now).newly_answered
+
+
+def open_ids(store: Store, now: datetime = T0 + timedelta(days=1)) -> list[str]:
+    return [m.remote_id for m in store.mentions(MentionFilter(), now)]
+
+
+def test_database_is_private_and_migrations_are_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    Store.open(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        names = [r[0] for r in db.execute("SELECT name FROM schema_migrations")]
+    assert names == ["0001_initial"]
+    Store.open(path).close()  # reopening runs nothing twice
+
+
+def test_each_mention_is_stored_exactly_once(store: Store) -> None:
+    first = store.save_poll("brand", "mastodon", [mention("1"), mention("2")], [], {}, T0)
+    again = store.save_poll("brand", "mastodon", [mention("2"), mention("3")], [], {}, T0)
+    assert (first.new_mentions, again.new_mentions) == (2, 1)
+    assert open_ids(store) == ["1", "2", "3"]
+
+
+def test_reply_after_its_mention_answers_it(store: Store) -> None:
+    save(store, [mention("1", 0), mention("2", 5)], [])
+    assert save(store, [], [reply("r1", "1", 30)]) == 1
+    answered = next(store.mentions(MentionFilter(states=(State.ANSWERED,)), T0))
+    assert answered.remote_id == "1"
+    assert answered.response_time == timedelta(minutes=30)
+    assert answered.answered_url == "https://example.social/@brand/r1"
+    assert open_ids(store) == ["2"]
+
+
+def test_reply_seen_before_its_mention_still_answers_it(store: Store) -> None:
+    save(store, [], [reply("r1", "1", 30)])
+    assert save(store, [mention("1", 0)], []) == 1
+    assert open_ids(store) == []
+
+
+def test_first_of_several_replies_gives_the_response_time(store: Store) -> None:
+    save(store, [mention("1", 0)], [reply("late", "1", 90), reply("early", "1", 20)])
+    m = next(store.mentions(MentionFilter(states=(State.ANSWERED,)), T0))
+    assert m.response_time == timedelta(minutes=20)
+
+
+def test_flat_thread_reply_answers_only_earlier_mentions_in_that_thread(store: Store) -> None:
+    mentions = [
+        mention("c1", 0, thread_id="o/r#1"),
+        mention("c2", 60, thread_id="o/r#1"),
+        mention("c3", 0, thread_id="o/r#2"),
+    ]
+    assert save(store, mentions, [reply("mine", None, 30, thread="o/r#1")]) == 1
+    assert open_ids(store) == ["c3", "c2"]
+
+
+def test_the_accounts_own_posts_are_never_mentions(store: Store) -> None:
+    save(store, [], [reply("own", "x", 1)])
+    save(store, [mention("own", 1)], [])
+    assert open_ids(store) == []
+
+
+def test_reopened_mention_is_not_closed_again_by_the_old_reply(store: Store) -> None:
+    save(store, [mention("1", 0)], [reply("r1", "1", 30)])
+    [mid] = [m.id for m in store.mentions(MentionFilter(states=()), T0)]
+    store.set_state([mid], State.OPEN, T0 + timedelta(hours=2))
+    assert save(store, [], [reply("r1", "1", 30)]) == 0
+    assert open_ids(store) == ["1"]
+    assert save(store, [], [reply("r2", "1", 180)]) == 1
+
+
+def test_snoozed_mention_comes_back_when_the_time_is_up(store: Store) -> None:
+    save(store, [mention("1")], [])
+    [mid] = [m.id for m in store.mentions(MentionFilter(), T0)]
+    store.set_state([mid], State.SNOOZED, T0, until=T0 + timedelta(hours=4))
+    assert open_ids(store, T0 + timedelta(hours=1)) == []
+    snoozed = MentionFilter(states=(State.SNOOZED,))
+    assert [m.id for m in store.mentions(snoozed, T0 + timedelta(hours=1))] == [mid]
+    assert open_ids(store, T0 + timedelta(hours=5)) == ["1"]
+
+
+def test_done_records_a_manual_answer(store: Store) -> None:
+    save(store, [mention("1")], [])
+    [mid] = [m.id for m in store.mentions(MentionFilter(), T0)]
+    store.set_state([mid], State.ANSWERED, T0 + timedelta(minutes=45))
+    m = store.get(mid, T0)
+    assert (m.state, m.answered_by, m.response_time) == (
+        State.ANSWERED,
+        "manual",
+        timedelta(minutes=45),
+    )
+
+
+def test_filters_combine(store: Store) -> None:
+    store.save_poll("a", "mastodon", [mention("1", 0), mention("2", 50)], [], {}, T0)
+    store.save_poll("b", "feed", [mention("3", 0)], [], {}, T0)
+    now = T0 + timedelta(hours=1)
+    only_a = MentionFilter(accounts=("a",), older_than=timedelta(minutes=30))
+    assert [m.remote_id for m in store.mentions(only_a, now)] == ["1"]
+    feeds = MentionFilter(platforms=("feed",))
+    assert [m.account for m in store.mentions(feeds, now)] == ["b"]
+    overdue = MentionFilter(due_before={"a": now - timedelta(minutes=30)})
+    assert [m.remote_id for m in store.mentions(overdue, now)] == ["1"]
+    assert len(list(store.mentions(MentionFilter(limit=2), now))) == 2
+
+
+def test_cursors_advance_with_their_data(store: Store) -> None:
+    store.save_poll("brand", "mastodon", [mention("1")], [], {"mentions": "c1"}, T0)
+    assert store.cursors("brand") == {"mentions": "c1"}
+    with pytest.raises(StoreError), store.transaction() as db:
+        db.execute("UPDATE cursors SET value = 'c2'")
+        db.execute("INSERT INTO nowhere VALUES (1)")
+    assert store.cursors("brand") == {"mentions": "c1"}
+
+
+def test_corrupt_file_is_refused_without_being_changed(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="corrupt"):
+        Store.open(path)
+    assert path.read_bytes() == b"this is not sqlite" * 100
+
+
+def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    Store.open(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO schema_migrations VALUES ('9999_future', 'x')")
+    with pytest.raises(StoreError, match="newer mentionwatch"):
+        Store.open(path)
+
+
+def test_prune_keeps_open_mentions(store: Store) -> None:
+    save(store, [mention("1", 0), mention("2", 0)], [reply("r", "1", 5)])
+    assert store.prune(T0 + timedelta(days=1)) == 1
+    assert open_ids(store) == ["2"]
