@@ -190,7 +190,7 @@ def list_(
         if not rows:
             err.print("Nothing waiting. 🎉" if not all_states else "No mentions stored.")
             return
-        out.print(mention_table(rows, config, now))
+        out.print(mention_table(rows, config, now, out.width))
         err.print(f"{len(rows)} mention{'s' if len(rows) != 1 else ''}", style="dim")
 
 

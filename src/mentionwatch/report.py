@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -79,35 +80,47 @@ def record(mention: StoredMention, sla: Sla, now: datetime) -> dict[str, Any]:
 
 
 def mention_table(
-    mentions: Iterable[StoredMention], config: Config, now: datetime, width: int = 60
+    mentions: Iterable[StoredMention], config: Config, now: datetime, screen: int = 160
 ) -> Table:
-    """The `list` table. Cells are Text objects, so mention text is never read as markup."""
-    table = Table(show_lines=False, pad_edge=False, expand=False)
-    for name, style in (
-        ("ID", "dim"), ("Age", ""), ("SLA", ""), ("Platform", ""), ("Account", ""),
-        ("Author", "cyan"), ("Mention", ""), ("URL", "dim"),
-    ):  # fmt: skip
-        table.add_column(name, style=style, overflow="fold" if name == "URL" else "ellipsis")
+    """The `list` table. Cells are Text objects, so mention text is never read as markup.
+
+    The excerpt and the link share one cell on two lines, so the link survives narrow terminals.
+    """
+    table = Table(pad_edge=False, box=None, header_style="bold", show_edge=False)
+    table.add_column("ID", style="dim", no_wrap=True, justify="right")
+    table.add_column("Age", no_wrap=True)
+    table.add_column("SLA", no_wrap=True)
+    # Narrow terminals squeeze the labels, never the mention and its link.
+    label = max(8, min(28, (screen - 40) // 4))
+    table.add_column("Where", no_wrap=True, overflow="ellipsis", max_width=label)
+    table.add_column("Author", style="cyan", no_wrap=True, overflow="ellipsis", max_width=label)
+    table.add_column("Mention / link", overflow="fold", ratio=1)
     for m in mentions:
-        age = format_duration(now - m.created_at)
-        if m.state in (State.OPEN, State.SNOOZED):
-            status, left = sla_status(m, sla_for(config, m.account), now)
-            age_cell = Text(age, style=_STYLE[status])
-            sla_cell = Text(sla_label(status, left), style=_STYLE[status])
-        else:
-            age_cell, sla_cell = Text(age), Text(str(m.state))
-        excerpt = one_line(f"{m.title}: {m.text}" if m.title else m.text, width)
-        table.add_row(
-            Text(str(m.id)),
-            age_cell,
-            sla_cell,
-            Text(m.platform),
-            Text(one_line(m.account)),
-            Text(one_line(m.author, 30)),
-            Text(excerpt),
-            Text(one_line(m.url)),
-        )
+        table.add_row(*_row(m, config, now, 100))
     return table
+
+
+def _row(m: StoredMention, config: Config, now: datetime, width: int) -> list[RenderableType]:
+    age = format_duration(now - m.created_at)
+    if m.state in (State.OPEN, State.SNOOZED):
+        status, left = sla_status(m, sla_for(config, m.account), now)
+        age_cell = Text(age, style=_STYLE[status])
+        sla_cell = Text(sla_label(status, left), style=_STYLE[status])
+    else:
+        age_cell, sla_cell = Text(age), Text(str(m.state))
+    excerpt = one_line(f"{m.title}: {m.text}" if m.title else m.text, width)
+    mention = Group(
+        Text(excerpt, overflow="ellipsis", no_wrap=True),
+        Text(one_line(m.url), style="blue", overflow="fold"),
+    )
+    return [
+        Text(str(m.id)),
+        age_cell,
+        sla_cell,
+        Text(f"{m.platform}/{one_line(m.account)}"),
+        Text(one_line(m.author)),
+        mention,
+    ]
 
 
 def mention_detail(m: StoredMention, config: Config, now: datetime) -> Table:
