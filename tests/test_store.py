@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mentionwatch.errors import StoreError
+from mentionwatch.migrations import MIGRATIONS
 from mentionwatch.models import Mention, Reply, State
 from mentionwatch.store import MentionFilter, Store
 
@@ -60,7 +61,8 @@ def test_database_is_private_and_migrations_are_recorded(tmp_path: Path) -> None
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         names = [r[0] for r in db.execute("SELECT name FROM schema_migrations")]
-    assert names == ["0001_initial"]
+    assert names == [name for name, _ in MIGRATIONS]
+    assert names[0] == "0001_initial"
     Store.open(path).close()  # reopening runs nothing twice
 
 

@@ -93,8 +93,9 @@ class Http:
         self._all = asyncio.Semaphore(concurrency)
         self._per_host = per_host
         self._hosts: dict[str, asyncio.Semaphore] = {}
-        # Spent quotas, per host and account: the next request waits for the reset (or gives up).
-        self._blocked: dict[tuple[str, str], float] = {}
+        # Spent quotas per (host, account, endpoint): X counts each endpoint apart, and a
+        # platform with one global quota answers 429 on the next endpoint anyway.
+        self._blocked: dict[tuple[str, str, str], float] = {}
 
     async def __aenter__(self) -> Http:
         return self
@@ -175,7 +176,7 @@ class AccountFetcher:
         host = request.url.host
         http = self.http
         for attempt in range(http.retries + 1):
-            await self._wait_for_quota(host, where)
+            await self._wait_for_quota((host, self.account, where))
             started = http.clock()
             try:
                 async with http._all, http.host_limit(host):
@@ -186,7 +187,7 @@ class AccountFetcher:
                 problem = f"connection failed ({type(exc).__name__})"
             else:
                 self._log(request, status, started, attempt)
-                self._note_quota(host, headers)
+                self._note_quota((host, self.account, where), headers)
                 if status in ok:
                     return Response(status, headers, body, str(request.url), where, self.account)
                 wait = self._retry_wait(status, headers, attempt, where)
@@ -246,7 +247,7 @@ class AccountFetcher:
             raise RateLimitedError(self.account, where, clock_text(reset))
         return max(reset - now, 0.0) + 0.5
 
-    def _note_quota(self, host: str, headers: Mapping[str, str]) -> None:
+    def _note_quota(self, key: tuple[str, str, str], headers: Mapping[str, str]) -> None:
         remaining = _header(headers, _REMAINING_HEADERS)
         reset = _header(headers, _RESET_HEADERS)
         if remaining is None or reset is None:
@@ -257,26 +258,28 @@ class AccountFetcher:
             return
         when = parse_reset(reset, self.http.clock())
         if spent and when is not None:
-            self.http._blocked[(host, self.account)] = when
+            self.http._blocked[key] = when
 
-    async def _wait_for_quota(self, host: str, where: str) -> None:
-        until = self.http._blocked.get((host, self.account))
+    async def _wait_for_quota(self, key: tuple[str, str, str]) -> None:
+        until = self.http._blocked.get(key)
         if until is None:
             return
         delay = until - self.http.clock()
         if delay > self.http.max_wait:
-            raise RateLimitedError(self.account, where, clock_text(until))
+            raise RateLimitedError(self.account, key[2], clock_text(until))
         if delay > 0:
             log.info("%s: quota spent, waiting %.0fs for the reset", self.account, delay)
             await self.http.sleep(delay + 0.5)
-        self.http._blocked.pop((host, self.account), None)
+        self.http._blocked.pop(key, None)
 
     def _status_error(
         self, status: int, headers: Mapping[str, str], body: bytes, where: str
     ) -> SourceError:
-        if status in (401, 403):
+        if status in (401, 403) and self._secrets:
             hint = f" ({self._secret_hint})" if self._secret_hint else ""
             return self._fail(where, f"token for account {self.account} was refused{hint}")
+        if status in (401, 403):
+            return self._fail(where, f"access refused (HTTP {status})")
         excerpt = body[:200].decode("utf-8", "replace").strip().replace("\n", " ")
         detail = f": {excerpt}" if excerpt and not excerpt.startswith("<") else ""
         return self._fail(where, f"HTTP {status}{detail}")

@@ -75,16 +75,25 @@ async def poll_account(
     started = clock()
     began = time.monotonic()
     fetcher = http.for_account(account)
+    saved = None
     try:
         source = PLATFORMS[account.platform].load()(account, fetcher)
         cursors = store.cursors(account.name)
         mentions = await source.mentions(
             cursors.get("mentions"), _since(account, cursors.get("mentions"), started)
         )
-        replies = await source.replies(
-            cursors.get("replies"), _since(account, cursors.get("replies"), started)
-        )
         kept = [m for m in mentions.items if _is_mention(account, m)]
+        try:
+            replies = await source.replies(
+                cursors.get("replies"), _since(account, cursors.get("replies"), started)
+            )
+        except SourceError:
+            # Keep what was fetched (a spent quota must not cost it again next run); the
+            # replies cursor stays put, so no answer is missed.
+            saved = store.save_poll(
+                account.name, account.platform, kept, [], {"mentions": mentions.cursor}, clock()
+            )
+            raise
         saved = store.save_poll(
             account.name,
             account.platform,
@@ -93,15 +102,12 @@ async def poll_account(
             {"mentions": mentions.cursor, "replies": replies.cursor},
             clock(),
         )
+        error = None
     except SourceError as exc:
-        error: str | None = str(exc)
-        saved = None
+        error = str(exc)
     except Exception as exc:  # a parser bug on one account must not stop the others
         log.debug("unexpected failure polling %s", account.name, exc_info=True)
         error = fetcher.redact(f"{account.name}: unexpected {type(exc).__name__}: {exc}")
-        saved = None
-    else:
-        error = None
     store.record_run(account.name, account.platform, started, clock(), error, saved)
     result = PollResult(
         account=account.name,

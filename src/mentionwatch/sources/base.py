@@ -194,6 +194,10 @@ async def sweep_newest_first(
             k = key(item)
             if (state.floor is not None and k <= state.floor) or time_of(item) < since:
                 done = True
+                if top is None and state.floor is None:
+                    # A quiet first poll still marks where it stopped; without a floor the
+                    # next run (since=1970) would import the whole old history.
+                    top = k
                 break
             if top is None or k > top:
                 top = k

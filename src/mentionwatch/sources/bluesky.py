@@ -1,0 +1,450 @@
+"""Bluesky (AT Protocol): notifications, keyword search and the account's own replies.
+
+An app password buys a session (`com.atproto.server.createSession`); its short-lived access
+JWT is renewed with the refresh JWT when a call answers `ExpiredToken`. All reads go through
+the PDS, which proxies `app.bsky.*` to the AppView, unless the account names an `appview`.
+API: https://docs.bsky.app/docs/api/app-bsky-notification-list-notifications
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, ClassVar, Generic, TypeVar
+
+from mentionwatch.errors import RateLimitedError, SourceError
+from mentionwatch.models import Account, Batch, Kind, Mention, Reply
+from mentionwatch.sources.base import (
+    Fetcher,
+    Page,
+    Response,
+    join_cursor,
+    require,
+    split_cursor,
+    sweep_newest_first,
+)
+from mentionwatch.text import strip_controls
+from mentionwatch.timeutil import parse_timestamp, utcnow
+
+PAGE_SIZE = 100  # the maximum every listing below accepts
+NOTIFICATION_KINDS = {"mention": Kind.MENTION, "reply": Kind.REPLY, "quote": Kind.QUOTE}
+# XRPC answers an expired or revoked access token with 400 ExpiredToken / 401; we read those.
+_READ_STATUSES = (200, 400, 401)
+_STALE_TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
+_EPOCH_YEAR = 1970
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Entry(Generic[T]):
+    """One listing item: where it sorts, when, and what we keep of it (None: skip it)."""
+
+    key: str
+    at: datetime
+    value: T | None
+
+
+@dataclass(frozen=True)
+class _Session:
+    access: str
+    refresh: str
+    did: str
+    handle: str
+
+
+class BlueskySource:
+    platform: ClassVar[str] = "bluesky"
+
+    def __init__(self, account: Account, fetcher: Fetcher) -> None:
+        self.account = account
+        self.fetcher = fetcher
+        self.pds = account.server.rstrip("/")
+        self.appview = str(account.options.get("appview") or "").rstrip("/") or self.pds
+        self._session: _Session | None = None
+
+    # -- the three calls poll.py and `config check` make ------------------------------------
+
+    async def mentions(self, cursor: str | None, since: datetime) -> Batch[Mention]:
+        parts = split_cursor(cursor)
+        found: dict[str, Mention] = {}
+        new_parts: dict[str, str | None] = {}
+        # Notifications come first so a post that is also a keyword hit keeps its real kind.
+        for name in ["notifications", *(f"search:{k}" for k in self.account.keywords)]:
+            horizon = self._horizon(parts, name, since)
+            fetch = self._notifications_page
+            if name.startswith("search:"):
+                fetch = partial(self._search_page, name.removeprefix("search:"), horizon)
+            batch = await self._sweep(fetch, parts.get(name), horizon)
+            new_parts[name] = batch.cursor
+            for entry in batch.items:
+                if entry.value is not None and entry.value.remote_id not in found:
+                    found[entry.value.remote_id] = entry.value
+        return Batch(list(found.values()), join_cursor(new_parts))
+
+    async def replies(self, cursor: str | None, since: datetime) -> Batch[Reply]:
+        batch = await self._sweep(self._own_posts_page, cursor, since)
+        return Batch([e.value for e in batch.items if e.value is not None], batch.cursor)
+
+    async def whoami(self) -> str:
+        endpoint = "com.atproto.server.getSession"
+        data = await self._xrpc(endpoint, [])
+        handle = self._field(endpoint, data, "handle")
+        did = self._field(endpoint, data, "did")
+        return f"@{handle} ({did})"
+
+    # -- listings ---------------------------------------------------------------------------
+
+    async def _sweep(
+        self,
+        fetch: Callable[[str | None, Any], Awaitable[Page[_Entry[T]]]],
+        cursor: str | None,
+        since: datetime,
+    ) -> Batch[_Entry[T]]:
+        return await sweep_newest_first(
+            fetch,
+            key=lambda entry: entry.key,
+            time_of=lambda entry: entry.at,
+            cursor=cursor,
+            since=since,
+            max_pages=self.account.max_pages,
+        )
+
+    def _horizon(self, parts: Mapping[str, str], name: str, since: datetime) -> datetime:
+        """A listing new to a known account (a keyword added later) backfills like a new account."""
+        if not parts or name in parts:
+            return since
+        return max(since, utcnow() - self.account.backfill)
+
+    async def _notifications_page(self, token: str | None, floor: Any) -> Page[_Entry[Mention]]:
+        endpoint = "app.bsky.notification.listNotifications"
+        params: list[tuple[str, Any]] = [("reasons", r) for r in NOTIFICATION_KINDS]
+        params += [("limit", PAGE_SIZE), *_cursor_param(token)]
+        data = await self._xrpc(endpoint, params)
+        items = self._list(endpoint, data, "notifications")
+        return Page([self._notification(endpoint, n) for n in items], _next(data))
+
+    def _notification(self, endpoint: str, item: Any) -> _Entry[Mention]:
+        # The view's indexedAt is the notification's sort time: the listing is ordered by it.
+        at = self._time(endpoint, item, "indexedAt")
+        kind = NOTIFICATION_KINDS.get(str(self._field(endpoint, item, "reason")))
+        if kind is None or self._is_own(endpoint, item):
+            return _Entry(_key(at), at, None)
+        return _Entry(_key(at), at, self._mention(endpoint, item, kind))
+
+    async def _search_page(
+        self, keyword: str, horizon: datetime, token: str | None, floor: Any
+    ) -> Page[_Entry[Mention]]:
+        endpoint = "app.bsky.feed.searchPosts"
+        params: list[tuple[str, Any]] = [("q", keyword), ("sort", "latest"), ("limit", PAGE_SIZE)]
+        # `since` is inclusive and compares sortAt, the same time our keys are made of.
+        if isinstance(floor, str) or horizon.year > _EPOCH_YEAR:
+            params.append(("since", floor if isinstance(floor, str) else _key(horizon)))
+        data = await self._xrpc(endpoint, [*params, *_cursor_param(token)])
+        entries = []
+        for post in self._list(endpoint, data, "posts"):
+            at = self._created_at(endpoint, post)
+            own = self._is_own(endpoint, post)
+            value = None if own else self._mention(endpoint, post, Kind.KEYWORD)
+            entries.append(_Entry(_key(at), at, value))
+        return Page(entries, _next(data))
+
+    async def _own_posts_page(self, token: str | None, floor: Any) -> Page[_Entry[Reply]]:
+        endpoint = "app.bsky.feed.getAuthorFeed"
+        session = await self._ensure_session()
+        params: list[tuple[str, Any]] = [
+            ("actor", session.did),
+            ("filter", "posts_with_replies"),
+            ("limit", PAGE_SIZE),
+            *_cursor_param(token),
+        ]
+        data = await self._xrpc(endpoint, params)
+        feed = self._list(endpoint, data, "feed")
+        return Page([self._feed_item(endpoint, item, session) for item in feed], _next(data))
+
+    def _feed_item(self, endpoint: str, item: Any, session: _Session) -> _Entry[Reply]:
+        post = self._field(endpoint, item, "post")
+        reason = item.get("reason")
+        if isinstance(reason, Mapping) and "indexedAt" in reason:
+            # A repost sorts by when it was reposted, and answers nothing.
+            at = self._time(endpoint, reason, "indexedAt")
+            return _Entry(_key(at), at, None)
+        at = self._created_at(endpoint, post)
+        record = self._field(endpoint, post, "record")
+        parent = _dig(record, "reply", "parent", "uri")
+        author = self._field(endpoint, post, "author", "did")
+        if not isinstance(parent, str) or author != session.did:
+            return _Entry(_key(at), at, None)
+        uri = self._post_uri(endpoint, post)
+        handle = str(self._field(endpoint, post, "author", "handle"))
+        reply = Reply(
+            remote_id=uri,
+            url=web_url(uri, handle, author),
+            author=handle,
+            created_at=self._created_at(endpoint, post),
+            parent_id=parent,
+            raw=item,
+        )
+        return _Entry(_key(at), at, reply)
+
+    # -- parsing ----------------------------------------------------------------------------
+
+    def _mention(self, endpoint: str, item: Any, kind: Kind) -> Mention:
+        """A notification or a post view (both carry uri, author, record, indexedAt)."""
+        uri = self._post_uri(endpoint, item)
+        handle = str(self._field(endpoint, item, "author", "handle"))
+        did = str(self._field(endpoint, item, "author", "did"))
+        record = self._field(endpoint, item, "record")
+        text = self._field(endpoint, item, "record", "text")
+        return Mention(
+            remote_id=uri,
+            url=web_url(uri, handle, did),
+            author=handle,
+            text=post_text(str(text), _dig(record, "facets")),
+            created_at=self._created_at(endpoint, item),
+            kind=kind,
+            raw=item,
+        )
+
+    def _post_uri(self, endpoint: str, item: Any) -> str:
+        uri = self._field(endpoint, item, "uri")
+        if not isinstance(uri, str) or not uri.startswith("at://") or uri.count("/") != 4:
+            raise self._fail(endpoint, f"unexpected payload: 'uri' is not a post URI: {uri!r:.80}")
+        return uri
+
+    def _created_at(self, endpoint: str, item: Any) -> datetime:
+        """record.createdAt is what the author's client claims; never later than indexing.
+
+        This is also the AppView's sortAt, the order of post listings and search's `since`.
+        """
+        indexed = self._time(endpoint, item, "indexedAt")
+        created = _parse_time(_dig(item, "record", "createdAt"))
+        return indexed if created is None else min(created, indexed)
+
+    def _time(self, endpoint: str, item: Any, field: str) -> datetime:
+        value = self._field(endpoint, item, field)
+        moment = _parse_time(value)
+        if moment is None:
+            raise self._fail(
+                endpoint, f"unexpected payload: {field!r} is not a time: {value!r:.40}"
+            )
+        return moment
+
+    def _field(self, endpoint: str, data: Any, *path: str) -> Any:
+        return require(self.account.name, endpoint, data, *path)
+
+    def _list(self, endpoint: str, data: Any, field: str) -> list[Any]:
+        items = self._field(endpoint, data, field)
+        if not isinstance(items, list):
+            raise self._fail(endpoint, f"unexpected payload: field {field!r} is not a list")
+        return items
+
+    def _is_own(self, endpoint: str, item: Any) -> bool:
+        did = self._field(endpoint, item, "author", "did")
+        handle = str(self._field(endpoint, item, "author", "handle"))
+        own_did = self._session.did if self._session else None
+        return did == own_did or handle.lower() in self.account.own_names
+
+    # -- session and XRPC -------------------------------------------------------------------
+
+    async def _xrpc(self, nsid: str, params: list[tuple[str, Any]]) -> Any:
+        """GET an XRPC query with the session; an expired access token is renewed once."""
+        base = self.appview if nsid.startswith("app.bsky.") else self.pds
+        response = await self._get(f"{base}/xrpc/{nsid}", nsid, params)
+        if response.status != 200 and self._token_is_stale(response):
+            await self._renew_session()
+            response = await self._get(f"{base}/xrpc/{nsid}", nsid, params)
+        if response.status != 200:
+            raise self._refused(nsid, response)
+        return response.json()
+
+    async def _get(self, url: str, nsid: str, params: list[tuple[str, Any]]) -> Response:
+        session = await self._ensure_session()
+        return await self.fetcher.get(
+            url,
+            params=params,
+            headers={"Authorization": f"Bearer {session.access}"},
+            endpoint=nsid,
+            ok_statuses=_READ_STATUSES,
+        )
+
+    def _token_is_stale(self, response: Response) -> bool:
+        return response.status == 401 or _xrpc_error(response)[0] in _STALE_TOKEN_ERRORS
+
+    def _refused(self, nsid: str, response: Response) -> SourceError:
+        error, message = _xrpc_error(response)
+        if response.status == 401 or error in _STALE_TOKEN_ERRORS:
+            problem = f"the session for {self.account.handle} was refused ({error or 'HTTP 401'})"
+        else:
+            problem = f"HTTP {response.status} {error}: {message}"[:240]
+        return self._fail(nsid, self._scrub(problem))
+
+    async def _ensure_session(self) -> _Session:
+        if self._session is None:
+            self._session = await self._login()
+        return self._session
+
+    async def _login(self) -> _Session:
+        endpoint = "com.atproto.server.createSession"
+        password = self.account.secret("app_password")
+        if not password:
+            raise self._fail(endpoint, "no app_password is configured")
+        body = {"identifier": self.account.handle, "password": password}
+        try:
+            response = await self.fetcher.post(
+                f"{self.pds}/xrpc/{endpoint}", json_body=body, endpoint=endpoint
+            )
+        except RateLimitedError:
+            raise
+        except SourceError as exc:
+            problem = f"login as {self.account.handle} failed (check the app password): "
+            raise self._fail(endpoint, problem + exc.problem) from None
+        return self._keep(endpoint, response)
+
+    async def _renew_session(self) -> None:
+        endpoint = "com.atproto.server.refreshSession"
+        old = self._session
+        if old is not None:
+            try:
+                response = await self.fetcher.post(
+                    f"{self.pds}/xrpc/{endpoint}",
+                    headers={"Authorization": f"Bearer {old.refresh}"},
+                    endpoint=endpoint,
+                )
+                self._session = self._keep(endpoint, response)
+                return
+            except RateLimitedError:
+                raise
+            except SourceError:
+                pass  # the refresh token expired or was revoked: a fresh login still works
+        self._session = await self._login()
+
+    def _keep(self, endpoint: str, response: Response) -> _Session:
+        data = response.json()
+        fields = [self._field(endpoint, data, f) for f in _SESSION_FIELDS]
+        add_secret = getattr(self.fetcher, "add_secret", None)
+        for token in fields[:2]:
+            # Registered at once, so that no later message or log line can show them.
+            if callable(add_secret) and isinstance(token, str):
+                add_secret(token)
+        if not all(isinstance(f, str) and f for f in fields):
+            raise self._fail(endpoint, "unexpected payload: session fields are not strings")
+        return _Session(*fields)
+
+    def _scrub(self, text: str) -> str:
+        if self._session is not None:
+            for token in (self._session.access, self._session.refresh):
+                text = text.replace(token, "***")
+        return text
+
+    def _fail(self, endpoint: str, problem: str) -> SourceError:
+        return SourceError(self.account.name, endpoint, problem)
+
+
+_SESSION_FIELDS = ("accessJwt", "refreshJwt", "did", "handle")
+
+
+def web_url(uri: str, handle: str, did: str) -> str:
+    """bsky.app link for an at:// post URI; the DID stands in when the handle is broken."""
+    rkey = uri.rsplit("/", 1)[-1]
+    who = handle if handle and handle != "handle.invalid" else did
+    return f"https://bsky.app/profile/{who}/post/{rkey}"
+
+
+def post_text(text: str, facets: Any) -> str:
+    """record.text for display: links the app shortened ("example.com/long-pa...") in full."""
+    raw = text.encode("utf-8")
+    links = sorted(_link_facets(facets, len(raw)))
+    parts: list[str] = []
+    pos = 0
+    try:
+        for start, end, uri in links:
+            if start < pos:  # overlapping facets: keep the text as written
+                continue
+            parts.append(raw[pos:start].decode("utf-8"))
+            parts.append(_link_text(raw[start:end].decode("utf-8"), uri))
+            pos = end
+        parts.append(raw[pos:].decode("utf-8"))
+    except UnicodeDecodeError:  # byte offsets that split a character: the facets are broken
+        return strip_controls(text).strip()
+    return strip_controls("".join(parts)).strip()
+
+
+def _link_facets(facets: Any, size: int) -> list[tuple[int, int, str]]:
+    """(byteStart, byteEnd, uri) of each well-formed link facet; facets index UTF-8 bytes."""
+    found = []
+    for facet in facets if isinstance(facets, list) else []:
+        start, end = _dig(facet, "index", "byteStart"), _dig(facet, "index", "byteEnd")
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= size):
+            continue
+        features = _dig(facet, "features")
+        for feature in features if isinstance(features, list) else []:
+            uri = _dig(feature, "uri")
+            if str(_dig(feature, "$type")).endswith("#link") and isinstance(uri, str):
+                found.append((start, end, uri))
+                break
+    return found
+
+
+def _link_text(shown: str, uri: str) -> str:
+    bare_shown = _bare(shown).rstrip(".…")
+    if shown == uri:
+        return uri
+    if bare_shown and _bare(uri).startswith(bare_shown):
+        return uri  # the app's shortened form of the same address
+    return f"{shown} ({uri})"  # text that hides its target ("read this") keeps it visible
+
+
+def _bare(url: str) -> str:
+    for prefix in ("https://", "http://", "www."):
+        url = url.removeprefix(prefix)
+    return url
+
+
+def _key(moment: datetime) -> str:
+    """Fixed-width UTC text, so string order is time order whatever precision the server sent."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _dig(data: Any, *path: str) -> Any:
+    """Walk optional fields: None as soon as a step is missing or not an object."""
+    for step in path:
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(step)
+    return data
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        return None
+
+
+def _cursor_param(token: str | None) -> list[tuple[str, Any]]:
+    return [("cursor", token)] if token else []
+
+
+def _next(data: Any) -> str | None:
+    cursor = data.get("cursor") if isinstance(data, Mapping) else None
+    return cursor if isinstance(cursor, str) and cursor else None
+
+
+def _xrpc_error(response: Response) -> tuple[str, str]:
+    """XRPC errors are {"error": "ExpiredToken", "message": "..."}; anything else is unnamed."""
+    try:
+        data = json.loads(response.body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return "", ""
+    if not isinstance(data, dict):
+        return "", ""
+    return str(data.get("error") or ""), str(data.get("message") or "")
+
+
+SOURCE = BlueskySource

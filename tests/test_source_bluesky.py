@@ -1,0 +1,726 @@
+"""The Bluesky source against a fake PDS speaking XRPC: sessions, notifications, search, feeds."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from mentionwatch.errors import RateLimitedError, SourceError
+from mentionwatch.http import Http
+from mentionwatch.models import Account, Kind
+from mentionwatch.sources.bluesky import SOURCE, BlueskySource, post_text
+from mentionwatch.timeutil import parse_timestamp, utcnow
+from tests.conftest import FakeClock, run
+
+T = TypeVar("T")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+HANDLE = "brand.bsky.social"
+OWN_DID = "did:plc:z72i7hdynmk6r22z27h6tvur"
+PASSWORD = "abcd-efgh-ijkl-mnop"
+NOTIFICATIONS = "app.bsky.notification.listNotifications"
+SEARCH = "app.bsky.feed.searchPosts"
+AUTHOR_FEED = "app.bsky.feed.getAuthorFeed"
+
+
+# -- payloads in the shapes the AppView returns -------------------------------------------------
+
+
+def did_of(handle: str) -> str:
+    return OWN_DID if handle == HANDLE else f"did:plc:{handle.split('.')[0]:x<24}"
+
+
+def post_uri(handle: str, rkey: str) -> str:
+    return f"at://{did_of(handle)}/app.bsky.feed.post/{rkey}"
+
+
+def profile(handle: str) -> dict[str, Any]:
+    did = did_of(handle)
+    return {
+        "did": did,
+        "handle": handle,
+        "displayName": handle.split(".")[0].title(),
+        "avatar": f"https://cdn.bsky.app/img/avatar/plain/{did}/bafkreiavatar@jpeg",
+        "associated": {"chat": {"allowIncoming": "all"}},
+        "viewer": {"muted": False, "blockedBy": False},
+        "labels": [],
+        "createdAt": "2023-08-03T05:59:12.927Z",
+    }
+
+
+def record(text: str, at: str, parent: str | None = None, facets: Any = None) -> dict[str, Any]:
+    rec: dict[str, Any] = {"$type": "app.bsky.feed.post", "createdAt": at, "langs": ["en"]}
+    rec["text"] = text
+    if parent:
+        ref = {"cid": "bafyreiparentcid", "uri": parent}
+        rec["reply"] = {"parent": ref, "root": ref}
+    if facets is not None:
+        rec["facets"] = facets
+    return rec
+
+
+def notification(
+    rkey: str, who: str, reason: str, at: str, text: str = "hi @brand.bsky.social"
+) -> dict[str, Any]:
+    own_post = post_uri(HANDLE, "3lownpost0000")
+    subject = own_post if reason in ("reply", "quote", "like") else None
+    item: dict[str, Any] = {
+        "uri": post_uri(who, rkey),
+        "cid": f"bafyrei{rkey}",
+        "author": profile(who),
+        "reason": reason,
+        "record": record(text, at, parent=own_post if reason == "reply" else None),
+        "isRead": False,
+        "indexedAt": at,
+        "labels": [],
+    }
+    if subject:
+        item["reasonSubject"] = subject
+    if reason == "like":
+        item["uri"] = f"at://{did_of(who)}/app.bsky.feed.like/{rkey}"
+        item["record"] = {"$type": "app.bsky.feed.like", "createdAt": at, "subject": {}}
+    return item
+
+
+def post_view(rkey: str, who: str, at: str, text: str = "", parent: str | None = None) -> Any:
+    return {
+        "uri": post_uri(who, rkey),
+        "cid": f"bafyrei{rkey}",
+        "author": profile(who),
+        "record": record(text or f"post {rkey}", at, parent=parent),
+        "replyCount": 0,
+        "repostCount": 0,
+        "likeCount": 0,
+        "quoteCount": 0,
+        "indexedAt": at,
+        "viewer": {"threadMuted": False, "embeddingDisabled": False},
+        "labels": [],
+    }
+
+
+def minute(n: int) -> str:
+    """Times on one afternoon; a bigger n is newer."""
+    return (
+        (datetime(2025, 5, 19, 17, 0, tzinfo=UTC) + timedelta(minutes=n))
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+# -- the fake PDS ------------------------------------------------------------------------------
+
+
+class FakePds:
+    """Sessions, paging by opaque cursor and RateLimit-* headers, like bsky.social."""
+
+    def __init__(self, server: HTTPServer, clock: FakeClock, appview: str = "") -> None:
+        self.clock = clock
+        self.notifications: list[dict[str, Any]] = []  # newest first
+        self.search: dict[str, list[dict[str, Any]]] = {}
+        self.feed: list[dict[str, Any]] = []
+        self.page_size = 100
+        self.honour_reasons = True
+        self.issued = 0
+        self.logins = 0
+        self.refreshes = 0
+        self.access: set[str] = set()
+        self.expired: set[str] = set()
+        self.refresh: set[str] = set()
+        self.requests: list[tuple[str, Request]] = []
+        self.canned: dict[str, list[Response]] = {}
+        self.bodies: dict[str, Any] = {}  # replaces a listing's whole body
+        pds = "/pds"
+        app = appview or pds
+        routes: dict[str, Callable[[Request], Response]] = {
+            f"{pds}/xrpc/com.atproto.server.createSession": self.create_session,
+            f"{pds}/xrpc/com.atproto.server.refreshSession": self.refresh_session,
+            f"{pds}/xrpc/com.atproto.server.getSession": self.get_session,
+            f"{app}/xrpc/{NOTIFICATIONS}": self.list_notifications,
+            f"{app}/xrpc/{SEARCH}": self.search_posts,
+            f"{app}/xrpc/{AUTHOR_FEED}": self.author_feed,
+        }
+        for path, handler in routes.items():
+            server.expect_request(path).respond_with_handler(self.recorded(path, handler))
+
+    def recorded(self, path: str, handler: Callable[[Request], Response]) -> Any:
+        def handle(request: Request) -> Response:
+            nsid = path.rsplit("/", 1)[-1]
+            self.requests.append((nsid, request))
+            if self.canned.get(nsid):
+                return self.canned[nsid].pop(0)
+            return handler(request)
+
+        return handle
+
+    def reply(self, body: Any, status: int = 200, remaining: int = 2963) -> Response:
+        headers = {
+            "RateLimit-Limit": "3000",
+            "RateLimit-Remaining": str(remaining),
+            "RateLimit-Reset": str(int(self.clock.now) + 300),
+            "RateLimit-Policy": "3000;w=300",
+        }
+        return Response(json.dumps(body), status, headers, content_type="application/json")
+
+    def error(self, status: int, error: str, message: str) -> Response:
+        return self.reply({"error": error, "message": message}, status)
+
+    def new_session(self) -> Response:
+        self.issued += 1
+        access = f"eyJhbGciOiJFUzI1NksifQ.access{self.issued}.c2lnbmF0dXJl"
+        refresh = f"eyJhbGciOiJFUzI1NksifQ.refresh{self.issued}.c2lnbmF0dXJl"
+        self.access.add(access)
+        self.refresh.add(refresh)
+        return self.reply(
+            {"did": OWN_DID, "handle": HANDLE, "email": "team@example.com", "emailConfirmed": True,
+             "accessJwt": access, "refreshJwt": refresh, "active": True}
+        )  # fmt: skip
+
+    def create_session(self, request: Request) -> Response:
+        self.logins += 1
+        body = request.get_json()
+        if body != {"identifier": HANDLE, "password": PASSWORD}:
+            return self.error(401, "AuthenticationRequired", "Invalid identifier or password")
+        return self.new_session()
+
+    def refresh_session(self, request: Request) -> Response:
+        self.refreshes += 1
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token not in self.refresh:
+            return self.error(400, "ExpiredToken", "Token has been revoked")
+        self.refresh.discard(token)  # refresh tokens rotate: the old one is spent
+        return self.new_session()
+
+    def auth_failure(self, request: Request) -> Response | None:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token in self.access:
+            return None
+        if token in self.expired:
+            return self.error(400, "ExpiredToken", "Token has expired")
+        return self.error(401, "AuthenticationRequired", "Authentication Required")
+
+    def expire_access_tokens(self) -> None:
+        self.expired |= self.access
+        self.access.clear()
+
+    def get_session(self, request: Request) -> Response:
+        failure = self.auth_failure(request)
+        return failure or self.reply({"handle": HANDLE, "did": OWN_DID, "active": True})
+
+    def page(self, request: Request, name: str, items: list[Any]) -> Response:
+        failure = self.auth_failure(request)
+        if failure:
+            return failure
+        if name in self.bodies:
+            return self.reply(self.bodies[name])
+        start = 0
+        if (
+            "cursor" in request.args
+        ):  # keyset, like the AppView's "sortAt::cid": new items don't shift it
+            cid = request.args["cursor"].rsplit("::", 1)[-1]
+            start = 1 + next(i for i, item in enumerate(items) if _cid(item) == cid)
+        size = min(int(request.args.get("limit", "50")), self.page_size)
+        body: dict[str, Any] = {name: items[start : start + size]}
+        if start + size < len(items):
+            last = items[start + size - 1]
+            body["cursor"] = f"{_sort_at(last)}::{_cid(last)}"
+        return self.reply(body)
+
+    def list_notifications(self, request: Request) -> Response:
+        reasons = request.args.getlist("reasons")
+        items = self.notifications
+        if self.honour_reasons:
+            items = [n for n in items if n["reason"] in reasons]
+        return self.page(request, "notifications", items)
+
+    def search_posts(self, request: Request) -> Response:
+        posts = self.search.get(request.args["q"], [])
+        if "since" in request.args:
+            since = parse_timestamp(request.args["since"])
+            posts = [p for p in posts if parse_timestamp(p["indexedAt"]) >= since]
+        return self.page(request, "posts", posts)
+
+    def author_feed(self, request: Request) -> Response:
+        return self.page(request, "feed", self.feed)
+
+    def calls(self, nsid: str) -> list[Request]:
+        return [request for name, request in self.requests if name == nsid]
+
+
+def _cid(item: dict[str, Any]) -> str:
+    return str(item.get("cid") or item["post"]["cid"])
+
+
+def _sort_at(item: dict[str, Any]) -> str:
+    return str(item.get("indexedAt") or item["post"]["indexedAt"])
+
+
+@pytest.fixture
+def pds(httpserver: HTTPServer, clock: FakeClock) -> FakePds:
+    return FakePds(httpserver, clock)
+
+
+def account_for(httpserver: HTTPServer, **changes: Any) -> Account:
+    options: dict[str, Any] = {
+        "name": "brand-bsky",
+        "platform": "bluesky",
+        "server": httpserver.url_for("/pds"),
+        "handle": HANDLE,
+        "secrets": {"app_password": PASSWORD},
+        "secret_sources": {"app_password": "env BSKY_APP_PASSWORD"},
+    }
+    options.update(changes)
+    return Account(**options)
+
+
+def with_source(
+    make_http: Callable[..., Http],
+    account: Account,
+    action: Callable[[BlueskySource], Awaitable[T]],
+) -> T:
+    async def go() -> T:
+        async with make_http() as http:
+            return await action(SOURCE(account, http.for_account(account)))
+
+    return run(go())
+
+
+# -- mentions ----------------------------------------------------------------------------------
+
+
+def test_mentions_come_from_notifications_across_pages(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    pds.page_size = 2
+    pds.notifications = [
+        notification("3lpk0005", "alice.bsky.social", "mention", minute(5)),
+        notification("3lpk0004", "bob.bsky.social", "reply", minute(4), "thanks!"),
+        notification("3lpk0003", "carol.bsky.social", "quote", minute(3), "look at this"),
+        notification("3lpk0002", "dan.bsky.social", "mention", minute(2)),
+    ]
+    batch = with_source(make_http, account_for(httpserver), lambda s: s.mentions(None, EPOCH))
+
+    assert [m.remote_id for m in batch.items] == [n["uri"] for n in pds.notifications]
+    assert [m.kind for m in batch.items] == [Kind.MENTION, Kind.REPLY, Kind.QUOTE, Kind.MENTION]
+    first = batch.items[0]
+    assert first.author == "alice.bsky.social"
+    assert first.url == "https://bsky.app/profile/alice.bsky.social/post/3lpk0005"
+    assert first.created_at == datetime(2025, 5, 19, 17, 5, tzinfo=UTC)
+    calls = pds.calls(NOTIFICATIONS)
+    assert [c.args.get("cursor") for c in calls] == [None, f"{minute(4)}::bafyrei3lpk0004"]
+    assert calls[0].args.getlist("reasons") == ["mention", "reply", "quote"]
+    assert calls[0].args["limit"] == "100"
+    assert calls[0].headers["Authorization"] == "Bearer eyJhbGciOiJFUzI1NksifQ.access1.c2lnbmF0dXJl"
+
+
+def test_likes_and_follows_are_not_mentions_even_if_the_server_ignores_reasons(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    pds.honour_reasons = False
+    pds.page_size = 1  # a page holding only a like must not end the sweep
+    pds.notifications = [
+        notification("3lpk0003", "alice.bsky.social", "like", minute(3)),
+        notification("3lpk0002", "bob.bsky.social", "mention", minute(2)),
+    ]
+    batch = with_source(make_http, account_for(httpserver), lambda s: s.mentions(None, EPOCH))
+    assert [m.author for m in batch.items] == ["bob.bsky.social"]
+
+
+def test_second_poll_fetches_only_new_notifications(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    account = account_for(httpserver)
+    pds.page_size = 2
+    pds.notifications = [
+        notification(f"3lpk000{n}", "alice.bsky.social", "mention", minute(n)) for n in (3, 2, 1)
+    ]
+    first = with_source(make_http, account, lambda s: s.mentions(None, EPOCH))
+    newest = notification("3lpk0009", "bob.bsky.social", "reply", minute(9))
+    pds.notifications.insert(0, newest)
+    pds.requests.clear()
+
+    second = with_source(make_http, account, lambda s: s.mentions(first.cursor, EPOCH))
+
+    assert len(first.items) == 3
+    assert [m.remote_id for m in second.items] == [newest["uri"]]
+    assert len(pds.calls(NOTIFICATIONS)) == 1  # stopped on the first page, at the stored floor
+
+
+def test_page_cap_resumes_where_it_stopped_without_gaps(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    account = account_for(httpserver, max_pages=1)
+    pds.page_size = 2
+    pds.notifications = [
+        notification(f"3lpk000{n}", "alice.bsky.social", "mention", minute(n))
+        for n in range(5, 0, -1)
+    ]
+    newer = notification("3lpk0009", "bob.bsky.social", "mention", minute(9))
+    seen: list[str] = []
+    cursor: list[str | None] = [None]
+    for poll in range(4):
+        if poll == 1:  # something new arrives while the backlog is still being fetched
+            pds.notifications.insert(0, newer)
+        batch = with_source(make_http, account, lambda s: s.mentions(cursor[-1], EPOCH))
+        seen += [m.remote_id.rsplit("/", 1)[-1] for m in batch.items]
+        cursor.append(batch.cursor)
+
+    assert seen == ["3lpk0005", "3lpk0004", "3lpk0003", "3lpk0002", "3lpk0001", "3lpk0009"]
+
+
+def test_first_poll_stops_at_the_backfill_horizon(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    pds.page_size = 1
+    pds.notifications = [
+        notification(f"3lpk000{n}", "alice.bsky.social", "mention", minute(n)) for n in (9, 8, 2, 1)
+    ]
+    since = parse_timestamp(minute(5))
+    batch = with_source(make_http, account_for(httpserver), lambda s: s.mentions(None, since))
+    assert [m.created_at for m in batch.items] == [parse_timestamp(minute(n)) for n in (9, 8)]
+    assert len(pds.calls(NOTIFICATIONS)) == 3  # the third page showed the horizon; no fourth
+
+
+def test_keyword_hits_are_searched_newest_first_without_own_posts_or_duplicates(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    account = account_for(httpserver, keywords=("ExampleCo",))
+    mention = notification("3lpk0008", "alice.bsky.social", "mention", minute(8))
+    pds.notifications = [mention]
+    pds.search["ExampleCo"] = [
+        post_view("3lpk0009", HANDLE, minute(9), "ExampleCo ships today"),
+        {**post_view("3lpk0008", "alice.bsky.social", minute(8)), "record": mention["record"]},
+        post_view("3lpk0007", "erin.bsky.social", minute(7), "anyone tried ExampleCo?"),
+    ]
+    since = parse_timestamp(minute(0))
+    first = with_source(make_http, account, lambda s: s.mentions(None, since))
+    pds.search["ExampleCo"].insert(0, post_view("3lpk0010", "finn.bsky.social", minute(10)))
+    second = with_source(make_http, account, lambda s: s.mentions(first.cursor, EPOCH))
+
+    assert [(m.author, m.kind) for m in first.items] == [
+        ("alice.bsky.social", Kind.MENTION),
+        ("erin.bsky.social", Kind.KEYWORD),
+    ]
+    assert [m.author for m in second.items] == ["finn.bsky.social"]
+    searches = pds.calls(SEARCH)
+    assert searches[0].args["sort"] == "latest" and searches[0].args["limit"] == "100"
+    assert parse_timestamp(searches[0].args["since"]) == since
+    # The next poll asks only for what is newer than the newest hit already seen.
+    assert parse_timestamp(searches[1].args["since"]) == parse_timestamp(minute(9))
+    assert set(json.loads(second.cursor or "{}")) == {"notifications", "search:ExampleCo"}
+
+
+def test_keyword_added_later_backfills_only_the_configured_horizon(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    def ago(delta: timedelta) -> str:
+        return (utcnow() - delta).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    before = with_source(
+        make_http, account_for(httpserver), lambda s: s.mentions(None, utcnow() - timedelta(1))
+    )
+    pds.search["ExampleCo"] = [
+        post_view("3lpk0002", "erin.bsky.social", ago(timedelta(hours=1))),
+        post_view("3lpk0001", "finn.bsky.social", ago(timedelta(days=10))),
+    ]
+    account = account_for(httpserver, keywords=("ExampleCo",), backfill=timedelta(days=3))
+    batch = with_source(make_http, account, lambda s: s.mentions(before.cursor, EPOCH))
+    assert [m.author for m in batch.items] == ["erin.bsky.social"]
+    assert "since" in pds.calls(SEARCH)[0].args
+
+
+def test_appview_option_sends_app_bsky_reads_there(
+    httpserver: HTTPServer, clock: FakeClock, make_http: Callable[..., Http]
+) -> None:
+    fake = FakePds(httpserver, clock, appview="/appview")
+    fake.notifications = [notification("3lpk0001", "alice.bsky.social", "mention", minute(1))]
+    account = account_for(httpserver, options={"appview": httpserver.url_for("/appview/")})
+    batch = with_source(make_http, account, lambda s: s.mentions(None, EPOCH))
+    assert len(batch.items) == 1
+    assert fake.calls(NOTIFICATIONS)[0].path == "/appview/xrpc/" + NOTIFICATIONS
+    assert fake.logins == 1  # the session still comes from the PDS
+
+
+# -- text and links ----------------------------------------------------------------------------
+
+
+def test_text_gets_full_links_back_and_loses_control_characters(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    text = "🎉 new \x1b[31mdocs\x1b[0m: example.com/docs/getting-st... and read this"
+    raw = text.encode()
+    short = "example.com/docs/getting-st..."
+    link_at = raw.index(short.encode())
+    read_at = raw.index(b"read this")
+    facets = [
+        {"features": [{"$type": "app.bsky.richtext.facet#link",
+                       "uri": "https://example.com/docs/getting-started"}],
+         "index": {"byteStart": link_at, "byteEnd": link_at + len(short)}},
+        {"features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://example.org/a"}],
+         "index": {"byteStart": read_at, "byteEnd": read_at + len("read this")}},
+    ]  # fmt: skip
+    item = notification("3lpk0001", "alice.bsky.social", "mention", minute(1), text)
+    item["record"]["facets"] = facets
+    pds.notifications = [item]
+    batch = with_source(make_http, account_for(httpserver), lambda s: s.mentions(None, EPOCH))
+    assert batch.items[0].text == (
+        "🎉 new docs: https://example.com/docs/getting-started and read this (https://example.org/a)"
+    )
+
+
+def test_url_falls_back_to_the_did_when_the_handle_is_invalid(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    item = notification("3lpk0001", "alice.bsky.social", "mention", minute(1))
+    item["author"]["handle"] = "handle.invalid"
+    pds.notifications = [item]
+    batch = with_source(make_http, account_for(httpserver), lambda s: s.mentions(None, EPOCH))
+    assert (
+        batch.items[0].url
+        == f"https://bsky.app/profile/{did_of('alice.bsky.social')}/post/3lpk0001"
+    )
+
+
+def test_created_at_is_never_later_than_indexing(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    item = notification("3lpk0001", "alice.bsky.social", "mention", minute(1))
+    item["record"]["createdAt"] = "2099-01-01T00:00:00Z"  # a client can claim anything
+    pds.notifications = [item]
+    batch = with_source(make_http, account_for(httpserver), lambda s: s.mentions(None, EPOCH))
+    assert batch.items[0].created_at == parse_timestamp(minute(1))
+
+
+# -- answered ----------------------------------------------------------------------------------
+
+
+def test_own_reply_links_to_the_mention_it_answers(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    answered = notification("3lpk0002", "alice.bsky.social", "mention", minute(2))
+    unanswered = notification("3lpk0001", "bob.bsky.social", "mention", minute(1))
+    pds.notifications = [answered, unanswered]
+    repost = {
+        "post": post_view("3lpk0000", "carol.bsky.social", minute(0)),
+        "reason": {"$type": "app.bsky.feed.defs#reasonRepost", "by": profile(HANDLE),
+                   "indexedAt": minute(5)},
+    }  # fmt: skip
+    pds.feed = [
+        {"post": post_view("3lpk0006", HANDLE, minute(6), "just news")},
+        repost,
+        {"post": post_view("3lpk0004", HANDLE, minute(4), "thanks!", parent=answered["uri"])},
+    ]
+
+    async def both(source: BlueskySource) -> Any:
+        return await source.mentions(None, EPOCH), await source.replies(None, EPOCH)
+
+    mentions, replies = with_source(make_http, account_for(httpserver), both)
+    assert [r.parent_id for r in replies.items] == [mentions.items[0].remote_id]
+    reply = replies.items[0]
+    assert reply.remote_id == post_uri(HANDLE, "3lpk0004")
+    assert reply.url == "https://bsky.app/profile/brand.bsky.social/post/3lpk0004"
+    assert reply.author == HANDLE
+    assert unanswered["uri"] not in {r.parent_id for r in replies.items}
+    assert pds.calls(AUTHOR_FEED)[0].args["actor"] == OWN_DID
+    assert pds.calls(AUTHOR_FEED)[0].args["filter"] == "posts_with_replies"
+    assert pds.logins == 1  # one session serves the whole poll
+
+
+def test_replies_resume_from_their_cursor(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    account = account_for(httpserver)
+    parent = post_uri("alice.bsky.social", "3lpk0001")
+    pds.feed = [{"post": post_view("3lpk0002", HANDLE, minute(2), "ok", parent=parent)}]
+    first = with_source(make_http, account, lambda s: s.replies(None, EPOCH))
+    pds.feed.insert(0, {"post": post_view("3lpk0003", HANDLE, minute(3), "ok", parent=parent)})
+    second = with_source(make_http, account, lambda s: s.replies(first.cursor, EPOCH))
+    assert [r.remote_id for r in second.items] == [post_uri(HANDLE, "3lpk0003")]
+
+
+# -- sessions and errors -----------------------------------------------------------------------
+
+
+def test_expired_access_token_is_refreshed_transparently(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    pds.notifications = [notification("3lpk0001", "alice.bsky.social", "mention", minute(1))]
+
+    async def expire_between_calls(source: BlueskySource) -> Any:
+        await source.whoami()
+        pds.expire_access_tokens()
+        return await source.mentions(None, EPOCH)
+
+    batch = with_source(make_http, account_for(httpserver), expire_between_calls)
+    assert len(batch.items) == 1
+    assert (pds.logins, pds.refreshes) == (1, 1)
+    refresh_call = next(r for n, r in pds.requests if n == "com.atproto.server.refreshSession")
+    assert refresh_call.headers["Authorization"].endswith(".refresh1.c2lnbmF0dXJl")
+    retried = pds.calls(NOTIFICATIONS)[-1]
+    assert retried.headers["Authorization"].endswith(".access2.c2lnbmF0dXJl")
+
+
+def test_revoked_refresh_token_falls_back_to_a_new_login(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    async def expire_everything(source: BlueskySource) -> str:
+        await source.whoami()
+        pds.expire_access_tokens()
+        pds.refresh.clear()
+        return await source.whoami()
+
+    assert with_source(make_http, account_for(httpserver), expire_everything).startswith("@")
+    assert (pds.logins, pds.refreshes) == (2, 1)
+
+
+def test_failed_login_is_a_source_error_without_the_password(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    account = account_for(httpserver, secrets={"app_password": "wrong-pass-word-here"})
+    with pytest.raises(SourceError) as caught:
+        with_source(make_http, account, lambda s: s.mentions(None, EPOCH))
+    message = str(caught.value)
+    assert "wrong-pass-word-here" not in message
+    assert message.startswith("brand-bsky: com.atproto.server.createSession:")
+    assert "login as brand.bsky.social failed" in message
+    assert pds.calls(NOTIFICATIONS) == []
+
+
+def test_refused_session_is_a_source_error_that_shows_no_token(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    refused = [pds.error(401, "AuthenticationRequired", "Authentication Required") for _ in "ab"]
+    pds.canned[NOTIFICATIONS] = refused
+    with pytest.raises(SourceError) as caught:
+        with_source(make_http, account_for(httpserver), lambda s: s.mentions(None, EPOCH))
+    message = str(caught.value)
+    assert NOTIFICATIONS in message and "was refused" in message
+    assert "eyJ" not in message and PASSWORD not in message
+    assert pds.refreshes == 1  # one renewal was tried before giving up
+
+
+def test_other_xrpc_errors_name_the_error(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    pds.canned[NOTIFICATIONS] = [pds.error(400, "InvalidRequest", "malformed cursor")]
+    with pytest.raises(SourceError, match="HTTP 400 InvalidRequest: malformed cursor"):
+        with_source(make_http, account_for(httpserver), lambda s: s.mentions(None, EPOCH))
+    assert pds.refreshes == 0
+
+
+def test_missing_app_password_is_reported_before_any_request(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    account = account_for(httpserver, secrets={})
+    with pytest.raises(SourceError, match="no app_password"):
+        with_source(make_http, account, lambda s: s.whoami())
+    assert pds.requests == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"cursor": "x"}, "'notifications'"),
+        ({"notifications": {"uri": "x"}}, "'notifications' is not a list"),
+        ({"notifications": [{"reason": "mention", "indexedAt": "2025-05-19T17:00:00Z"}]}, "author"),
+        ({"notifications": [{"reason": "mention"}]}, "'indexedAt'"),
+        ({"notifications": [{"reason": "mention", "indexedAt": "yesterday"}]}, "not a time"),
+    ],
+)
+def test_wrong_shaped_payload_names_the_field(
+    pds: FakePds,
+    httpserver: HTTPServer,
+    make_http: Callable[..., Http],
+    body: Any,
+    field: str,
+) -> None:
+    pds.bodies["notifications"] = body
+    with pytest.raises(SourceError, match=field):
+        with_source(make_http, account_for(httpserver), lambda s: s.mentions(None, EPOCH))
+
+
+def test_mention_without_a_post_uri_names_the_field(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    item = notification("3lpk0001", "alice.bsky.social", "mention", minute(1))
+    del item["uri"]
+    pds.notifications = [item]
+    with pytest.raises(SourceError, match="no field 'uri'"):
+        with_source(make_http, account_for(httpserver), lambda s: s.mentions(None, EPOCH))
+
+
+def test_whoami_names_handle_and_did(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    who = with_source(make_http, account_for(httpserver), lambda s: s.whoami())
+    assert who == f"@{HANDLE} ({OWN_DID})"
+
+
+# -- rate limits -------------------------------------------------------------------------------
+
+
+def test_429_waits_for_ratelimit_reset_then_retries(
+    pds: FakePds,
+    httpserver: HTTPServer,
+    make_http: Callable[..., Http],
+    clock: FakeClock,
+) -> None:
+    limited = pds.error(429, "RateLimitExceeded", "Rate Limit Exceeded")
+    limited.headers["RateLimit-Remaining"] = "0"
+    limited.headers["RateLimit-Reset"] = str(int(clock.now) + 20)
+    pds.canned[NOTIFICATIONS] = [limited]
+    pds.notifications = [notification("3lpk0001", "alice.bsky.social", "mention", minute(1))]
+    batch = with_source(make_http, account_for(httpserver), lambda s: s.mentions(None, EPOCH))
+    assert len(batch.items) == 1
+    assert clock.sleeps == [20.5]
+
+
+def test_spent_quota_waits_for_the_reset_before_the_next_request(
+    pds: FakePds,
+    httpserver: HTTPServer,
+    make_http: Callable[..., Http],
+    clock: FakeClock,
+) -> None:
+    pds.page_size = 1
+    pds.notifications = [
+        notification(f"3lpk000{n}", "alice.bsky.social", "mention", minute(n)) for n in (2, 1)
+    ]
+    cursor = f"{minute(2)}::bafyrei3lpk0002"
+    last = pds.reply({"notifications": pds.notifications[:1], "cursor": cursor}, remaining=0)
+    last.headers["RateLimit-Reset"] = str(int(clock.now) + 30)
+    pds.canned[NOTIFICATIONS] = [last]
+    batch = with_source(make_http, account_for(httpserver), lambda s: s.mentions(None, EPOCH))
+    assert len(batch.items) == 2
+    assert clock.sleeps == [30.5]
+
+
+def test_429_with_a_distant_reset_gives_up_until_the_next_run(
+    pds: FakePds,
+    httpserver: HTTPServer,
+    make_http: Callable[..., Http],
+    clock: FakeClock,
+) -> None:
+    limited = pds.error(429, "RateLimitExceeded", "Rate Limit Exceeded")
+    limited.headers["RateLimit-Reset"] = str(int(clock.now) + 3600)
+    pds.canned["com.atproto.server.createSession"] = [limited]
+    with pytest.raises(RateLimitedError, match="rate limited until"):
+        with_source(make_http, account_for(httpserver), lambda s: s.whoami())
+    assert clock.sleeps == []
+
+
+def test_facets_that_split_a_character_leave_the_text_as_written() -> None:
+    text = "café example.com/x..."
+    broken = [
+        {
+            "features": [
+                {"$type": "app.bsky.richtext.facet#link", "uri": "https://example.com/xy"}
+            ],
+            "index": {"byteStart": 4, "byteEnd": 10},  # byte 4 is inside "é"
+        }
+    ]
+    assert post_text(text, broken) == text
+    assert post_text(text, "not a list") == text
