@@ -325,11 +325,10 @@ class BlueskySource:
     def _keep(self, endpoint: str, response: Response) -> _Session:
         data = response.json()
         fields = [self._field(endpoint, data, f) for f in _SESSION_FIELDS]
-        add_secret = getattr(self.fetcher, "add_secret", None)
         for token in fields[:2]:
             # Registered at once, so that no later message or log line can show them.
-            if callable(add_secret) and isinstance(token, str):
-                add_secret(token)
+            if isinstance(token, str):
+                self.fetcher.add_secret(token)
         if not all(isinstance(f, str) and f for f in fields):
             raise self._fail(endpoint, "unexpected payload: session fields are not strings")
         return _Session(*fields)

@@ -46,9 +46,8 @@ class FeedSource:
         self.endpoint = f"feed {_without_query(self.location)}"
         # Private feeds carry their key in the query string: redact it from debug logs too.
         query = urlsplit(self.location).query if self.is_remote else ""
-        add_secret = getattr(fetcher, "add_secret", None)
-        if query and callable(add_secret):
-            add_secret(query)
+        if query:
+            fetcher.add_secret(query)
 
     async def mentions(self, cursor: str | None, since: datetime) -> Batch[Mention]:
         state = _decode(cursor)

@@ -160,9 +160,7 @@ class RedditSource:
         if not isinstance(token, str) or not token:
             raise SourceError(self.account.name, TOKEN_ENDPOINT, "empty 'access_token'")
         # Not part of the Fetcher protocol; the real AccountFetcher has it.
-        add_secret = getattr(self.fetcher, "add_secret", None)
-        if callable(add_secret):
-            add_secret(token)
+        self.fetcher.add_secret(token)
         self._token = token
         return token
 
