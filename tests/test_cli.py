@@ -191,3 +191,20 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         assert result.exit_code == 0, name
         assert "Usage" in result.output
         assert f"`mentionwatch {name}" in readme, f"{name} is not documented in README.md"
+
+
+def test_poll_verbose_logs_each_request_without_secrets(
+    write_config: Callable[[str], Path], httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    feed = (ROOT / "examples" / "alerts.atom").read_bytes()
+    httpserver.expect_request("/private.atom").respond_with_data(feed)
+    url = httpserver.url_for("/private.atom") + "?key=hunter2"
+    config = write_config(
+        f'[settings]\ndatabase = "{tmp_path / "v.db"}"\nbackfill = "3650d"\n'
+        f'[[accounts]]\nname = "alerts"\nplatform = "feed"\nurl = "{url}"\n'
+    )
+    code, output = mw(config, "poll", "--verbose")
+    assert code == 0, output
+    assert "GET http://" in output and "/private.atom" in output and " 200 " in output
+    assert "hunter2" not in output
+    assert "\x1b" not in output  # not a terminal: plain lines only

@@ -109,12 +109,17 @@ def main_options(
 ) -> None:
     """mentionwatch: poll your accounts for mentions, list what waits for an answer."""
     STATE.config, STATE.db, STATE.verbose = config, db, verbose
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
+    _log_to_stderr(verbose)
+
+
+def _log_to_stderr(verbose: bool) -> None:
+    """Our own loggers only, so that libraries' chatter never reaches the user."""
+    logger = logging.getLogger("mentionwatch")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def load_config(required: bool = True) -> Config:
@@ -276,10 +281,15 @@ def poll(
     lock_timeout: Annotated[
         float, typer.Option("--lock-timeout", help="Seconds to wait for a running poll.")
     ] = 0.0,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log every request to stderr.")
+    ] = False,
 ) -> None:
     """Fetch new mentions and replies from every enabled account."""
     from mentionwatch.cli_poll import run
 
+    if verbose:
+        _log_to_stderr(True)
     config = config_mod.resolve_secrets(load_config())
     names = account or []
     for name in names:
@@ -382,6 +392,39 @@ def prune(
     with open_store(config, create=False) as store:
         removed = store.prune(utcnow() - age)
     err.print(f"Deleted {removed} handled mentions older than {older_than}.", markup=False)
+
+
+@app.command()
+@handled
+def digest(
+    email: Annotated[bool, typer.Option("--email", help="Send by SMTP ([digest.smtp]).")] = False,
+    sendmail: Annotated[
+        bool, typer.Option("--sendmail", help="Hand it to the local sendmail instead.")
+    ] = False,
+    to: Annotated[
+        list[str] | None,
+        typer.Option("--to", help="Recipient instead of [digest] to (repeatable)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the message; send and record nothing.")
+    ] = False,
+    if_any: Annotated[
+        bool, typer.Option("--if-any", help="Print and send nothing when nothing waits.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Send even within min_interval of the last digest.")
+    ] = False,
+) -> None:
+    """Print (for cron's MAILTO) or email the digest of what waits; never twice a day."""
+    from mentionwatch.cli_digest import run_digest
+
+    if email and sendmail:
+        raise UsageError("--email and --sendmail: choose one")
+    channel = "smtp" if email else "sendmail" if sendmail else "stdout"
+    config = load_config(required=False)
+    with open_store(config) as store:
+        run_digest(store, config, channel=channel, to=to or [], dry_run=dry_run, if_any=if_any,
+                   force=force, err=err, verbose=STATE.verbose)  # fmt: skip
 
 
 def main() -> Any:

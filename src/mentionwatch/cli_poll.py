@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -42,13 +43,40 @@ def run(
         err.print(f"{config.path}: no enabled accounts to poll", markup=False)
         return 0
     with poll_lock(db_path, lock_timeout), Store.open(db_path) as store:
-        hooks = PollHooks(finished=lambda result: out.print(summary_line(result)))
-        results = run_poll(config, store, accounts=names, hooks=hooks)
+        if err.is_terminal:
+            results = _with_progress(config, store, names, err)
+            for result in results:
+                out.print(summary_line(result))
+        else:
+            # cron: plain lines as each account finishes, no control codes.
+            hooks = PollHooks(finished=lambda result: out.print(summary_line(result)))
+            results = run_poll(config, store, accounts=names, hooks=hooks)
     failed = [r for r in results if not r.ok]
     if failed:
         err.print(f"{len(failed)} of {len(results)} accounts failed; the rest were stored.")
         return EXIT_ACCOUNTS_FAILED
     return 0
+
+
+def _with_progress(
+    config: Config, store: Store, names: Sequence[str], err: Console
+) -> list[PollResult]:
+    """A live line per account on stderr while polling; gone when the summary prints."""
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def started(account: Account) -> None:
+        tasks[account.name] = progress.add_task(f"{account.name} ({account.platform})")
+
+    def finished(result: PollResult) -> None:
+        progress.update(tasks[result.account], description=summary_line(result).plain)
+        progress.stop_task(tasks[result.account])
+
+    with progress:
+        hooks = PollHooks(started=started, finished=finished)
+        return run_poll(config, store, accounts=names, hooks=hooks)
 
 
 def verify_online(config: Config) -> dict[str, tuple[bool, str]]:
