@@ -208,3 +208,30 @@ def test_poll_verbose_logs_each_request_without_secrets(
     assert "GET http://" in output and "/private.atom" in output and " 200 " in output
     assert "hunter2" not in output
     assert "\x1b" not in output  # not a terminal: plain lines only
+
+
+def test_config_check_online_says_who_each_token_belongs_to(
+    write_config: Callable[[str], Path], httpserver: HTTPServer
+) -> None:
+    def verify(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    httpserver.expect_request(
+        "/api/v1/accounts/verify_credentials", headers=verify("good-token")
+    ).respond_with_json({"id": "1", "username": "brand", "acct": "brand"})
+    httpserver.expect_request(
+        "/api/v1/accounts/verify_credentials", headers=verify("revoked-token")
+    ).respond_with_json({"error": "The access token was revoked"}, status=401)
+    server = httpserver.url_for("").rstrip("/")
+    accounts = "".join(
+        f'[[accounts]]\nname = "{name}"\nplatform = "mastodon"\nserver = "{server}"\n'
+        f'handle = "brand"\ntoken = "env:{var}"\n'
+        for name, var in (("good", "GOOD_TOKEN"), ("bad", "BAD_TOKEN"))
+    )
+    config = write_config(accounts)
+    env = {"GOOD_TOKEN": "good-token", "BAD_TOKEN": "revoked-token"}
+    result = runner.invoke(app, ["--config", str(config), "config", "check", "--online"], env=env)
+    assert result.exit_code == 4
+    assert "✓ @brand@" in result.output
+    assert "✗ bad: " in result.output and "was refused (env BAD_TOKEN)" in result.output
+    assert "revoked-token" not in result.output and "good-token" not in result.output
