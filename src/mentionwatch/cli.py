@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import enum
 import functools
+import itertools
 import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -20,7 +22,7 @@ from mentionwatch import __version__
 from mentionwatch import config as config_mod
 from mentionwatch.config import Config
 from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, MentionwatchError, UsageError
-from mentionwatch.models import State
+from mentionwatch.models import State, StoredMention
 from mentionwatch.store import MentionFilter, Store
 from mentionwatch.text import one_line
 from mentionwatch.timeutil import format_duration, parse_duration, utcnow
@@ -60,8 +62,27 @@ OlderOption = Annotated[
     str | None, typer.Option("--older-than", help="Only mentions older than this, e.g. 2h.")
 ]
 OverdueOption = Annotated[bool, typer.Option("--overdue", help="Only mentions past their SLA.")]
+
+
+class StateChoice(enum.StrEnum):
+    """A stored state, or the SLA state of a waiting mention (on its account's clock)."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+    DISMISSED = "dismissed"
+    SNOOZED = "snoozed"
+    OK = "ok"
+    DUE_SOON = "due-soon"
+    BREACHED = "breached"
+
+
+_SLA_CHOICES = {"ok": "ok", "due-soon": "due soon", "breached": "breached"}
 StateOption = Annotated[
-    list[State] | None, typer.Option("--state", help="Only mentions in this state (repeatable).")
+    list[StateChoice] | None,
+    typer.Option(
+        "--state",
+        help="Only mentions in this state, or waiting ones in this SLA state (repeatable).",
+    ),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Mentions in every state.")]
 LimitOption = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N rows.")]
@@ -142,28 +163,60 @@ def _filter(
     platform: list[str] | None,
     older_than: str | None,
     overdue: bool,
-    state: list[State] | None,
+    state: list[StateChoice] | None,
     all_states: bool,
     limit: int | None,
     config: Config,
     now: datetime,
-) -> MentionFilter:
+) -> Selection:
     try:
         older = parse_duration(older_than) if older_than else None
     except ValueError as exc:
         raise UsageError(f"--older-than: {exc}") from None
-    states: tuple[State, ...] = () if all_states else tuple(state or (State.OPEN,))
-    due = {a.name: now - a.sla for a in config.accounts} if overdue else {}
-    if overdue and not due:
-        due = dict.fromkeys(account or [], now - config.settings.sla)
-    return MentionFilter(
-        states=states,
+    chosen = state or []
+    plain = {State(s.value) for s in chosen if s.value not in _SLA_CHOICES}
+    sla = frozenset(_SLA_CHOICES[s.value] for s in chosen if s.value in _SLA_CHOICES)
+    if overdue:
+        plain, sla = set(), frozenset({"breached"})
+    elif all_states:
+        plain = set(State)
+    states = tuple(sorted(plain | {State.OPEN} if sla else plain or {State.OPEN}))
+    due: dict[str, datetime] = {}
+    if sla and not plain and "ok" not in sla:
+        # Business time never outruns the wall clock, so a wall-clock cut-off is a safe
+        # first cut that keeps the query on its index; calendars are applied after it.
+        soon = "due soon" in sla
+        due = {a.name: now - a.sla * (a.warn_at if soon else 1) for a in config.accounts}
+        if not due:
+            s = config.settings
+            due = dict.fromkeys(account or [], now - s.sla * (s.warn_at if soon else 1))
+    where = MentionFilter(
+        states=() if all_states and not overdue else states,
         accounts=tuple(account or ()),
         platforms=tuple(platform or ()),
         older_than=older,
         due_before=due,
-        limit=limit,
+        limit=None if sla else limit,
     )
+    return Selection(where, sla, frozenset(plain), limit)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What list/export select: SQL does the states and cut-offs, SLA states are checked after."""
+
+    where: MentionFilter
+    sla: frozenset[str]
+    keep: frozenset[State]  # states kept whatever their SLA state
+    limit: int | None
+
+    def mentions(self, store: Store, config: Config, now: datetime) -> Iterator[StoredMention]:
+        from mentionwatch.report import sla_filter
+
+        found = store.mentions(self.where, now)
+        if not self.sla:
+            return found
+        return itertools.islice(sla_filter(found, config, now, self.sla, self.keep), self.limit)
 
 
 @app.command("list")
@@ -185,9 +238,9 @@ def list_(
 
     config = load_config(required=False)
     now = utcnow()
-    where = _filter(account, platform, older_than, overdue, state, all_states, limit, config, now)
+    chosen = _filter(account, platform, older_than, overdue, state, all_states, limit, config, now)
     with open_store(config) as store:
-        mentions = store.mentions(where, now)
+        mentions = chosen.mentions(store, config, now)
         if as_json or as_jsonl:
             export("json" if as_json else "jsonl", mentions, config, now, sys.stdout)
             return
@@ -302,7 +355,10 @@ def poll(
 @app.command("export")
 @handled
 def export_(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, json or jsonl.")] = "csv",
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", help="csv, json, jsonl, or a report: markdown or html."),
+    ] = "csv",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
     ] = None,
@@ -315,22 +371,28 @@ def export_(
     limit: LimitOption = None,
 ) -> None:
     """Export mentions (open ones unless --state/--all say otherwise), streaming."""
-    from mentionwatch.export import WRITERS, export
+    from mentionwatch.export import FORMATS, REPORTS, export
 
-    if fmt not in WRITERS:
-        raise UsageError(f"--format: {fmt!r} is not one of {', '.join(WRITERS)}")
+    if fmt not in FORMATS:
+        raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     config = load_config(required=False)
     now = utcnow()
-    where = _filter(account, platform, older_than, overdue, state, all_states, limit, config, now)
+    chosen = _filter(account, platform, older_than, overdue, state, all_states, limit, config, now)
     with open_store(config) as store:
-        mentions = store.mentions(where, now)
+        mentions = chosen.mentions(store, config, now)
+        summary = None
+        if fmt in REPORTS:
+            from mentionwatch.stats import REPORT_WINDOW, compute
+
+            summary = compute(store, config, now, REPORT_WINDOW, "account", account or (),
+                              platform or ())  # fmt: skip
         if output is None:
-            export(fmt, mentions, config, now, sys.stdout)
+            export(fmt, mentions, config, now, sys.stdout, summary)
             return
         partial = output.with_name(output.name + ".partial")
         try:
             with partial.open("w", encoding="utf-8", newline="") as handle:
-                count = export(fmt, mentions, config, now, handle)
+                count = export(fmt, mentions, config, now, handle, summary)
             partial.replace(output)
         except OSError as exc:
             partial.unlink(missing_ok=True)
@@ -368,6 +430,10 @@ def config_check(
     from mentionwatch.cli_poll import accounts_table, verify_online
 
     config = config_mod.resolve_secrets(load_config())
+    if config.digest:
+        from mentionwatch.digest_config import digest_settings
+
+        digest_settings(config)  # a [digest] mistake surfaces now, not at 8am from cron
     who = verify_online(config) if online else {}
     out.print(accounts_table(config, who))
     failed = [name for name, (ok, _) in who.items() if not ok]
@@ -425,6 +491,86 @@ def digest(
     with open_store(config) as store:
         run_digest(store, config, channel=channel, to=to or [], dry_run=dry_run, if_any=if_any,
                    force=force, err=err, verbose=STATE.verbose)  # fmt: skip
+
+
+# -- response times: stats and check ---------------------------------------------------------
+
+EXIT_BREACHED = 1  # `check`: something waits past its SLA (or --max-age); DESIGN.md
+
+
+class Grouping(enum.StrEnum):
+    ACCOUNT = "account"
+    PLATFORM = "platform"
+    DAY = "day"
+
+
+def _duration_option(name: str, text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"{name}: {exc}") from None
+
+
+@app.command()
+@handled
+def stats(
+    since: Annotated[
+        str, typer.Option("--since", help="Mentions received in the last ..., e.g. 7d.")
+    ] = "30d",
+    by: Annotated[
+        Grouping | None, typer.Option("--by", help="Also per account, platform or day.")
+    ] = None,
+    account: AccountOption = None,
+    platform: PlatformOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """Response-time figures: answered, response rate, first-response times, within SLA."""
+    import json
+
+    from mentionwatch.stats import compute, to_json
+    from mentionwatch.stats_view import render
+
+    window = _duration_option("--since", since)
+    config = load_config(required=False)
+    now = utcnow()
+    with open_store(config) as store:
+        figures = compute(store, config, now, window, by and str(by), account or (),
+                          platform or ())  # fmt: skip
+    if as_json:
+        sys.stdout.write(json.dumps(to_json(figures), ensure_ascii=False, indent=2) + "\n")
+        return
+    out.print(render(figures, out.width))
+
+
+@app.command()
+@handled
+def check(
+    account: AccountOption = None,
+    max_age: Annotated[
+        str | None,
+        typer.Option("--max-age", help="Also fail when a mention has waited this long, e.g. 2h."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the breaching items.")] = False,
+) -> None:
+    """Exit 1 with a one-line summary when a mention is past its SLA; for cron and monitors."""
+    from mentionwatch.stats import breaches
+    from mentionwatch.stats_view import check_summary
+
+    age = _duration_option("--max-age", max_age) if max_age else None
+    config = load_config(required=False)
+    for name in account or []:
+        config.account(name)  # a typo must not make a monitor silently green
+    now = utcnow()
+    with open_store(config, create=False) as store:
+        found = breaches(store, config, now, account or (), age)
+    if as_json:
+        from mentionwatch.export import export
+
+        export("json", (b.mention for b in found), config, now, sys.stdout)
+    elif found:
+        out.print(check_summary(found, age), markup=False, soft_wrap=True)
+    if found:
+        raise typer.Exit(EXIT_BREACHED)
 
 
 def main() -> Any:

@@ -7,10 +7,11 @@ import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from mentionwatch.business import Calendar, load_zone, parse_holiday, parse_hours
 from mentionwatch.errors import ConfigError
 from mentionwatch.models import Account
 from mentionwatch.sources.base import PLATFORMS, PlatformSpec
@@ -22,11 +23,12 @@ DB_ENV = "MENTIONWATCH_DB"
 
 _SETTINGS_KEYS = {
     "sla", "warn_at", "backfill", "database", "max_pages", "max_wait", "concurrency",
-    "per_host", "timeout", "retries",
+    "per_host", "timeout", "retries", "business_hours", "timezone", "holidays",
 }  # fmt: skip
 _ACCOUNT_KEYS = {
     "name", "platform", "server", "api_url", "handle", "keywords", "sla", "warn_at",
-    "backfill", "enabled", "max_pages", "responders", "ignore_authors",
+    "backfill", "enabled", "max_pages", "responders", "ignore_authors", "business_hours",
+    "timezone", "holidays",
 }  # fmt: skip
 _TOP_KEYS = {"settings", "accounts", "digest"}
 
@@ -43,6 +45,12 @@ class Settings:
     per_host: int = 4
     timeout: timedelta = timedelta(seconds=20)
     retries: int = 3
+    # The business calendar accounts inherit key by key; `timezone` alone also sets the days
+    # that `stats --by day` counts in.
+    business_hours: str = ""
+    timezone: str = ""
+    holidays: tuple[date, ...] = ()
+    calendar: Calendar | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,7 @@ def parse(raw: Mapping[str, Any], path: Path) -> Config:
 
 def _settings(raw: Mapping[str, Any], path: Path, where: str) -> Settings:
     base = Settings()
+    hours, zone, holidays = _calendar_parts(raw, where, base)
     database = _get(raw, "database", str, where, None)
     db_path = None
     if database:
@@ -140,6 +149,10 @@ def _settings(raw: Mapping[str, Any], path: Path, where: str) -> Settings:
         per_host=_positive(raw, "per_host", where, base.per_host),
         timeout=_duration(raw, "timeout", where, base.timeout),
         retries=_positive(raw, "retries", where, base.retries, minimum=0),
+        business_hours=hours,
+        timezone=zone,
+        holidays=holidays,
+        calendar=_calendar(raw, where, hours, zone, holidays, settings_raw=raw),
     )
 
 
@@ -195,6 +208,7 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
         secret_sources=sources,
         secrets={k: entry[k] for k, where_from in sources.items() if where_from == "config file"},
         options=options,
+        calendar=_calendar(entry, where, *_calendar_parts(entry, where, settings)),
     )
 
 
@@ -216,25 +230,34 @@ def _secret_sources(
     """Where each secret is to be read from: "env NAME" or "file PATH"."""
     found: dict[str, str] = {}
     for key in spec.secrets:
-        value = _get(entry, key, str, where, None)
-        file_value = _get(entry, f"{key}_file", str, where, None)
-        if value and file_value:
-            raise ConfigError(f"{where}: give {key!r} or '{key}_file', not both")
-        if file_value:
-            file_path = Path(file_value).expanduser()
-            if not file_path.is_absolute():
-                file_path = path.parent / file_path
-            found[key] = f"file {file_path}"
-        elif value and value.startswith("env:"):
-            found[key] = f"env {value[4:]}"
-        elif value:
-            if _shared(path):
-                raise ConfigError(
-                    f"{where}: key {key!r}: a secret written in a config file that others can "
-                    f"read; use \"env:NAME\" or '{key}_file', or chmod 600 {path}"
-                )
-            found[key] = "config file"
+        source = secret_source(entry, key, where, path)
+        if source:
+            found[key] = source
     return found
+
+
+def secret_source(table: Mapping[str, Any], key: str, where: str, path: Path) -> str | None:
+    """Where the secret `key` (or `key`_file) of a table is: "env NAME", "file PATH" or
+    "config file"; None when the table has neither. Any table with secrets uses this."""
+    value = _get(table, key, str, where, None)
+    file_value = _get(table, f"{key}_file", str, where, None)
+    if value and file_value:
+        raise ConfigError(f"{where}: give {key!r} or '{key}_file', not both")
+    if file_value:
+        file_path = Path(file_value).expanduser()
+        if not file_path.is_absolute():
+            file_path = path.parent / file_path
+        return f"file {file_path}"
+    if value and value.startswith("env:"):
+        return f"env {value[4:]}"
+    if value:
+        if _shared(path):
+            raise ConfigError(
+                f"{where}: key {key!r}: a secret written in a config file that others can "
+                f"read; use \"env:NAME\" or '{key}_file', or chmod 600 {path}"
+            )
+        return "config file"
+    return None
 
 
 def resolve_secrets(
@@ -258,7 +281,13 @@ def resolve_secrets(
 def _read_secret(
     path: Path, account: str, key: str, source: str, read_env: Callable[[str], str | None]
 ) -> str:
-    where = f"{path}: account {account!r}: key {key!r}"
+    return read_secret(f"{path}: account {account!r}: key {key!r}", source, read_env)
+
+
+def read_secret(
+    where: str, source: str, read_env: Callable[[str], str | None] = os.environ.get
+) -> str:
+    """Read a secret located by `secret_source` ("env NAME" or "file PATH")."""
     if source.startswith("env "):
         value = read_env(source[4:])
         if not value:
@@ -328,6 +357,54 @@ def _positive(
     if value < minimum:
         raise ConfigError(f"{where}: key {key!r} must be at least {minimum}")
     return value
+
+
+def _calendar_parts(
+    table: Mapping[str, Any], where: str, base: Settings
+) -> tuple[str, str, tuple[date, ...]]:
+    """business_hours, timezone and holidays; each one falls back to [settings] on its own."""
+    hours: str = _get(table, "business_hours", str, where, base.business_hours)
+    zone: str = _get(table, "timezone", str, where, base.timezone)
+    if "timezone" in table:
+        try:
+            load_zone(zone)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: key 'timezone': {exc}") from None
+    holidays = base.holidays
+    if "holidays" in table:
+        value = table["holidays"]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: key 'holidays' must be a list of dates like 2026-12-25")
+        try:
+            holidays = tuple(parse_holiday(v) for v in value)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: key 'holidays': {exc}") from None
+    return hours, zone, holidays
+
+
+def _calendar(
+    table: Mapping[str, Any],
+    where: str,
+    hours: str,
+    zone: str,
+    holidays: tuple[date, ...],
+    settings_raw: Mapping[str, Any] | None = None,
+) -> Calendar | None:
+    if not hours:
+        # [settings] may list holidays for accounts that set their own hours.
+        if table.get("holidays") and table is not settings_raw:
+            raise ConfigError(f"{where}: key 'holidays' needs 'business_hours' to mean anything")
+        return None
+    if not zone:
+        raise ConfigError(
+            f"{where}: key 'business_hours' needs a 'timezone' (here or in [settings]), "
+            'like "Europe/Berlin"'
+        )
+    try:
+        windows = parse_hours(hours)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: key 'business_hours': {exc}") from None
+    return Calendar(hours, load_zone(zone), windows, frozenset(holidays))
 
 
 def _fraction(table: Mapping[str, Any], where: str, default: float) -> float:

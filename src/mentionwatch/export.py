@@ -6,17 +6,21 @@ import csv
 import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from mentionwatch.config import Config
 from mentionwatch.models import StoredMention
 from mentionwatch.report import record, sla_for
 from mentionwatch.text import csv_cell
 
+if TYPE_CHECKING:
+    from mentionwatch.stats import Stats
+
 FIELDS = (
     "id", "account", "platform", "kind", "state", "author", "title", "text", "url",
     "created_at", "age_seconds", "sla_seconds", "sla_status", "sla_left_seconds",
     "snoozed_until", "answered_at", "answered_url", "answered_by", "response_seconds",
+    "sla_clock", "sla_due_at",
 )  # fmt: skip
 
 
@@ -66,8 +70,27 @@ WRITERS: dict[str, Callable[[Iterable[dict[str, Any]], TextIO], int]] = {
 }
 
 
+# Shareable reports: the `stats` summary first, then the mentions (export_report.py).
+REPORTS = ("markdown", "html")
+FORMATS = (*WRITERS, *REPORTS)
+
+
 def export(
-    fmt: str, mentions: Iterable[StoredMention], config: Config, now: datetime, out: TextIO
+    fmt: str,
+    mentions: Iterable[StoredMention],
+    config: Config,
+    now: datetime,
+    out: TextIO,
+    summary: Stats | None = None,
 ) -> int:
-    """Write the mentions in `fmt`; returns how many rows were written."""
+    """Write the mentions in `fmt`; returns how many rows were written.
+
+    The report formats (markdown, html) need `summary`, the figures `stats` computes.
+    """
+    if fmt in REPORTS:
+        from mentionwatch.export_report import REPORT_WRITERS
+
+        if summary is None:
+            raise ValueError(f"the {fmt} report needs its summary")
+        return REPORT_WRITERS[fmt](summary, _records(mentions, config, now), out)
     return WRITERS[fmt](_records(mentions, config, now), out)

@@ -92,6 +92,31 @@ def _initial(db: sqlite3.Connection) -> None:
     )
 
 
+def _digests(db: sqlite3.Connection) -> None:
+    """Every digest actually delivered, so reruns never send twice and "since" has an anchor."""
+    _script(
+        db,
+        """
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY,
+            sent_at TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            recipients TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            covered_since TEXT NOT NULL,
+            covered_until TEXT NOT NULL,
+            counts TEXT NOT NULL,
+            mention_ids TEXT NOT NULL
+        );
+        CREATE INDEX digests_by_time ON digests (sent_at);
+        CREATE INDEX mentions_by_answered_at ON mentions (answered_at)
+            WHERE answered_at IS NOT NULL;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", _initial),
+    ("0002_digests", _digests),
 ]

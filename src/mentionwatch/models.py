@@ -6,7 +6,10 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from mentionwatch.business import Calendar
 
 
 class State(enum.StrEnum):
@@ -46,6 +49,8 @@ class Account:
     # Where each secret came from ("env MASTODON_TOKEN"), for messages that must not show it.
     secret_sources: Mapping[str, str] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
+    # Business hours: SLA ages and response times count only this time when set.
+    calendar: Calendar | None = None
 
     def secret(self, key: str) -> str:
         return self.secrets.get(key, "")
@@ -139,3 +144,18 @@ class StoredMention:
         if self.answered_at is None:
             return None
         return self.answered_at - self.created_at
+
+
+@dataclass(frozen=True)
+class SentDigest:
+    """A digest that was delivered: what the next one counts "since", and what it covered."""
+
+    sent_at: datetime
+    channel: str
+    recipients: tuple[str, ...]
+    message_id: str
+    subject: str
+    covered_since: datetime
+    covered_until: datetime
+    counts: Mapping[str, int] = field(default_factory=dict)
+    mention_ids: tuple[int, ...] = ()

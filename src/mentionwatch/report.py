@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from mentionwatch.business import Calendar
 from mentionwatch.config import Config
 from mentionwatch.models import State, StoredMention
 from mentionwatch.text import one_line, strip_controls
@@ -24,19 +25,32 @@ _STYLE = {OK: "green", DUE_SOON: "yellow", BREACHED: "red"}
 class Sla:
     target: timedelta
     warn_at: float
+    calendar: Calendar | None = None
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        """Time that counts against the target: business time when the account has a calendar."""
+        if self.calendar is None:
+            return end - start
+        return self.calendar.business_time_between(start, end)
+
+    def due(self, created: datetime) -> datetime:
+        """The deadline of a mention received at `created`."""
+        if self.calendar is None:
+            return created + self.target
+        return self.calendar.add_business_time(created, self.target)
 
 
 def sla_for(config: Config, account: str) -> Sla:
     """The account's target; mentions of accounts since removed from the config get the default."""
     for entry in config.accounts:
         if entry.name == account:
-            return Sla(entry.sla, entry.warn_at)
-    return Sla(config.settings.sla, config.settings.warn_at)
+            return Sla(entry.sla, entry.warn_at, entry.calendar)
+    return Sla(config.settings.sla, config.settings.warn_at, config.settings.calendar)
 
 
 def sla_status(mention: StoredMention, sla: Sla, now: datetime) -> tuple[str, timedelta]:
-    """Status and time left (negative when overdue) for an open mention."""
-    age = now - mention.created_at
+    """Status and time left (negative when overdue) for an open mention, on the SLA's clock."""
+    age = sla.elapsed(mention.created_at, now)
     left = sla.target - age
     if left <= timedelta(0):
         return BREACHED, left
@@ -45,10 +59,30 @@ def sla_status(mention: StoredMention, sla: Sla, now: datetime) -> tuple[str, ti
     return OK, left
 
 
-def sla_label(status: str, left: timedelta) -> str:
+def sla_label(status: str, left: timedelta, business: bool = False) -> str:
+    """Like "20m left" or "overdue 2h 5m"; `business`: the time counts business hours only."""
     if status == BREACHED:
-        return f"overdue {format_duration(-left)}"
-    return f"{format_duration(left)} left"
+        label = f"overdue {format_duration(-left)}"
+    else:
+        label = f"{format_duration(left)} left"
+    return f"{label} (business hours)" if business else label
+
+
+def sla_filter(
+    mentions: Iterable[StoredMention],
+    config: Config,
+    now: datetime,
+    wanted: frozenset[str],
+    keep: frozenset[State] = frozenset(),
+) -> Iterator[StoredMention]:
+    """Mentions in a `keep` state, and waiting ones whose SLA status (on each account's own
+    clock) is one of `wanted`."""
+    for m in mentions:
+        if m.state in keep:
+            yield m
+        elif m.state in (State.OPEN, State.SNOOZED):
+            if sla_status(m, sla_for(config, m.account), now)[0] in wanted:
+                yield m
 
 
 def record(mention: StoredMention, sla: Sla, now: datetime) -> dict[str, Any]:
@@ -76,6 +110,8 @@ def record(mention: StoredMention, sla: Sla, now: datetime) -> dict[str, Any]:
         "answered_url": mention.answered_url,
         "answered_by": mention.answered_by,
         "response_seconds": int(response.total_seconds()) if response is not None else None,
+        "sla_clock": "business hours" if sla.calendar else "wall clock",
+        "sla_due_at": sla.due(mention.created_at).isoformat() if waiting else None,
     }
 
 
@@ -97,13 +133,18 @@ def mention_table(
     table.add_column("Mention / link", overflow="fold", ratio=1)
     for m in mentions:
         table.add_row(*_row(m, config, now, 100))
+        if m.state in (State.OPEN, State.SNOOZED) and sla_for(config, m.account).calendar:
+            table.caption = "(bh): age and SLA count business hours only"
     return table
 
 
 def _row(m: StoredMention, config: Config, now: datetime, width: int) -> list[RenderableType]:
     age = format_duration(now - m.created_at)
     if m.state in (State.OPEN, State.SNOOZED):
-        status, left = sla_status(m, sla_for(config, m.account), now)
+        sla = sla_for(config, m.account)
+        status, left = sla_status(m, sla, now)
+        if sla.calendar:
+            age = format_duration(sla.elapsed(m.created_at, now)) + " (bh)"
         age_cell = Text(age, style=_STYLE[status])
         sla_cell = Text(sla_label(status, left), style=_STYLE[status])
     else:
@@ -141,15 +182,22 @@ def mention_detail(m: StoredMention, config: Config, now: datetime) -> Table:
         ),
         ("URL", m.url),
     ]
+    sla = sla_for(config, m.account)
     if m.state in (State.OPEN, State.SNOOZED):
-        status, left = sla_status(m, sla_for(config, m.account), now)
-        rows.append(("SLA", f"{status}, {sla_label(status, left)}"))
+        status, left = sla_status(m, sla, now)
+        rows.append(("SLA", f"{status}, {sla_label(status, left, bool(sla.calendar))}, "
+                     f"due {sla.due(m.created_at):%Y-%m-%d %H:%M} UTC"))  # fmt: skip
+    if sla.calendar:
+        rows.append(("Business hours", sla.calendar.describe()))
     if m.snoozed_until:
         rows.append(("Snoozed until", f"{m.snoozed_until:%Y-%m-%d %H:%M} UTC"))
     if m.answered_at and m.response_time is not None:
         by = m.answered_by or "?"
-        rows.append(("Answered", f"{m.answered_at:%Y-%m-%d %H:%M} UTC by {by}, "
-                     f"after {format_duration(m.response_time)}"))  # fmt: skip
+        after = format_duration(m.response_time)
+        if sla.calendar:
+            business = format_duration(sla.elapsed(m.created_at, m.answered_at))
+            after += f" ({business} in business hours)"
+        rows.append(("Answered", f"{m.answered_at:%Y-%m-%d %H:%M} UTC by {by}, after {after}"))
         if m.answered_url:
             rows.append(("Answer", m.answered_url))
     if m.title:

@@ -1,4 +1,4 @@
-"""One escaping function per output: terminal, CSV, HTML. Mention text is hostile input."""
+"""One escaping function per output: terminal, CSV, HTML, Markdown. Mention text is hostile."""
 
 from __future__ import annotations
 
@@ -36,6 +36,22 @@ def csv_cell(text: str) -> str:
 def html_text(text: str) -> str:
     """Escape for HTML element content and attribute values."""
     return html.escape(strip_controls(text), quote=True)
+
+
+# Inline syntax anywhere (emphasis, code, links, images, HTML, entities, table cells, math),
+# and block syntax where a line starts (lists, headings, quotes, setext underlines).
+_MARKDOWN_INLINE = re.compile(r"([\\`*_{}\[\]()<>&|~!#$])")
+_MARKDOWN_START = re.compile(r"^([-+=>]|\d+[.)])")
+
+
+def markdown_text(text: str) -> str:
+    """One line of Markdown that renders as exactly `text`: no links, HTML, emphasis or cells.
+
+    Backslash escapes work for every ASCII punctuation in CommonMark and GFM, link
+    destinations included; only the characters that could mean something get one.
+    """
+    line = _MARKDOWN_INLINE.sub(r"\\\1", one_line(text))
+    return _MARKDOWN_START.sub(lambda m: m.group(1)[:-1] + "\\" + m.group(1)[-1], line)
 
 
 def safe_url(url: str) -> str:

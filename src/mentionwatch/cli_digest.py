@@ -1,0 +1,114 @@
+"""Rendering for `digest`; kept apart so cli.py stays a list of commands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from email.message import EmailMessage
+
+from rich.console import Console
+
+from mentionwatch import digest as core
+from mentionwatch.config import Config
+from mentionwatch.digest_config import DigestSettings, digest_settings, for_delivery
+from mentionwatch.errors import UsageError
+from mentionwatch.store import Store
+from mentionwatch.text import one_line
+from mentionwatch.timeutil import format_duration, utcnow
+
+
+def run_digest(
+    store: Store,
+    config: Config,
+    *,
+    channel: str,
+    to: Sequence[str],
+    dry_run: bool,
+    if_any: bool,
+    force: bool,
+    err: Console,
+    verbose: bool = False,
+) -> None:
+    """Build, deliver (or preview), and say what happened on stderr; data goes to stdout."""
+    if to and channel == "stdout":
+        raise UsageError("--to needs --email or --sendmail")
+    settings = for_delivery(digest_settings(config), channel, to, resolve_password=not dry_run)
+    # At a terminal a person is looking, not cron delivering: show it, record nothing.
+    preview = dry_run or (channel == "stdout" and sys.stdout.isatty())
+    result = core.run(
+        store,
+        config,
+        settings,
+        now=utcnow(),
+        channel=channel,
+        deliver=None if preview else _deliverer(channel, settings),
+        if_any=if_any,
+        force=force,
+    )
+    if result.outcome is core.Outcome.NOTHING_WAITING:
+        return
+    if result.outcome is core.Outcome.TOO_SOON:
+        err.print(f"mentionwatch: digest not sent: {_last_sent(result, settings)}", markup=False)
+        return
+    if result.outcome is core.Outcome.PREVIEW:
+        assert result.message is not None
+        _show(result.message, channel, dry_run)
+        if dry_run and _blocked(result, settings, force):
+            err.print(f"A real run would not send: {_last_sent(result, settings)}", markup=False)
+        return
+    for address in result.refused:
+        err.print(f"mentionwatch: warning: the server refused {address}", markup=False)
+    if channel != "stdout" and (verbose or err.is_terminal):
+        assert result.message is not None
+        err.print(
+            f"Sent “{result.message['Subject']}” to {', '.join(settings.to)} "
+            f"({result.message['Message-ID']}).",
+            markup=False,
+        )
+
+
+def _deliverer(channel: str, settings: DigestSettings) -> core.Deliver:
+    def deliver(message: EmailMessage) -> Sequence[str]:
+        from mentionwatch import mail
+
+        if channel == "smtp":
+            assert settings.smtp is not None
+            return mail.send_smtp(message, settings.smtp, settings.sender, settings.to)
+        if channel == "sendmail":
+            return mail.send_sendmail(message, settings.sendmail)
+        sys.stdout.write(core.plain_part(message))
+        sys.stdout.flush()
+        return []
+
+    return deliver
+
+
+def _show(message: EmailMessage, channel: str, dry_run: bool) -> None:
+    """Headers and the plain part, decoded: a dry run is for reading."""
+    if channel != "stdout":
+        for name in ("From", "To", "Subject", "Date", "Message-ID"):
+            if message[name]:
+                sys.stdout.write(f"{name}: {one_line(str(message[name]))}\n")
+        sys.stdout.write("\n")
+    sys.stdout.write(core.plain_part(message))
+    html = message.get_body(("html",))
+    if dry_run and html is not None:
+        size = len(str(html.get_content()).encode("utf-8"))
+        sys.stdout.write(f"\n[+ an HTML alternative of {size:,} bytes; dry run: nothing sent]\n")
+    sys.stdout.flush()
+
+
+def _blocked(result: core.RunResult, settings: DigestSettings, force: bool) -> bool:
+    last = result.last
+    return bool(last and not force and result.digest.now - last.sent_at < settings.min_interval)
+
+
+def _last_sent(result: core.RunResult, settings: DigestSettings) -> str:
+    last = result.last
+    assert last is not None
+    ago = format_duration(result.digest.now - last.sent_at)
+    where = ", ".join(last.recipients) or last.channel
+    return (
+        f"the last one went to {where} {ago} ago ({last.sent_at:%Y-%m-%d %H:%M} UTC), within "
+        f"min_interval ({format_duration(settings.min_interval)}); use --force to send anyway"
+    )
