@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
-import enum
-import functools
-import itertools
-import logging
-import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from mentionwatch import __version__
 from mentionwatch import config as config_mod
-from mentionwatch.config import Config
-from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, MentionwatchError, UsageError
-from mentionwatch.models import State, StoredMention
-from mentionwatch.store import MentionFilter, Store
-from mentionwatch.text import one_line
-from mentionwatch.timeutil import format_duration, parse_duration, utcnow
+from mentionwatch.cli_options import (
+    STATE,
+    AccountOption,
+    AllOption,
+    Grouping,
+    IdsArgument,
+    LimitOption,
+    OlderOption,
+    OverdueOption,
+    PlatformOption,
+    StateOption,
+    duration_option,
+    err,
+    handled,
+    load_config,
+    log_to_stderr,
+    open_store,
+    out,
+    written_atomically,
+)
+from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, EXIT_BREACHED, UsageError
+from mentionwatch.models import State
+from mentionwatch.selection import select
+from mentionwatch.timeutil import format_duration, utcnow
 
 app = typer.Typer(
     help="Watch your mentions across platforms and never leave one unanswered.",
@@ -35,75 +44,6 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
-
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-@dataclass
-class Globals:
-    config: Path | None = None
-    db: Path | None = None
-    verbose: bool = False
-
-
-STATE = Globals()
-
-AccountOption = Annotated[
-    list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
-]
-PlatformOption = Annotated[
-    list[str] | None, typer.Option("--platform", "-p", help="Only this platform (repeatable).")
-]
-OlderOption = Annotated[
-    str | None, typer.Option("--older-than", help="Only mentions older than this, e.g. 2h.")
-]
-OverdueOption = Annotated[bool, typer.Option("--overdue", help="Only mentions past their SLA.")]
-
-
-class StateChoice(enum.StrEnum):
-    """A stored state, or the SLA state of a waiting mention (on its account's clock)."""
-
-    OPEN = "open"
-    ANSWERED = "answered"
-    DISMISSED = "dismissed"
-    SNOOZED = "snoozed"
-    OK = "ok"
-    DUE_SOON = "due-soon"
-    BREACHED = "breached"
-
-
-_SLA_CHOICES = {"ok": "ok", "due-soon": "due soon", "breached": "breached"}
-StateOption = Annotated[
-    list[StateChoice] | None,
-    typer.Option(
-        "--state",
-        help="Only mentions in this state, or waiting ones in this SLA state (repeatable).",
-    ),
-]
-AllOption = Annotated[bool, typer.Option("--all", help="Mentions in every state.")]
-LimitOption = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N rows.")]
-IdsArgument = Annotated[list[int], typer.Argument(help="Mention ids, as `list` shows them.")]
-
-
-def handled(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn the core's typed errors into one clear line on stderr and their exit code."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except MentionwatchError as exc:
-            err.print(f"mentionwatch: {one_line(str(exc))}", markup=False)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            err.print("mentionwatch: interrupted", markup=False)
-            raise typer.Exit(130) from None
-
-    return wrapper
 
 
 def _version(value: bool) -> None:
@@ -130,93 +70,7 @@ def main_options(
 ) -> None:
     """mentionwatch: poll your accounts for mentions, list what waits for an answer."""
     STATE.config, STATE.db, STATE.verbose = config, db, verbose
-    _log_to_stderr(verbose)
-
-
-def _log_to_stderr(verbose: bool) -> None:
-    """Our own loggers only, so that libraries' chatter never reaches the user."""
-    logger = logging.getLogger("mentionwatch")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.handlers[:] = [handler]
-    logger.propagate = False
-    logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
-
-
-def load_config(required: bool = True) -> Config:
-    """The config; read-only commands fall back to defaults when none was ever written."""
-    path = config_mod.config_path(STATE.config)
-    explicit = STATE.config is not None or bool(os.environ.get(config_mod.CONFIG_ENV))
-    if not required and not explicit and not path.exists():
-        return Config(path)
-    return config_mod.load(path)
-
-
-@contextmanager
-def open_store(config: Config, create: bool = True) -> Iterator[Store]:
-    with Store.open(config_mod.database_path(STATE.db, config), create=create) as store:
-        yield store
-
-
-def _filter(
-    account: list[str] | None,
-    platform: list[str] | None,
-    older_than: str | None,
-    overdue: bool,
-    state: list[StateChoice] | None,
-    all_states: bool,
-    limit: int | None,
-    config: Config,
-    now: datetime,
-) -> Selection:
-    try:
-        older = parse_duration(older_than) if older_than else None
-    except ValueError as exc:
-        raise UsageError(f"--older-than: {exc}") from None
-    chosen = state or []
-    plain = {State(s.value) for s in chosen if s.value not in _SLA_CHOICES}
-    sla = frozenset(_SLA_CHOICES[s.value] for s in chosen if s.value in _SLA_CHOICES)
-    if overdue:
-        plain, sla = set(), frozenset({"breached"})
-    elif all_states:
-        plain = set(State)
-    states = tuple(sorted(plain | {State.OPEN} if sla else plain or {State.OPEN}))
-    due: dict[str, datetime] = {}
-    if sla and not plain and "ok" not in sla:
-        # Business time never outruns the wall clock, so a wall-clock cut-off is a safe
-        # first cut that keeps the query on its index; calendars are applied after it.
-        soon = "due soon" in sla
-        due = {a.name: now - a.sla * (a.warn_at if soon else 1) for a in config.accounts}
-        if not due:
-            s = config.settings
-            due = dict.fromkeys(account or [], now - s.sla * (s.warn_at if soon else 1))
-    where = MentionFilter(
-        states=() if all_states and not overdue else states,
-        accounts=tuple(account or ()),
-        platforms=tuple(platform or ()),
-        older_than=older,
-        due_before=due,
-        limit=None if sla else limit,
-    )
-    return Selection(where, sla, frozenset(plain), limit)
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What list/export select: SQL does the states and cut-offs, SLA states are checked after."""
-
-    where: MentionFilter
-    sla: frozenset[str]
-    keep: frozenset[State]  # states kept whatever their SLA state
-    limit: int | None
-
-    def mentions(self, store: Store, config: Config, now: datetime) -> Iterator[StoredMention]:
-        from mentionwatch.report import sla_filter
-
-        found = store.mentions(self.where, now)
-        if not self.sla:
-            return found
-        return itertools.islice(sla_filter(found, config, now, self.sla, self.keep), self.limit)
+    log_to_stderr(verbose)
 
 
 @app.command("list")
@@ -238,7 +92,9 @@ def list_(
 
     config = load_config(required=False)
     now = utcnow()
-    chosen = _filter(account, platform, older_than, overdue, state, all_states, limit, config, now)
+    chosen = select(config, now, accounts=account or (), platforms=platform or (),
+                    older_than=older_than, overdue=overdue, states=state or (),
+                    all_states=all_states, limit=limit)  # fmt: skip
     with open_store(config) as store:
         mentions = chosen.mentions(store, config, now)
         if as_json or as_jsonl:
@@ -310,10 +166,7 @@ def snooze(
     for_: Annotated[str, typer.Option("--for", help="How long, e.g. 4h or 2d.")] = "4h",
 ) -> None:
     """Hide mentions until later; they come back as open when the time is up."""
-    try:
-        delta = parse_duration(for_)
-    except ValueError as exc:
-        raise UsageError(f"--for: {exc}") from None
+    delta = duration_option("--for", for_)
     until = utcnow() + delta
     changed = _set_state(ids, State.SNOOZED, until)
     err.print(f"Snoozed {len(changed)} for {format_duration(delta)} (until {until:%H:%M} UTC).")
@@ -342,7 +195,7 @@ def poll(
     from mentionwatch.cli_poll import run
 
     if verbose:
-        _log_to_stderr(True)
+        log_to_stderr(True)
     config = config_mod.resolve_secrets(load_config())
     names = account or []
     for name in names:
@@ -377,7 +230,9 @@ def export_(
         raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     config = load_config(required=False)
     now = utcnow()
-    chosen = _filter(account, platform, older_than, overdue, state, all_states, limit, config, now)
+    chosen = select(config, now, accounts=account or (), platforms=platform or (),
+                    older_than=older_than, overdue=overdue, states=state or (),
+                    all_states=all_states, limit=limit)  # fmt: skip
     with open_store(config) as store:
         mentions = chosen.mentions(store, config, now)
         summary = None
@@ -389,14 +244,8 @@ def export_(
         if output is None:
             export(fmt, mentions, config, now, sys.stdout, summary)
             return
-        partial = output.with_name(output.name + ".partial")
-        try:
-            with partial.open("w", encoding="utf-8", newline="") as handle:
-                count = export(fmt, mentions, config, now, handle, summary)
-            partial.replace(output)
-        except OSError as exc:
-            partial.unlink(missing_ok=True)
-            raise UsageError(f"{output}: cannot write: {exc.strerror}") from None
+        with written_atomically(output) as handle:
+            count = export(fmt, mentions, config, now, handle, summary)
     err.print(f"Wrote {count} mentions to {output}.", markup=False)
 
 
@@ -406,16 +255,10 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config.")] = False,
 ) -> None:
     """Write a commented starter config (mode 0600)."""
-    from mentionwatch.starter import STARTER_CONFIG
+    from mentionwatch.starter import write_starter
 
     path = config_mod.config_path(STATE.config)
-    if path.exists() and not force:
-        raise UsageError(f"{path}: already exists (use --force to overwrite)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(STARTER_CONFIG)
-    os.chmod(path, 0o600)
+    write_starter(path, force)
     err.print(f"Wrote {path}. Edit it, then run `mentionwatch config check`.", markup=False)
 
 
@@ -450,10 +293,7 @@ def prune(
     ] = "180d",
 ) -> None:
     """Delete answered and dismissed mentions older than --older-than, and old poll logs."""
-    try:
-        age = parse_duration(older_than)
-    except ValueError as exc:
-        raise UsageError(f"--older-than: {exc}") from None
+    age = duration_option("--older-than", older_than)
     config = load_config(required=False)
     with open_store(config, create=False) as store:
         removed = store.prune(utcnow() - age)
@@ -495,21 +335,6 @@ def digest(
 
 # -- response times: stats and check ---------------------------------------------------------
 
-EXIT_BREACHED = 1  # `check`: something waits past its SLA (or --max-age); DESIGN.md
-
-
-class Grouping(enum.StrEnum):
-    ACCOUNT = "account"
-    PLATFORM = "platform"
-    DAY = "day"
-
-
-def _duration_option(name: str, text: str) -> timedelta:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise UsageError(f"{name}: {exc}") from None
-
 
 @app.command()
 @handled
@@ -530,7 +355,7 @@ def stats(
     from mentionwatch.stats import compute, to_json
     from mentionwatch.stats_view import render
 
-    window = _duration_option("--since", since)
+    window = duration_option("--since", since)
     config = load_config(required=False)
     now = utcnow()
     with open_store(config) as store:
@@ -556,7 +381,7 @@ def check(
     from mentionwatch.stats import breaches
     from mentionwatch.stats_view import check_summary
 
-    age = _duration_option("--max-age", max_age) if max_age else None
+    age = duration_option("--max-age", max_age) if max_age else None
     config = load_config(required=False)
     for name in account or []:
         config.account(name)  # a typo must not make a monitor silently green

@@ -10,6 +10,7 @@ EXIT_ACCOUNTS_FAILED = 4
 EXIT_DATABASE = 5
 EXIT_LOCKED = 6
 EXIT_DELIVERY = 7
+EXIT_BREACHED = 1  # `check` only: something waits past its SLA or --max-age (DESIGN.md)
 
 
 class MentionwatchError(Exception):

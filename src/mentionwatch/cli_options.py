@@ -1,0 +1,139 @@
+"""What the commands share: consoles, global options, option types, error handling."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, ParamSpec, TextIO, TypeVar
+
+import typer
+from rich.console import Console
+
+from mentionwatch import config as config_mod
+from mentionwatch.config import Config
+from mentionwatch.errors import MentionwatchError, UsageError
+from mentionwatch.selection import StateChoice
+from mentionwatch.store import Store
+from mentionwatch.text import one_line
+from mentionwatch.timeutil import parse_duration
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass
+class Globals:
+    config: Path | None = None
+    db: Path | None = None
+    verbose: bool = False
+
+
+STATE = Globals()
+
+AccountOption = Annotated[
+    list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
+]
+PlatformOption = Annotated[
+    list[str] | None, typer.Option("--platform", "-p", help="Only this platform (repeatable).")
+]
+OlderOption = Annotated[
+    str | None, typer.Option("--older-than", help="Only mentions older than this, e.g. 2h.")
+]
+OverdueOption = Annotated[bool, typer.Option("--overdue", help="Only mentions past their SLA.")]
+
+
+StateOption = Annotated[
+    list[StateChoice] | None,
+    typer.Option(
+        "--state",
+        help="Only mentions in this state, or waiting ones in this SLA state (repeatable).",
+    ),
+]
+AllOption = Annotated[bool, typer.Option("--all", help="Mentions in every state.")]
+LimitOption = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N rows.")]
+
+
+class Grouping(enum.StrEnum):
+    ACCOUNT = "account"
+    PLATFORM = "platform"
+    DAY = "day"
+
+
+IdsArgument = Annotated[list[int], typer.Argument(help="Mention ids, as `list` shows them.")]
+
+
+def handled(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn the core's typed errors into one clear line on stderr and their exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except MentionwatchError as exc:
+            err.print(f"mentionwatch: {one_line(str(exc))}", markup=False)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("mentionwatch: interrupted", markup=False)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def log_to_stderr(verbose: bool) -> None:
+    """Our own loggers only, so that libraries' chatter never reaches the user."""
+    logger = logging.getLogger("mentionwatch")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def load_config(required: bool = True) -> Config:
+    """The config; read-only commands fall back to defaults when none was ever written."""
+    path = config_mod.config_path(STATE.config)
+    explicit = STATE.config is not None or bool(os.environ.get(config_mod.CONFIG_ENV))
+    if not required and not explicit and not path.exists():
+        return Config(path)
+    return config_mod.load(path)
+
+
+@contextmanager
+def open_store(config: Config, create: bool = True) -> Iterator[Store]:
+    with Store.open(config_mod.database_path(STATE.db, config), create=create) as store:
+        yield store
+
+
+def duration_option(name: str, text: str) -> timedelta:
+    """A duration given on the command line; a bad one is a usage error naming the option."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"{name}: {exc}") from None
+
+
+@contextmanager
+def written_atomically(path: Path) -> Iterator[TextIO]:
+    """A file that appears whole or not at all: an interrupted export never leaves half a file."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as handle:
+            yield handle
+        partial.replace(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise UsageError(f"{path}: cannot write: {exc.strerror}") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

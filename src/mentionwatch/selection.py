@@ -1,0 +1,92 @@
+"""Which stored mentions `list`, `export` and `check --json` show: states, filters, SLA states."""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from mentionwatch.config import Config
+from mentionwatch.errors import UsageError
+from mentionwatch.models import State, StoredMention
+from mentionwatch.store import MentionFilter, Store
+from mentionwatch.timeutil import parse_duration
+
+
+class StateChoice(enum.StrEnum):
+    """A stored state, or the SLA state of a waiting mention (on its account's clock)."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+    DISMISSED = "dismissed"
+    SNOOZED = "snoozed"
+    OK = "ok"
+    DUE_SOON = "due-soon"
+    BREACHED = "breached"
+
+
+_SLA_CHOICES = {"ok": "ok", "due-soon": "due soon", "breached": "breached"}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """SQL does the states and cut-offs; SLA states, which need each account's clock, after."""
+
+    where: MentionFilter
+    sla: frozenset[str]
+    keep: frozenset[State]  # states kept whatever their SLA state
+    limit: int | None
+
+    def mentions(self, store: Store, config: Config, now: datetime) -> Iterator[StoredMention]:
+        from mentionwatch.report import sla_filter
+
+        found = store.mentions(self.where, now)
+        if not self.sla:
+            return found
+        return itertools.islice(sla_filter(found, config, now, self.sla, self.keep), self.limit)
+
+
+def select(
+    config: Config,
+    now: datetime,
+    *,
+    accounts: Sequence[str] = (),
+    platforms: Sequence[str] = (),
+    older_than: str | None = None,
+    overdue: bool = False,
+    states: Sequence[StateChoice] = (),
+    all_states: bool = False,
+    limit: int | None = None,
+) -> Selection:
+    """The selection the list/export options describe; open mentions when nothing is said."""
+    try:
+        older = parse_duration(older_than) if older_than else None
+    except ValueError as exc:
+        raise UsageError(f"--older-than: {exc}") from None
+    plain = {State(s.value) for s in states if s.value not in _SLA_CHOICES}
+    sla = frozenset(_SLA_CHOICES[s.value] for s in states if s.value in _SLA_CHOICES)
+    if overdue:
+        plain, sla = set(), frozenset({"breached"})
+    elif all_states:
+        plain = set(State)
+    wanted = tuple(sorted(plain | {State.OPEN} if sla else plain or {State.OPEN}))
+    due: dict[str, datetime] = {}
+    if sla and not plain and "ok" not in sla:
+        # Business time never outruns the wall clock, so a wall-clock cut-off is a safe
+        # first cut that keeps the query on its index; calendars are applied after it.
+        soon = "due soon" in sla
+        due = {a.name: now - a.sla * (a.warn_at if soon else 1) for a in config.accounts}
+        if not due:
+            s = config.settings
+            due = dict.fromkeys(accounts, now - s.sla * (s.warn_at if soon else 1))
+    where = MentionFilter(
+        states=() if all_states and not overdue else wanted,
+        accounts=tuple(accounts),
+        platforms=tuple(platforms),
+        older_than=older,
+        due_before=due,
+        limit=None if sla else limit,
+    )
+    return Selection(where, sla, frozenset(plain), limit)
