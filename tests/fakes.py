@@ -18,10 +18,17 @@ from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import uvicorn
+
+from mentionwatch.http import Http
+from mentionwatch.models import Account, PollResult, State
+from mentionwatch.poll import PollHooks, poll_account
+from mentionwatch.store import MentionFilter, Store
+from mentionwatch.timeutil import utcnow
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -227,3 +234,30 @@ def serve(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=5)
         sock.close()
+
+
+def poll_through_store(
+    account: Account, http: Http, db_path: Path
+) -> tuple[PollResult, dict[str, State]]:
+    """One `mentionwatch poll` of one account as poll.py runs it: source → store → states.
+
+    Returns the run's result and every stored mention's state by remote id; call it again
+    with a fresh Http for the next run (the cursors are in the database).
+    """
+
+    async def one_run() -> PollResult:
+        async with http:
+            return await poll_account(account, store, http, PollHooks(), utcnow)
+
+    with Store.open(db_path) as store:
+        result = asyncio.run(one_run())
+        stored = store.mentions(MentionFilter(states=()), utcnow())
+        return result, {m.remote_id: m.state for m in stored}
+
+
+def check_online(account: Account) -> tuple[bool, str]:
+    """What `mentionwatch config check --online` reports for one account: (ok, who or why)."""
+    from mentionwatch.cli_poll import verify_online
+    from mentionwatch.config import Config
+
+    return verify_online(Config(Path("config.toml"), accounts=(account,)))[account.name]

@@ -24,6 +24,7 @@ from mentionwatch.sources.base import PLATFORMS
 from mentionwatch.sources.reddit import RedditSource
 from mentionwatch.store import MentionFilter, Store
 from tests.conftest import FakeClock, run
+from tests.fakes import check_online, poll_through_store
 
 T = TypeVar("T")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -221,6 +222,10 @@ def account(httpserver: HTTPServer) -> Account:
         max_pages=10,
         options={"client_id": "my-client-id", "auth_url": base},
         secrets={"client_secret": CLIENT_SECRET, "password": PASSWORD},
+        secret_sources={
+            "client_secret": "env REDDIT_CLIENT_SECRET",
+            "password": "env REDDIT_PASSWORD",
+        },
     )
 
 
@@ -495,6 +500,7 @@ def test_a_wrong_password_is_an_error_naming_the_account_not_the_password(
         poll_mentions(call, account)
     message = str(caught.value)
     assert "brand-reddit" in message and "invalid_grant" in message and "u/brandco" in message
+    assert "password from env REDDIT_PASSWORD" in message
     assert caught.value.endpoint == "/api/v1/access_token"
     assert PASSWORD not in message and CLIENT_SECRET not in message
     assert reddit.requests == []
@@ -538,6 +544,7 @@ def test_a_token_refused_after_renewal_is_an_error_without_the_token(reddit, acc
     with pytest.raises(SourceError, match="token for account brand-reddit was refused") as caught:
         poll_mentions(call, account)
     message = str(caught.value)
+    assert "env REDDIT_PASSWORD" in message and "env REDDIT_CLIENT_SECRET" in message
     assert "access-token-1" not in message and "access-token-2" not in message
     assert PASSWORD not in message
     assert reddit.paths() == ["/message/mentions", "/message/mentions"]
@@ -603,3 +610,37 @@ def test_whoami_names_the_authenticated_user(reddit, account, call) -> None:
     reddit.me = {"name": "BrandCo", "id": "abc"}
     assert call(account, lambda s: s.whoami()) == "u/BrandCo"
     assert reddit.paths() == ["/api/v1/me"]
+
+
+# --- end to end: source → store → state, and `config check --online` -------------------------
+
+
+def test_a_poll_stores_an_answered_and_an_unanswered_mention_and_a_later_reply_answers_it(
+    reddit, account, make_http: Callable[..., Http], tmp_path: Path
+) -> None:
+    reddit.listings["/message/mentions"] = [comment("asked", 30), comment("waiting", 40)]
+    reddit.user_comments("brandco", [own_comment("ans", 5, parent_id="t1_asked")])
+
+    first, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+
+    assert first.error is None
+    assert (first.new_mentions, first.newly_answered, first.still_open) == (2, 1, 1)
+    assert states == {"t1_asked": State.ANSWERED, "t1_waiting": State.OPEN}
+    reddit.listings["/user/brandco/comments"].insert(0, own_comment("ans2", 1, "t1_waiting"))
+    second, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+    assert (second.new_mentions, second.newly_answered, second.still_open) == (0, 1, 0)
+    assert states == {"t1_asked": State.ANSWERED, "t1_waiting": State.ANSWERED}
+
+
+def test_config_check_online_says_who_the_credential_logs_in_as(reddit, account) -> None:
+    assert check_online(account) == (True, "u/brandco")
+    assert len(reddit.token_requests) == 1 and reddit.paths() == ["/api/v1/me"]
+
+
+def test_config_check_online_names_the_account_and_env_vars_for_a_wrong_password(
+    reddit, account
+) -> None:
+    reddit.grant_error = "invalid_grant"
+    ok, said = check_online(account)
+    assert not ok and said.startswith("brand-reddit: /api/v1/access_token: ")
+    assert "env REDDIT_PASSWORD" in said and PASSWORD not in said

@@ -226,6 +226,14 @@ def join_cursor(parts: Mapping[str, str | None]) -> str:
     return json.dumps({k: v for k, v in sorted(parts.items()) if v is not None})
 
 
+def refused(account: Account, endpoint: str, what: str = "token") -> SourceError:
+    """A refused credential: names the account and where its secrets come from, never them."""
+    where = ", ".join(f"{key} from {source}" for key, source in account.secret_sources.items())
+    hint = f" (check {where})" if where else ""
+    problem = f"{what} for account {account.name} was refused{hint}"
+    return SourceError(account.name, endpoint, problem)
+
+
 def require(account: str, endpoint: str, data: Any, *path: str | int) -> Any:
     """Walk `data` along `path`; a missing step is a SourceError naming the field."""
     here = data

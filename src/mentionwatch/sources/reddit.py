@@ -20,6 +20,7 @@ from mentionwatch.sources.base import (
     Fetcher,
     Page,
     join_cursor,
+    refused,
     require,
     split_cursor,
     sweep_newest_first,
@@ -150,11 +151,13 @@ class RedditSource:
         # A wrong password or revoked refresh token is HTTP 200 with {"error": "invalid_grant"}.
         if isinstance(data, dict) and "error" in data:
             error = str(data["error"])[:40]
+            sources = self.account.secret_sources
+            where = ", ".join(f"{k} from {v}" for k, v in sources.items()) or "their values"
             raise SourceError(
                 self.account.name,
                 TOKEN_ENDPOINT,
                 f"Reddit refused the login for u/{self.user} ({error}): check the password "
-                "or refresh_token, client_id and client_secret",
+                f"or refresh_token, client_id and client_secret ({where})",
             )
         token = require(self.account.name, TOKEN_ENDPOINT, data, "access_token")
         if not isinstance(token, str) or not token:
@@ -179,9 +182,7 @@ class RedditSource:
                 return response.json()
             if attempt == 0:
                 token = await self._login()
-        raise SourceError(
-            self.account.name, path, f"token for account {self.account.name} was refused"
-        )
+        raise refused(self.account, path)
 
     # --- listings -------------------------------------------------------------------------
 
