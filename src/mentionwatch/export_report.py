@@ -7,6 +7,7 @@ function (text.markdown_text, text.html_text; links only through text.safe_url).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any, TextIO
@@ -83,6 +84,8 @@ def write_markdown(stats: Stats, rows: Iterable[dict[str, Any]], out: TextIO) ->
         cells = [markdown_text(c) for c in _cells(row)]
         url = safe_url(row["url"])
         if url:
+            # A link destination ends at whitespace: encode it, or the link falls apart.
+            url = re.sub(r"\s", lambda m: f"%{ord(m.group()):02X}", url)
             cells[-1] += f" [link]({markdown_text(url)})"
         out.write("| " + " | ".join(cells) + " |\n")
         count += 1

@@ -60,9 +60,9 @@ def sla_status(mention: StoredMention, sla: Sla, now: datetime) -> tuple[str, ti
 
 
 def sla_label(status: str, left: timedelta, business: bool = False) -> str:
-    """Like "20m left" or "overdue 2h 5m"; `business`: the time counts business hours only."""
+    """Like "20m left" or "overdue by 2h 5m"; `business`: the time counts business hours only."""
     if status == BREACHED:
-        label = f"overdue {format_duration(-left)}"
+        label = f"overdue by {format_duration(-left)}"
     else:
         label = f"{format_duration(left)} left"
     return f"{label} (business hours)" if business else label

@@ -2,7 +2,8 @@
 
 Every figure describes the mentions received in the window, except "oldest waiting" for the
 whole and per account or platform, which looks at every open mention however old: the
-worst case must not drop out of a report because it is older than the window.
+worst case must not drop out of a report because it is older than the window (an account
+whose only waiting mentions are older still gets its row).
 Business time is the SLA's clock: an account without business hours counts every hour.
 """
 
@@ -195,6 +196,9 @@ def compute(
         counts[1] += m.state is State.ANSWERED
     oldest = [_waiting(m, sla_for(config, m.account), now)
               for m in store.oldest_waiting(now, accounts, platforms)]  # fmt: skip
+    if by in ("account", "platform"):
+        for w in oldest:
+            groups.setdefault(getattr(w.mention, by), _Tally())  # a row even if none received
     figures = []
     for key in sorted(groups):
         tally = groups[key]
@@ -215,7 +219,9 @@ def compute(
         calendars={
             a.name: a.calendar.describe()
             for a in config.accounts
-            if a.calendar and (not accounts or a.name in accounts)
+            if a.calendar
+            and (not accounts or a.name in accounts)
+            and (not platforms or a.platform in platforms)
         },
     )
 
@@ -226,8 +232,9 @@ def _waiting(m: StoredMention, sla: Sla, now: datetime) -> Waiting:
 
 
 def _worst(candidates: Iterable[Waiting]) -> Waiting | None:
-    """The one that waited longest on its SLA's clock."""
-    return max(candidates, key=lambda w: (w.business_age or w.age, w.age), default=None)
+    """The oldest: received first, like the digest's "oldest" (ages on different accounts'
+    business clocks do not compare)."""
+    return min(candidates, key=lambda w: (w.mention.created_at, w.mention.id), default=None)
 
 
 def _histogram(times: Sequence[timedelta]) -> tuple[tuple[str, int], ...]:
@@ -321,7 +328,9 @@ def _figures_json(f: Figures) -> dict[str, Any]:
             "platform": w.mention.platform,
             "created_at": w.mention.created_at.isoformat(),
             "age_seconds": seconds(w.age),
-            "business_age_seconds": seconds(w.business_age) if w.business_age else None,
+            "business_age_seconds": (
+                seconds(w.business_age) if w.business_age is not None else None
+            ),
             "sla_status": w.sla_status,
         }
     return {

@@ -82,7 +82,7 @@ def _waiting(w: Waiting | None) -> str:
         return "-"
     age = format_duration(w.age)
     if w.business_age is not None:
-        age = f"{format_duration(w.business_age)} (bh)"
+        age += f", {format_duration(w.business_age)} (bh)"
     return f"#{w.mention.id} {w.mention.account}, {age}, {w.sla_status}"
 
 
@@ -164,7 +164,7 @@ def check_summary(found: Sequence[Breach], max_age: timedelta | None) -> str:
         parts.append(f"{len(old)} older than {format_duration(max_age)}")
     if late:
         worst = min(late, key=lambda b: b.left)
-        what = f"overdue {format_duration(-worst.left)}"
+        what = f"overdue by {format_duration(-worst.left)}"
         what += " in business hours" if worst.business else ""
     else:
         worst = min(old, key=lambda b: b.mention.created_at)
