@@ -1,0 +1,99 @@
+"""Timing and peak memory of child processes, machine details, and the simulator's lifetime."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_rss_mb: float
+
+
+def run_child(
+    command: Sequence[str], *, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)
+) -> Run:
+    """Wall time and peak RSS of one child process, the way a user's shell would see them."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT
+    )
+    # wait4 gives this child's own rusage, so concurrent work elsewhere never pollutes it;
+    # stderr is only read after exit (it holds at most a few lines).
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    problem = child.stderr.read().decode(errors="replace") if child.stderr else ""
+    if child.stderr:
+        child.stderr.close()
+    if child.returncode not in ok:
+        raise RuntimeError(f"{' '.join(command)} exited {child.returncode}:\n{problem[-2000:]}")
+    # ru_maxrss is in kilobytes on Linux.
+    return Run(seconds, usage.ru_maxrss / 1024)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def machine() -> dict[str, str]:
+    """What the figures were measured on; ratios travel between machines, seconds do not."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import sqlite3
+
+    import httpx
+
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "os": f"{platform.system()} {platform.release()}",
+        "sqlite": sqlite3.sqlite_version,
+        "httpx": httpx.__version__,
+    }
+
+
+@contextmanager
+def simulator(spec: dict[str, Any], workdir: Path) -> Iterator[list[str]]:
+    """Start benchmarks.server in its own process; yields the instances' base URLs."""
+    spec_path = workdir / "spec.json"
+    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    server = subprocess.Popen(
+        [PYTHON, "-m", "benchmarks.server", str(spec_path)],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        if not line:
+            raise RuntimeError("the simulated platform failed to start")
+        urls: list[str] = json.loads(line)["urls"]
+        yield urls
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -1,0 +1,330 @@
+"""The benchmark suite: every figure a ratio of two things measured side by side in one run.
+
+    .venv/bin/python -m benchmarks.run           # full sizes; writes benchmarks/RESULTS.md
+    .venv/bin/python -m benchmarks.run --quick   # small sizes, seconds; for CI
+
+Each repetition runs both sides of a ratio back to back, and the median of the repetitions is
+reported, so a busy machine slows both sides alike. Exits non-zero only when something
+crashes, never on a missed target: timings on shared CI machines are too noisy for that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.measure import PYTHON, ROOT, Run, machine, median, run_child, simulator
+from benchmarks.setup import (
+    SimAccount,
+    build_database,
+    instance_spec,
+    spread,
+    token_env,
+    write_account_list,
+    write_config,
+)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    accounts: int = 200
+    instances: int = 20
+    latency: float = 0.05
+    mentions_per_account: int = 100
+    statuses_per_account: int = 20
+    big_poll: int = 100_000
+    db_rows: int = 1_000_000
+    db_open: int = 10_000
+    small_export: int = 10_000
+    repeats: int = 5
+    slow_repeats: int = 3  # the sequential Mastodon.py script takes over a minute a run
+
+
+QUICK = Sizes(
+    accounts=20, instances=4, latency=0.02, mentions_per_account=50, statuses_per_account=10,
+    big_poll=2_000, db_rows=20_000, db_open=500, small_export=2_000, repeats=2, slow_repeats=1,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    ratio: float | None  # None: skipped
+    target: float
+    higher_is_better: bool
+    detail: str
+
+    @property
+    def verdict(self) -> str:
+        if self.ratio is None:
+            return "skipped"
+        met = self.ratio >= self.target if self.higher_is_better else self.ratio <= self.target
+        return "pass" if met else "MISS"
+
+    @property
+    def target_text(self) -> str:
+        return f"{'≥' if self.higher_is_better else '≤'} {self.target:g}"
+
+
+def mentionwatch_command() -> list[str]:
+    """The installed console script, exactly what a user runs; `python -m` without one."""
+    script = Path(PYTHON).parent / "mentionwatch"
+    return [str(script)] if script.exists() else [PYTHON, "-m", "mentionwatch"]
+
+
+class Bench:
+    def __init__(self, sizes: Sizes, workdir: Path) -> None:
+        self.sizes = sizes
+        self.work = workdir
+        self.mw = mentionwatch_command()
+        self.env = dict(os.environ)
+        # No user config, database or colours leak in; wide output like a terminal's.
+        for name in list(self.env):
+            if name.startswith("MENTIONWATCH_"):
+                del self.env[name]
+        self.env.update(XDG_CONFIG_HOME=str(workdir / "xdg"), XDG_DATA_HOME=str(workdir / "xdg"))
+        self.env.update(NO_COLOR="1", COLUMNS="160")
+        self.figures: list[Figure] = []
+        self.notes: list[str] = []
+        self.seconds: dict[str, float] = {}
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def side_by_side(self, repeats: int, sides: Sequence[Callable[[int], Run]]) -> list[list[Run]]:
+        """Run each side once per repetition, alternating, so noise hits every side alike."""
+        runs: list[list[Run]] = [[] for _ in sides]
+        for rep in range(repeats):
+            for index, side in enumerate(sides):
+                runs[index].append(side(rep))
+        return runs
+
+    def poll(self, config: Path, accounts: list[SimAccount], tag: str) -> Callable[[int], Run]:
+        """A `poll` into a fresh database each time, so every run stores every mention."""
+
+        def run(rep: int) -> Run:
+            db = self.work / f"{tag}-{rep}.db"
+            env = {**self.env, **token_env(accounts)}
+            result = run_child([*self.mw, "-c", str(config), "--db", str(db), "poll"], env=env)
+            for suffix in ("", "-wal", "-shm", ".lock"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+            return result
+
+        return run
+
+    def script(self, module: str, account_list: Path) -> Callable[[int], Run]:
+        return lambda rep: run_child([PYTHON, "-m", module, str(account_list)], env=self.env)
+
+    def add(self, name: str, ratio: float | None, target: float, higher: bool, detail: str) -> None:
+        figure = Figure(name, ratio, target, higher, detail)
+        self.figures.append(figure)
+        shown = "skipped" if ratio is None else f"{ratio:.2f}"
+        print(f"  {name}: {shown} (target {figure.target_text}): {figure.verdict}", flush=True)
+        print(f"    {detail}", flush=True)
+
+    # -- 1 and 2: many accounts, many instances, real latency --------------------------------
+
+    def many_accounts(self) -> None:
+        s = self.sizes
+        print(f"[1, 2] {s.accounts} accounts on {s.instances} instances, "
+              f"{s.latency * 1000:.0f} ms a request", flush=True)  # fmt: skip
+        spec = {
+            "instances": [
+                instance_spec(numbers, s.latency, s.mentions_per_account, s.statuses_per_account)
+                for numbers in spread(s.accounts, s.instances)
+            ]
+        }
+        with simulator(spec, self.work) as urls:
+            accounts = [
+                SimAccount(n, urls[i]) for i, nums in enumerate(spread(s.accounts, s.instances))
+                for n in nums
+            ]  # fmt: skip
+            accounts.sort(key=lambda a: a.number)
+            many, one = self.work / "many.toml", self.work / "one.toml"
+            write_config(many, accounts, self.work / "unused.db")
+            write_config(one, accounts[:1], self.work / "unused.db")
+            listed = self.work / "accounts.json"
+            write_account_list(listed, accounts)
+            sides = [self.poll(many, accounts, "many"), self.poll(one, accounts[:1], "one")]
+            many_runs, one_runs = self.side_by_side(s.repeats, sides)
+            t_many = median([r.seconds for r in many_runs])
+            t_one = median([r.seconds for r in one_runs])
+            self.add(
+                f"1. poll {s.accounts} accounts ÷ poll 1 account",
+                t_many / t_one, 1.3, False,
+                f"{t_many:.2f}s ÷ {t_one:.2f}s, median of {s.repeats}; peak RSS of the "
+                f"{s.accounts}-account poll {median([r.peak_rss_mb for r in many_runs]):.0f} MB",
+            )  # fmt: skip
+            self.seconds["poll_many"] = t_many
+            self.versus_mastodon_py(many, accounts, listed)
+
+    def versus_mastodon_py(self, config: Path, accounts: list[SimAccount], listed: Path) -> None:
+        s = self.sizes
+        if not have_mastodon_py():
+            skipped = "Mastodon.py could not be imported or installed; comparison skipped"
+            self.add("2. Mastodon.py script ÷ mentionwatch poll", None, 20, True, skipped)
+            return
+        sides = [self.script("benchmarks.mastodon_py", listed), self.poll(config, accounts, "vs")]
+        script_runs, poll_runs = self.side_by_side(s.slow_repeats, sides)
+        t_script = median([r.seconds for r in script_runs])
+        t_poll = median([r.seconds for r in poll_runs])
+        self.add(
+            f"2. sequential Mastodon.py script ÷ mentionwatch poll ({s.accounts} accounts)",
+            t_script / t_poll,
+            20,
+            True,
+            f"{t_script:.2f}s ÷ {t_poll:.2f}s, median of {s.slow_repeats}",
+        )
+
+    # -- 3: storing costs next to nothing beside downloading ---------------------------------
+
+    def storage(self) -> None:
+        s = self.sizes
+        print(f"[3] one account, {s.big_poll:,} new mentions, no latency", flush=True)
+        pages = s.big_poll // 40 + 2
+        spec = {"instances": [instance_spec([1], 0.0, s.big_poll, 0)]}
+        with simulator(spec, self.work) as urls:
+            accounts = [SimAccount(1, urls[0])]
+            config = self.work / "big.toml"
+            # A first poll pages down to the backfill horizon, at most max_pages per listing.
+            write_config(config, accounts, self.work / "unused.db",
+                         f'max_pages = {pages}\nbackfill = "30d"')  # fmt: skip
+            listed = self.work / "big.json"
+            write_account_list(listed, accounts)
+            sides = [self.poll(config, accounts, "big"), self.script("benchmarks.floor", listed)]
+            if s is not QUICK and have_mastodon_py():
+                sides.append(self.script("benchmarks.mastodon_py", listed))
+            runs = self.side_by_side(s.repeats if s is QUICK else 3, sides)
+            t_poll, t_floor = (
+                median([r.seconds for r in runs[0]]),
+                median([r.seconds for r in runs[1]]),
+            )
+            detail = f"{t_poll:.2f}s ÷ {t_floor:.2f}s, median of {len(runs[0])}"
+            if len(runs) > 2:
+                t_mpy = median([r.seconds for r in runs[2]])
+                times = t_mpy / t_floor
+                detail += f"; Mastodon.py fetching the same: {t_mpy:.2f}s ({times:.1f}× the floor)"
+            self.add(f"3. poll {s.big_poll:,} mentions ÷ download-and-parse floor",
+                     t_poll / t_floor, 1.5, False, detail)  # fmt: skip
+
+    # -- 4 and 5: the read side on a big database --------------------------------------------
+
+    def read_side(self) -> None:
+        s = self.sizes
+        print(f"[4, 5] a database of {s.db_rows:,} mentions ({s.db_open:,} open)", flush=True)
+        big, small = self.work / "big-list.db", self.work / "small-list.db"
+        began = time.monotonic()
+        build_database(big, s.db_rows, s.db_open)
+        build_database(small, s.small_export, s.small_export // 100)
+        print(f"    (built in {time.monotonic() - began:.0f}s, not timed)", flush=True)
+        mw = [*self.mw, "--db"]
+
+        def command(args: list[str]) -> Callable[[int], Run]:
+            return lambda rep: run_child(args, env=self.env)
+
+        list_big = command([*mw, str(big), "list", "--limit", "50"])
+        baseline = command([PYTHON, "-c", "import typer, rich.table"])
+        list_runs, base_runs = self.side_by_side(s.repeats, [list_big, baseline])
+        t_list = median([r.seconds for r in list_runs])
+        t_base = median([r.seconds for r in base_runs])
+        self.add("4. list --limit 50 ÷ python -c 'import typer, rich.table'", t_list / t_base,
+                 1.5, False, f"{t_list * 1000:.0f} ms ÷ {t_base * 1000:.0f} ms, "
+                 f"median of {s.repeats}; {s.db_rows:,} rows, {s.db_open:,} open")  # fmt: skip
+        self.check_imports(big)
+
+        out = self.work / "export.csv"
+        export_big = command([*mw, str(big), "export", "--all", "-f", "csv", "-o", str(out)])
+        export_small = command([*mw, str(small), "export", "--all", "-f", "csv", "-o", str(out)])
+        big_runs, small_runs = self.side_by_side(s.repeats, [export_big, export_small])
+        rss_big = median([r.peak_rss_mb for r in big_runs])
+        rss_small = median([r.peak_rss_mb for r in small_runs])
+        self.add(f"5. peak RSS, export csv of {s.db_rows:,} ÷ of {s.small_export:,} rows",
+                 rss_big / rss_small, 1.2, False,
+                 f"{rss_big:.1f} MB ÷ {rss_small:.1f} MB, median of {s.repeats}; "
+                 f"{median([r.seconds for r in big_runs]):.1f}s for the big export")  # fmt: skip
+        out.unlink(missing_ok=True)
+
+    def check_imports(self, db: Path) -> None:
+        """Commands that don't poll must never import the HTTP stack."""
+        for args in (["list", "--limit", "50"], ["export", "-f", "csv", "--limit", "50"]):
+            found = subprocess.run(
+                [PYTHON, "-X", "importtime", "-m", "mentionwatch", "--db", str(db), *args],
+                env=self.env, capture_output=True, text=True, cwd=ROOT, check=True,
+            )  # fmt: skip
+            heavy = sorted(
+                {name for name in ("httpx", "httpcore", "anyio", "h11") if f" {name}\n" in
+                 found.stderr.replace("|", " ") or f"| {name}\n" in found.stderr}
+            )  # fmt: skip
+            verdict = f"imports {', '.join(heavy)}" if heavy else "never imports httpx"
+            note = f"`mentionwatch {' '.join(args)}` {verdict} (python -X importtime)"
+            self.notes.append(note)
+            print(f"    {note}", flush=True)
+
+
+def have_mastodon_py() -> bool:
+    """Mastodon.py is installed into the benchmark's environment on demand, never a dependency."""
+    if importlib.util.find_spec("mastodon") is not None:
+        return True
+    print("    installing Mastodon.py into this environment for comparison 2", flush=True)
+    subprocess.run([PYTHON, "-m", "pip", "install", "-q", "Mastodon.py"], check=False)
+    importlib.invalidate_caches()
+    return importlib.util.find_spec("mastodon") is not None
+
+
+def report(bench: Bench, info: dict[str, str], command: str, took: float) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Produced by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {took:.0f}s.",
+        "",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()) + ".",
+        "",
+        "Every figure is a ratio of two things measured side by side in the same run "
+        "(repetitions alternate between the two sides); the median of the repetitions is used.",
+        "",
+        "| Measure | Ratio | Target | Result | Measured |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for f in bench.figures:
+        ratio = "—" if f.ratio is None else f"{f.ratio:.2f}"
+        lines.append(f"| {f.name} | {ratio} | {f.target_text} | {f.verdict} | {f.detail} |")
+    lines += ["", *[f"- {note}" for note in bench.notes], ""]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="Small sizes, for CI.")
+    parser.add_argument("--only", choices=("many", "storage", "read"), help="One group only.")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else Sizes()
+    info = machine()
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="mentionwatch-bench-") as tmp:
+        bench = Bench(sizes, Path(tmp))
+        groups = {"many": bench.many_accounts, "storage": bench.storage, "read": bench.read_side}
+        for name, group in groups.items():
+            if args.only in (None, name):
+                group()
+    took = time.monotonic() - began
+    missed = [f.name for f in bench.figures if f.verdict == "MISS"]
+    print(f"done in {took:.0f}s; {len(missed)} target(s) missed", flush=True)
+    if not args.quick and args.only is None:
+        command = ".venv/bin/python -m benchmarks.run"
+        results = ROOT / "benchmarks" / "RESULTS.md"
+        results.write_text(report(bench, info, command, took), encoding="utf-8")
+        print(f"wrote {results.relative_to(ROOT)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
