@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -13,10 +15,11 @@ from werkzeug import Request, Response
 
 from mentionwatch.errors import RateLimitedError, SourceError
 from mentionwatch.http import Http
-from mentionwatch.models import Account, Kind
+from mentionwatch.models import Account, Kind, State
 from mentionwatch.sources.bluesky import SOURCE, BlueskySource, post_text
 from mentionwatch.timeutil import parse_timestamp, utcnow
 from tests.conftest import FakeClock, run
+from tests.fakes import check_online, poll_through_store
 
 T = TypeVar("T")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -217,17 +220,20 @@ class FakePds:
             return failure
         if name in self.bodies:
             return self.reply(self.bodies[name])
+        # Cursors as bsky.social sends them: notifications and feeds page by the last item's
+        # time ("2024-12-19T06:43:45.863Z"), search by a result offset ("25").
+        by_offset = name == "posts"
         start = 0
-        if (
-            "cursor" in request.args
-        ):  # keyset, like the AppView's "sortAt::cid": new items don't shift it
-            cid = request.args["cursor"].rsplit("::", 1)[-1]
-            start = 1 + next(i for i, item in enumerate(items) if _cid(item) == cid)
+        if cursor := request.args.get("cursor"):
+            if by_offset:
+                start = int(cursor)
+            else:
+                start = next((i for i, it in enumerate(items) if _sort_at(it) < cursor), len(items))
         size = min(int(request.args.get("limit", "50")), self.page_size)
         body: dict[str, Any] = {name: items[start : start + size]}
         if start + size < len(items):
             last = items[start + size - 1]
-            body["cursor"] = f"{_sort_at(last)}::{_cid(last)}"
+            body["cursor"] = str(start + size) if by_offset else _sort_at(last)
         return self.reply(body)
 
     def list_notifications(self, request: Request) -> Response:
@@ -249,10 +255,6 @@ class FakePds:
 
     def calls(self, nsid: str) -> list[Request]:
         return [request for name, request in self.requests if name == nsid]
-
-
-def _cid(item: dict[str, Any]) -> str:
-    return str(item.get("cid") or item["post"]["cid"])
 
 
 def _sort_at(item: dict[str, Any]) -> str:
@@ -311,7 +313,7 @@ def test_mentions_come_from_notifications_across_pages(
     assert first.url == "https://bsky.app/profile/alice.bsky.social/post/3lpk0005"
     assert first.created_at == datetime(2025, 5, 19, 17, 5, tzinfo=UTC)
     calls = pds.calls(NOTIFICATIONS)
-    assert [c.args.get("cursor") for c in calls] == [None, f"{minute(4)}::bafyrei3lpk0004"]
+    assert [c.args.get("cursor") for c in calls] == [None, minute(4)]
     assert calls[0].args.getlist("reasons") == ["mention", "reply", "quote"]
     assert calls[0].args["limit"] == "100"
     assert calls[0].headers["Authorization"] == "Bearer eyJhbGciOiJFUzI1NksifQ.access1.c2lnbmF0dXJl"
@@ -567,13 +569,15 @@ def test_expired_access_token_is_refreshed_transparently(
 def test_revoked_refresh_token_falls_back_to_a_new_login(
     pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
 ) -> None:
-    async def expire_everything(source: BlueskySource) -> str:
+    pds.notifications = [notification("3lpk0001", "alice.bsky.social", "mention", minute(1))]
+
+    async def expire_everything(source: BlueskySource) -> Any:
         await source.whoami()
         pds.expire_access_tokens()
         pds.refresh.clear()
-        return await source.whoami()
+        return await source.mentions(None, EPOCH)
 
-    assert with_source(make_http, account_for(httpserver), expire_everything).startswith("@")
+    assert len(with_source(make_http, account_for(httpserver), expire_everything).items) == 1
     assert (pds.logins, pds.refreshes) == (2, 1)
 
 
@@ -599,6 +603,9 @@ def test_refused_session_is_a_source_error_that_shows_no_token(
         with_source(make_http, account_for(httpserver), lambda s: s.mentions(None, EPOCH))
     message = str(caught.value)
     assert NOTIFICATIONS in message and "was refused" in message
+    assert (
+        message.startswith("brand-bsky: ") and "app_password from env BSKY_APP_PASSWORD" in message
+    )
     assert "eyJ" not in message and PASSWORD not in message
     assert pds.refreshes == 1  # one renewal was tried before giving up
 
@@ -658,6 +665,7 @@ def test_whoami_names_handle_and_did(
 ) -> None:
     who = with_source(make_http, account_for(httpserver), lambda s: s.whoami())
     assert who == f"@{HANDLE} ({OWN_DID})"
+    assert [name for name, _ in pds.requests] == ["com.atproto.server.createSession"]
 
 
 # -- rate limits -------------------------------------------------------------------------------
@@ -689,7 +697,7 @@ def test_spent_quota_waits_for_the_reset_before_the_next_request(
     pds.notifications = [
         notification(f"3lpk000{n}", "alice.bsky.social", "mention", minute(n)) for n in (2, 1)
     ]
-    cursor = f"{minute(2)}::bafyrei3lpk0002"
+    cursor = minute(2)
     last = pds.reply({"notifications": pds.notifications[:1], "cursor": cursor}, remaining=0)
     last.headers["RateLimit-Reset"] = str(int(clock.now) + 30)
     pds.canned[NOTIFICATIONS] = [last]
@@ -724,3 +732,67 @@ def test_facets_that_split_a_character_leave_the_text_as_written() -> None:
     ]
     assert post_text(text, broken) == text
     assert post_text(text, "not a list") == text
+
+
+def test_renewing_an_expired_session_never_logs_either_token(
+    pds: FakePds,
+    httpserver: HTTPServer,
+    make_http: Callable[..., Http],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    pds.notifications = [notification("3lpk0001", "alice.bsky.social", "mention", minute(1))]
+
+    async def expire_between_calls(source: BlueskySource) -> Any:
+        await source.whoami()
+        pds.expire_access_tokens()
+        return await source.mentions(None, EPOCH)
+
+    with_source(make_http, account_for(httpserver), expire_between_calls)
+
+    assert pds.refreshes == 1
+    logged = caplog.text
+    assert "com.atproto.server.refreshSession" in logged  # the request log was on
+    assert "eyJ" not in logged and ".refresh1." not in logged and ".access2." not in logged
+    assert PASSWORD not in logged
+
+
+# -- end to end: source → store → state, and `config check --online` -----------------------
+
+
+def test_a_poll_stores_an_answered_and_an_unanswered_mention_and_a_later_reply_answers_it(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+) -> None:
+    account = account_for(httpserver, backfill=timedelta(days=3650))
+    answered = notification("3lpk0002", "alice.bsky.social", "mention", minute(2))
+    waiting = notification("3lpk0001", "bob.bsky.social", "reply", minute(1))
+    pds.notifications = [answered, waiting]
+    pds.feed = [{"post": post_view("3lpk0004", HANDLE, minute(4), "thanks!", answered["uri"])}]
+
+    first, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+
+    assert first.error is None
+    assert (first.new_mentions, first.newly_answered, first.still_open) == (2, 1, 1)
+    assert states == {answered["uri"]: State.ANSWERED, waiting["uri"]: State.OPEN}
+    later = {"post": post_view("3lpk0005", HANDLE, minute(5), "on it", waiting["uri"])}
+    pds.feed.insert(0, later)
+    second, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+    assert (second.new_mentions, second.newly_answered, second.still_open) == (0, 1, 0)
+    assert set(states.values()) == {State.ANSWERED}
+    assert pds.logins == 2  # one session per run
+
+
+def test_config_check_online_logs_in_once_and_names_the_handle_and_did(
+    pds: FakePds, httpserver: HTTPServer
+) -> None:
+    assert check_online(account_for(httpserver)) == (True, f"@{HANDLE} ({OWN_DID})")
+    assert [name for name, _ in pds.requests] == ["com.atproto.server.createSession"]
+
+
+def test_config_check_online_with_a_wrong_app_password_names_the_env_var(
+    pds: FakePds, httpserver: HTTPServer
+) -> None:
+    account = account_for(httpserver, secrets={"app_password": "wrong-pass-word-here"})
+    ok, said = check_online(account)
+    assert not ok and said.startswith("brand-bsky: com.atproto.server.createSession: ")
+    assert "env BSKY_APP_PASSWORD" in said and "wrong-pass-word-here" not in said

@@ -1,39 +1,34 @@
 """Bluesky (AT Protocol): notifications, keyword search and the account's own replies.
 
-An app password buys a session (`com.atproto.server.createSession`); its short-lived access
-JWT is renewed with the refresh JWT when a call answers `ExpiredToken`. All reads go through
-the PDS, which proxies `app.bsky.*` to the AppView, unless the account names an `appview`.
+Sessions and XRPC calls live in `bluesky_api`. All reads go through the PDS, which proxies
+`app.bsky.*` to the AppView, unless the account names an `appview`.
 API: https://docs.bsky.app/docs/api/app-bsky-notification-list-notifications
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
 
-from mentionwatch.errors import RateLimitedError, SourceError
+from mentionwatch.errors import SourceError
 from mentionwatch.models import Account, Batch, Kind, Mention, Reply
 from mentionwatch.sources.base import (
     Fetcher,
     Page,
-    Response,
     join_cursor,
     require,
     split_cursor,
     sweep_newest_first,
 )
+from mentionwatch.sources.bluesky_api import Session, Xrpc
 from mentionwatch.text import strip_controls
 from mentionwatch.timeutil import parse_timestamp, utcnow
 
 PAGE_SIZE = 100  # the maximum every listing below accepts
 NOTIFICATION_KINDS = {"mention": Kind.MENTION, "reply": Kind.REPLY, "quote": Kind.QUOTE}
-# XRPC answers an expired or revoked access token with 400 ExpiredToken / 401; we read those.
-_READ_STATUSES = (200, 400, 401)
-_STALE_TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
 _EPOCH_YEAR = 1970
 
 T = TypeVar("T")
@@ -48,23 +43,13 @@ class _Entry(Generic[T]):
     value: T | None
 
 
-@dataclass(frozen=True)
-class _Session:
-    access: str
-    refresh: str
-    did: str
-    handle: str
-
-
 class BlueskySource:
     platform: ClassVar[str] = "bluesky"
 
     def __init__(self, account: Account, fetcher: Fetcher) -> None:
         self.account = account
         self.fetcher = fetcher
-        self.pds = account.server.rstrip("/")
-        self.appview = str(account.options.get("appview") or "").rstrip("/") or self.pds
-        self._session: _Session | None = None
+        self.xrpc = Xrpc(account, fetcher)
 
     # -- the three calls poll.py and `config check` make ------------------------------------
 
@@ -90,11 +75,9 @@ class BlueskySource:
         return Batch([e.value for e in batch.items if e.value is not None], batch.cursor)
 
     async def whoami(self) -> str:
-        endpoint = "com.atproto.server.getSession"
-        data = await self._xrpc(endpoint, [])
-        handle = self._field(endpoint, data, "handle")
-        did = self._field(endpoint, data, "did")
-        return f"@{handle} ({did})"
+        """The login itself names the account: one call, the same one every poll makes."""
+        session = await self.xrpc.ensure_session()
+        return f"@{session.handle} ({session.did})"
 
     # -- listings ---------------------------------------------------------------------------
 
@@ -123,7 +106,7 @@ class BlueskySource:
         endpoint = "app.bsky.notification.listNotifications"
         params: list[tuple[str, Any]] = [("reasons", r) for r in NOTIFICATION_KINDS]
         params += [("limit", PAGE_SIZE), *_cursor_param(token)]
-        data = await self._xrpc(endpoint, params)
+        data = await self.xrpc.query(endpoint, params)
         items = self._list(endpoint, data, "notifications")
         return Page([self._notification(endpoint, n) for n in items], _next(data))
 
@@ -143,7 +126,7 @@ class BlueskySource:
         # `since` is inclusive and compares sortAt, the same time our keys are made of.
         if isinstance(floor, str) or horizon.year > _EPOCH_YEAR:
             params.append(("since", floor if isinstance(floor, str) else _key(horizon)))
-        data = await self._xrpc(endpoint, [*params, *_cursor_param(token)])
+        data = await self.xrpc.query(endpoint, [*params, *_cursor_param(token)])
         entries = []
         for post in self._list(endpoint, data, "posts"):
             at = self._created_at(endpoint, post)
@@ -154,18 +137,18 @@ class BlueskySource:
 
     async def _own_posts_page(self, token: str | None, floor: Any) -> Page[_Entry[Reply]]:
         endpoint = "app.bsky.feed.getAuthorFeed"
-        session = await self._ensure_session()
+        session = await self.xrpc.ensure_session()
         params: list[tuple[str, Any]] = [
             ("actor", session.did),
             ("filter", "posts_with_replies"),
             ("limit", PAGE_SIZE),
             *_cursor_param(token),
         ]
-        data = await self._xrpc(endpoint, params)
+        data = await self.xrpc.query(endpoint, params)
         feed = self._list(endpoint, data, "feed")
         return Page([self._feed_item(endpoint, item, session) for item in feed], _next(data))
 
-    def _feed_item(self, endpoint: str, item: Any, session: _Session) -> _Entry[Reply]:
+    def _feed_item(self, endpoint: str, item: Any, session: Session) -> _Entry[Reply]:
         post = self._field(endpoint, item, "post")
         reason = item.get("reason")
         if isinstance(reason, Mapping) and "indexedAt" in reason:
@@ -245,105 +228,11 @@ class BlueskySource:
     def _is_own(self, endpoint: str, item: Any) -> bool:
         did = self._field(endpoint, item, "author", "did")
         handle = str(self._field(endpoint, item, "author", "handle"))
-        own_did = self._session.did if self._session else None
+        own_did = self.xrpc.session.did if self.xrpc.session else None
         return did == own_did or handle.lower() in self.account.own_names
-
-    # -- session and XRPC -------------------------------------------------------------------
-
-    async def _xrpc(self, nsid: str, params: list[tuple[str, Any]]) -> Any:
-        """GET an XRPC query with the session; an expired access token is renewed once."""
-        base = self.appview if nsid.startswith("app.bsky.") else self.pds
-        response = await self._get(f"{base}/xrpc/{nsid}", nsid, params)
-        if response.status != 200 and self._token_is_stale(response):
-            await self._renew_session()
-            response = await self._get(f"{base}/xrpc/{nsid}", nsid, params)
-        if response.status != 200:
-            raise self._refused(nsid, response)
-        return response.json()
-
-    async def _get(self, url: str, nsid: str, params: list[tuple[str, Any]]) -> Response:
-        session = await self._ensure_session()
-        return await self.fetcher.get(
-            url,
-            params=params,
-            headers={"Authorization": f"Bearer {session.access}"},
-            endpoint=nsid,
-            ok_statuses=_READ_STATUSES,
-        )
-
-    def _token_is_stale(self, response: Response) -> bool:
-        return response.status == 401 or _xrpc_error(response)[0] in _STALE_TOKEN_ERRORS
-
-    def _refused(self, nsid: str, response: Response) -> SourceError:
-        error, message = _xrpc_error(response)
-        if response.status == 401 or error in _STALE_TOKEN_ERRORS:
-            problem = f"the session for {self.account.handle} was refused ({error or 'HTTP 401'})"
-        else:
-            problem = f"HTTP {response.status} {error}: {message}"[:240]
-        return self._fail(nsid, self._scrub(problem))
-
-    async def _ensure_session(self) -> _Session:
-        if self._session is None:
-            self._session = await self._login()
-        return self._session
-
-    async def _login(self) -> _Session:
-        endpoint = "com.atproto.server.createSession"
-        password = self.account.secret("app_password")
-        if not password:
-            raise self._fail(endpoint, "no app_password is configured")
-        body = {"identifier": self.account.handle, "password": password}
-        try:
-            response = await self.fetcher.post(
-                f"{self.pds}/xrpc/{endpoint}", json_body=body, endpoint=endpoint
-            )
-        except RateLimitedError:
-            raise
-        except SourceError as exc:
-            problem = f"login as {self.account.handle} failed (check the app password): "
-            raise self._fail(endpoint, problem + exc.problem) from None
-        return self._keep(endpoint, response)
-
-    async def _renew_session(self) -> None:
-        endpoint = "com.atproto.server.refreshSession"
-        old = self._session
-        if old is not None:
-            try:
-                response = await self.fetcher.post(
-                    f"{self.pds}/xrpc/{endpoint}",
-                    headers={"Authorization": f"Bearer {old.refresh}"},
-                    endpoint=endpoint,
-                )
-                self._session = self._keep(endpoint, response)
-                return
-            except RateLimitedError:
-                raise
-            except SourceError:
-                pass  # the refresh token expired or was revoked: a fresh login still works
-        self._session = await self._login()
-
-    def _keep(self, endpoint: str, response: Response) -> _Session:
-        data = response.json()
-        fields = [self._field(endpoint, data, f) for f in _SESSION_FIELDS]
-        for token in fields[:2]:
-            # Registered at once, so that no later message or log line can show them.
-            if isinstance(token, str):
-                self.fetcher.add_secret(token)
-        if not all(isinstance(f, str) and f for f in fields):
-            raise self._fail(endpoint, "unexpected payload: session fields are not strings")
-        return _Session(*fields)
-
-    def _scrub(self, text: str) -> str:
-        if self._session is not None:
-            for token in (self._session.access, self._session.refresh):
-                text = text.replace(token, "***")
-        return text
 
     def _fail(self, endpoint: str, problem: str) -> SourceError:
         return SourceError(self.account.name, endpoint, problem)
-
-
-_SESSION_FIELDS = ("accessJwt", "refreshJwt", "did", "handle")
 
 
 def web_url(uri: str, handle: str, did: str) -> str:
@@ -433,17 +322,6 @@ def _cursor_param(token: str | None) -> list[tuple[str, Any]]:
 def _next(data: Any) -> str | None:
     cursor = data.get("cursor") if isinstance(data, Mapping) else None
     return cursor if isinstance(cursor, str) and cursor else None
-
-
-def _xrpc_error(response: Response) -> tuple[str, str]:
-    """XRPC errors are {"error": "ExpiredToken", "message": "..."}; anything else is unnamed."""
-    try:
-        data = json.loads(response.body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return "", ""
-    if not isinstance(data, dict):
-        return "", ""
-    return str(data.get("error") or ""), str(data.get("message") or "")
 
 
 SOURCE = BlueskySource
