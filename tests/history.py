@@ -39,6 +39,7 @@ from typer.testing import CliRunner
 
 from mentionwatch.models import Mention, Reply, State
 from mentionwatch.store import MentionFilter, Store
+from mentionwatch.timeutil import utcnow
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 runner = CliRunner()
@@ -138,21 +139,25 @@ HISTORY: list[tuple[str, str, list[Mention], list[Reply]]] = [
 
 
 def freeze(monkeypatch: pytest.MonkeyPatch, now: datetime) -> None:
-    """Stop the clock for every module that reads it, however the CLI is split into modules.
+    """Stop the clock at `now` for every module that reads it, however the CLI is split.
 
     Every module is imported first: one imported lazily while the clock is stopped would keep
-    the stopped clock after the test.
+    the stopped clock after the test. Freezing again within a test moves the clock.
     """
     import mentionwatch
-    import mentionwatch.timeutil as timeutil
 
     for info in pkgutil.walk_packages(mentionwatch.__path__, "mentionwatch."):
         if info.name != "mentionwatch.__main__":
             importlib.import_module(info.name)
-    original = timeutil.utcnow
+
+    def stopped() -> datetime:
+        return now
+
+    stopped.frozen = True  # type: ignore[attr-defined]
     for name, module in list(sys.modules.items()):
-        if name.startswith("mentionwatch") and getattr(module, "utcnow", None) is original:
-            monkeypatch.setattr(module, "utcnow", lambda: now)
+        clock = getattr(module, "utcnow", None)
+        if name.startswith("mentionwatch") and (clock is utcnow or hasattr(clock, "frozen")):
+            monkeypatch.setattr(module, "utcnow", stopped)
 
 
 def ids(store: Store) -> dict[str, int]:

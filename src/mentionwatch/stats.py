@@ -284,12 +284,14 @@ def breaches(
     def young(sla: timedelta) -> timedelta:
         return min(sla, max_age) if max_age else sla
 
-    watched = [a for a in config.accounts if not accounts or a.name in accounts]
-    where = MentionFilter(
-        accounts=tuple(accounts),
-        due_before={a.name: now - young(a.sla) for a in watched},
-        older_than=None if watched else young(config.settings.sla),
-    )
+    if accounts:
+        due = {name: now - young(sla_for(config, name).target) for name in accounts}
+        where = MentionFilter(accounts=tuple(accounts), due_before=due)
+    else:
+        # Mentions of accounts since removed from the config still wait (on the default SLA,
+        # as `list` shows them): one cut-off for all, since per-account ones would drop them.
+        shortest = min([a.sla for a in config.accounts], default=config.settings.sla)
+        where = MentionFilter(older_than=young(min(shortest, config.settings.sla)))
     found = []
     for m in store.mentions(where, now):
         sla = sla_for(config, m.account)
