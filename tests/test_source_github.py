@@ -19,6 +19,7 @@ from mentionwatch.sources.base import PLATFORMS
 from mentionwatch.sources.github import SOURCE, GitHubSource
 from mentionwatch.store import MentionFilter, Store
 from tests.conftest import FakeClock, run
+from tests.fakes import check_online, poll_through_store
 
 TOKEN = "ghp_R4nd0mT0kenV4lue0000000000000000000"
 NOW = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)  # FakeClock's start, 1_800_000_000
@@ -747,6 +748,7 @@ def test_expired_token_is_a_source_error_that_hides_the_token(
         call(make_account(httpserver), "mentions", None, HORIZON)
 
     assert "refused" in str(caught.value) and "gh-work" in str(caught.value)
+    assert "env GITHUB_TOKEN" in str(caught.value)
     assert TOKEN not in str(caught.value)
     assert caught.value.endpoint == "/notifications"
 
@@ -857,3 +859,51 @@ def test_github_is_registered_with_its_default_server_and_token_secret() -> None
     assert spec.load() is SOURCE
     assert spec.default_server == "https://api.github.com"
     assert spec.secrets == ("token",)
+
+
+# ---- end to end: source → store → state, and `config check --online` --------------------
+
+
+def test_a_review_answers_a_pull_request_mention_in_a_real_poll_and_an_issue_mention_stays_open(
+    httpserver: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+) -> None:
+    server = httpserver.url_for("").rstrip("/")
+    on_pull = issue_comment(server, 1001, "@octocat please review", number=57,
+                            created="2027-01-15T06:50:00Z")  # fmt: skip
+    on_issue = issue_comment(server, 1002, "@octocat and this?", created="2027-01-15T06:55:00Z")
+    serve_notifications(httpserver, [
+        notification(server, thread="1", number=57, kind="PullRequest", latest=on_pull["url"],
+                     updated="2027-01-15T06:50:00Z"),
+        notification(server, thread="2", latest=on_issue["url"], updated="2027-01-15T06:55:00Z"),
+    ])  # fmt: skip
+    serve_json(httpserver, "/repos/acme/widgets/issues/comments/1001", on_pull)
+    serve_json(httpserver, "/repos/acme/widgets/issues/comments/1002", on_issue)
+    review = {"id": 3001, "user": user("octocat"), "body": "LGTM", "state": "approved",
+              "html_url": f"https://github.com/{REPO}/pull/57#pullrequestreview-3001",
+              "submitted_at": "2027-01-15T07:20:00Z"}  # fmt: skip
+    payload = {"action": "created", "review": review, "pull_request": {"number": 57}}
+    reviewed = event(40003, "PullRequestReviewEvent", payload, created="2027-01-15T07:20:01Z")
+    serve_json(httpserver, "/users/octocat/events", [reviewed])
+
+    result, states = poll_through_store(make_account(httpserver), make_http(), tmp_path / "mw.db")
+
+    assert result.error is None
+    assert (result.new_mentions, result.newly_answered, result.still_open) == (2, 1, 1)
+    assert states == {"issuecomment-1001": State.ANSWERED, "issuecomment-1002": State.OPEN}
+
+
+def test_config_check_online_says_who_the_token_belongs_to_with_one_call(
+    httpserver: HTTPServer,
+) -> None:
+    serve_json(httpserver, "/user", user("octocat"), headers={"X-OAuth-Scopes": "notifications"})
+    assert check_online(make_account(httpserver)) == (True, "@octocat@localhost")
+    assert [r.path for r, _ in httpserver.log] == ["/user"]
+
+
+def test_config_check_online_with_a_revoked_token_names_the_env_var_not_the_token(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/user").respond_with_json({"message": "Bad credentials"}, 401)
+    ok, said = check_online(make_account(httpserver))
+    assert not ok and said.startswith("gh-work: /user: ")
+    assert "env GITHUB_TOKEN" in said and TOKEN not in said

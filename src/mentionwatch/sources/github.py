@@ -11,68 +11,38 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-import time
-from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from mentionwatch.errors import SourceError
-from mentionwatch.models import Account, Batch, Kind, Mention, Reply
+from mentionwatch.models import Batch, Kind, Mention, Reply
 from mentionwatch.sources.base import (
-    Fetcher,
-    Page,
-    Response,
-    SweepState,
     join_cursor,
     require,
     split_cursor,
-    sweep_newest_first,
 )
+from mentionwatch.sources.github_api import GitHubApi, Item
 from mentionwatch.text import strip_controls
-from mentionwatch.timeutil import parse_timestamp, to_db
+from mentionwatch.timeutil import to_db
 
-DEFAULT_SERVER = "https://api.github.com"
 MENTION_REASONS = frozenset({"mention", "team_mention"})
-# Fine-grained PATs and GitHub App tokens get 403 from /notifications (classic tokens only).
-NO_NOTIFICATIONS_PREFIXES = ("github_pat_", "ghu_", "ghs_")
 # Event type -> (payload key of the comment, id prefix, payload key of the issue or PR).
 REPLY_EVENTS = {
     "IssueCommentEvent": ("comment", "issuecomment", "issue"),
     "PullRequestReviewCommentEvent": ("comment", "reviewcomment", "pull_request"),
     "PullRequestReviewEvent": ("review", "review", "pull_request"),
 }
-# Response validator -> the conditional request header that sends it back (304 costs no quota).
-CONDITIONAL = {"last-modified": "If-Modified-Since", "etag": "If-None-Match"}
 _KINDS = (("/issues/comments/", "issuecomment"), ("/pulls/comments/", "reviewcomment"))
-_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 _SUBJECT = re.compile(r"/repos/([^/]+/[^/]+)/(issues|pulls)/(\d+)$")
 _HTML_NUMBER = re.compile(r"/(?:issues|pull)/(\d+)")
 _TEAM = re.compile(r"(?<![\w@/.-])@[\w-]+/[\w.-]+")
 # Issue templates leave HTML comments in bodies; GitHub hides them, so do we.
 _HIDDEN = re.compile(r"<!--.*?-->", re.S)
 
-Item = dict[str, Any]
 
-
-class GitHubSource:
+class GitHubSource(GitHubApi):
     platform: ClassVar[str] = "github"
-
-    def __init__(
-        self, account: Account, fetcher: Fetcher, *, clock: Callable[[], float] = time.time
-    ) -> None:
-        self.account = account
-        self.name = account.name
-        self.fetcher = fetcher
-        self.clock = clock
-        self.base = (account.server or DEFAULT_SERVER).rstrip("/")
-        self.handle = account.handle.strip().lstrip("@")
-        self._me = re.compile(rf"(?<![\w@/.-])@{re.escape(self.handle)}(?![\w/-])", re.I)
-        self.headers = {
-            "Authorization": f"Bearer {account.secret('token')}",
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-        }
 
     async def whoami(self) -> str:
         self._check_token_kind("/user")
@@ -277,156 +247,6 @@ class GitHubSource:
             thread_id=f"{repo}#{number}" if number is not None else None,
             raw=event,
         )
-
-    # ---- plumbing ----------------------------------------------------------------------
-
-    async def _sweep(
-        self,
-        endpoint: str,
-        params: Callable[[Any], Mapping[str, str]],
-        cursor: str | None,
-        lower: datetime,
-        *,
-        key: Callable[[Item], Any],
-        time_field: str = "updated_at",
-        items_key: str | None = None,
-        validator: str | None = None,
-    ) -> Batch[Item]:
-        """A newest-first listing; validators and X-Poll-Interval are kept in its cursor."""
-        state = SweepState.decode(cursor)
-        extra = dict(state.extra)
-        if float(extra.get("next_poll", 0)) > self.clock():
-            return Batch([], cursor)  # GitHub asked us not to poll this listing yet
-
-        async def fetch_page(token: str | None, floor: Any) -> Page[Item]:
-            if token is not None:
-                response = await self._get(token, endpoint)
-            else:
-                # A gap fill resumes at a page token, so only a fresh sweep gets here.
-                headers = {CONDITIONAL[validator]: extra[validator]} if validator in extra else {}
-                url = self.base + endpoint
-                response = await self._get(url, endpoint, params(floor), headers, (200, 304))
-                self._note_polling(response, extra, validator)
-                if response.status == 304:
-                    return Page([], None)
-            data = response.json()
-            data = require(self.name, endpoint, data, items_key) if items_key else data
-            return Page(_objects(response, data), _next_link(response))
-
-        batch = await sweep_newest_first(
-            fetch_page,
-            key=key,
-            time_of=lambda item: self._time(item, endpoint, time_field),
-            cursor=cursor,
-            since=lower,
-            max_pages=self.account.max_pages,
-        )
-        state = SweepState.decode(batch.cursor)
-        # Remember the horizon, so a listing that found nothing yet never reaches back to 1970.
-        state.extra = {**extra, "horizon": to_db(lower)}
-        return Batch(batch.items, state.encode())
-
-    def _note_polling(
-        self, response: Response, extra: dict[str, Any], validator: str | None
-    ) -> None:
-        if validator is not None and validator in response.headers:
-            extra[validator] = response.headers[validator]
-        try:
-            interval = float(response.headers.get("x-poll-interval", "0"))
-        except ValueError:
-            interval = 0.0
-        if interval > 0:
-            extra["next_poll"] = self.clock() + min(interval, 3600.0)
-
-    def _check_token_kind(self, endpoint: str) -> None:
-        if self.account.secret("token").startswith(NO_NOTIFICATIONS_PREFIXES):
-            raise SourceError(
-                self.name,
-                endpoint,
-                "fine-grained and GitHub App tokens cannot read notifications; "
-                "use a personal access token (classic) with the notifications scope",
-            )
-
-    def _lower_bound(self, cursor: str | None, since: datetime) -> datetime:
-        """How far back a listing reaches: its floor, or the backfill horizon when it is new."""
-        if cursor is None:  # e.g. a keyword added after the account's first poll
-            return max(since, parse_timestamp(self.clock()) - self.account.backfill)
-        state = SweepState.decode(cursor)
-        bounds = [since]
-        for value in (state.floor, state.extra.get("horizon")):
-            if isinstance(value, str):  # an events floor is an id, not a time
-                try:
-                    bounds.append(parse_timestamp(value))
-                except ValueError:
-                    pass
-        return max(bounds)
-
-    async def _get(
-        self,
-        url: str,
-        endpoint: str,
-        params: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-        ok: tuple[int, ...] = (200,),
-    ) -> Response:
-        # Every URL we follow (Link, latest_comment_url) must stay on the configured server,
-        # or the token would go wherever a payload points.
-        if not url.startswith(self.base + "/"):
-            raise SourceError(self.name, endpoint, f"refusing to follow {url!r}")
-        return await self.fetcher.get(
-            url, params=params, headers={**self.headers, **(headers or {})},
-            endpoint=endpoint, ok_statuses=ok,
-        )  # fmt: skip
-
-    async def _fetch_item(self, url: str) -> Item | None:
-        """One comment or issue; None when it is gone or the token may not read it."""
-        endpoint = url.removeprefix(self.base)
-        response = await self._get(url, endpoint, ok=(200, 404, 410))
-        if response.status != 200:
-            return None
-        data = response.json()
-        if not isinstance(data, dict):
-            raise SourceError(self.name, endpoint, "unexpected payload: not an object")
-        return data
-
-    async def _collect(self, url: str, params: Mapping[str, str]) -> list[Item]:
-        """Every page of an oldest-first listing, up to the page cap."""
-        endpoint = url.removeprefix(self.base)
-        response = await self._get(url, endpoint, params, ok=(200, 404))
-        if response.status == 404:
-            return []  # a private repository the token may not read
-        items = _objects(response, response.json())
-        for _ in range(self.account.max_pages - 1):
-            if (link := _next_link(response)) is None:
-                break
-            response = await self._get(link, endpoint)
-            items += _objects(response, response.json())
-        return items
-
-    def _updated(self, endpoint: str) -> Callable[[Item], str]:
-        # ISO 8601 UTC strings from one server sort like the times they name.
-        return lambda item: str(require(self.name, endpoint, item, "updated_at"))
-
-    def _time(self, item: Mapping[str, Any], endpoint: str, field: str = "created_at") -> datetime:
-        value = require(self.name, endpoint, item, field)
-        try:
-            return parse_timestamp(value)
-        except (TypeError, ValueError, AttributeError):
-            problem = f"field {field!r} is not a time: {value!r}"
-            raise SourceError(self.name, endpoint, problem) from None
-
-
-def _objects(response: Response, data: Any) -> list[Item]:
-    if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
-        raise SourceError(response.account, response.endpoint, "unexpected payload: not a list")
-    return data
-
-
-def _next_link(response: Response) -> str | None:
-    for part in response.headers.get("link", "").split(","):
-        if found := _NEXT.search(part):
-            return found.group(1)
-    return None
 
 
 def _issue_api_url(url: str) -> str:
