@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -14,10 +15,11 @@ from werkzeug import Request, Response
 
 from mentionwatch.errors import RateLimitedError, SourceError
 from mentionwatch.http import Http
-from mentionwatch.models import Account, Kind, Mention
+from mentionwatch.models import Account, Kind, Mention, State
 from mentionwatch.sources.base import SweepState, split_cursor
 from mentionwatch.sources.twitter import SOURCE, TwitterSource
 from tests.conftest import FakeClock, run
+from tests.fakes import check_online, poll_through_store
 
 T = TypeVar("T")
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI%3DEUifiRBkKG5E2XzMDjRf"
@@ -514,6 +516,7 @@ def test_expired_token_is_a_source_error_that_never_shows_the_token(
         poll_mentions(make_http, account, None)
     message = str(caught.value)
     assert "x-brand" in message and "refused" in message and "/2/users/by/username" in message
+    assert "env X_BEARER_TOKEN" in message
     assert TOKEN not in message and TOKEN[:20] not in message
 
 
@@ -631,3 +634,69 @@ def test_a_post_without_created_at_is_a_source_error_naming_the_field(
     cursor = json.dumps({"user_id": BRAND_ID, "handle": "Brand"})
     with pytest.raises(SourceError, match=r"no field 'data\.0\.created_at'"):
         poll_mentions(make_http, account, cursor)
+
+
+# -- end to end: source → store → state, requests per run, `config check --online` ----------
+
+
+def test_a_run_spends_three_requests_then_two_and_stores_answered_and_open_mentions(
+    fake: FakeX, account: Account, make_http: Callable[..., Http], tmp_path: Path
+) -> None:
+    question, complaint = tweet(30, "@Brand does it work offline?"), tweet(20, "@Brand broken")
+    fake.mentions = [question, complaint]
+    answer = tweet(10, "@alice yes", author=BRAND_ID,
+                   referenced_tweets=[{"type": "replied_to", "id": question["id"]}])  # fmt: skip
+    fake.timeline = [answer]
+
+    first, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+
+    assert first.error is None
+    assert states == {question["id"]: State.ANSWERED, complaint["id"]: State.OPEN}
+    # The id lookup, one mentions page, one own-posts page: nothing more.
+    assert [path for path, _ in fake.requests] == [LOOKUP_PATH, MENTIONS_PATH, TIMELINE_PATH]
+    fake.requests.clear()
+    replied = [{"type": "replied_to", "id": complaint["id"]}]
+    fake.timeline.insert(0, tweet(1, "@bob fixed", author=BRAND_ID, referenced_tweets=replied))
+
+    second, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+
+    assert (second.new_mentions, second.newly_answered, second.still_open) == (0, 1, 0)
+    assert set(states.values()) == {State.ANSWERED}
+    # The stored user id spares the lookup; since_id makes each listing one request.
+    assert [path for path, _ in fake.requests] == [MENTIONS_PATH, TIMELINE_PATH]
+    assert all("since_id" in args for _, args in fake.requests)
+
+
+def test_an_exhausted_quota_fails_the_run_saying_until_when_without_another_request(
+    fake: FakeX, account: Account, make_http: Callable[..., Http], clock: FakeClock, tmp_path: Path
+) -> None:
+    fake.mentions = [tweet(5)]
+    poll_through_store(account, make_http(), tmp_path / "mw.db")
+    fake.requests.clear()
+    reset = int(clock.now) + 600
+    spent = {"x-rate-limit-limit": "10", "x-rate-limit-remaining": "0",
+             "x-rate-limit-reset": str(reset)}  # fmt: skip
+    fake.canned = [as_json({"title": "Too Many Requests", "status": 429}, 429, spent)]
+
+    result, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+
+    until = datetime.fromtimestamp(reset, UTC).strftime("%H:%M UTC")
+    assert result.error == f"x-brand: /2/users/:id/mentions: rate limited until {until}"
+    assert len(fake.requests) == 1 and clock.sleeps == []  # no request spent knowing it fails
+    assert states == {fake.mentions[0]["id"]: State.OPEN}
+
+
+def test_config_check_online_looks_the_handle_up_with_one_request(
+    fake: FakeX, account: Account
+) -> None:
+    assert check_online(account) == (True, f"@Brand ({BRAND_ID})")
+    assert [path for path, _ in fake.requests] == [LOOKUP_PATH]
+
+
+def test_config_check_online_with_a_revoked_token_names_the_env_var(
+    fake: FakeX, account: Account
+) -> None:
+    fake.canned = [as_json({"title": "Unauthorized", "status": 401, "type": "about:blank"}, 401)]
+    ok, said = check_online(account)
+    assert not ok and said.startswith("x-brand: /2/users/by/username/:username: ")
+    assert "env X_BEARER_TOKEN" in said and TOKEN not in said
