@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -13,10 +14,11 @@ from werkzeug import Request, Response
 
 from mentionwatch.errors import RateLimitedError, SourceError
 from mentionwatch.http import Http
-from mentionwatch.models import Account, Batch, Kind, Mention, Reply
+from mentionwatch.models import Account, Batch, Kind, Mention, Reply, State
 from mentionwatch.sources.base import PLATFORMS, split_cursor
 from mentionwatch.sources.mastodon import SOURCE, MastodonSource
 from tests.conftest import FakeClock, run
+from tests.fakes import check_online, poll_through_store
 
 T = TypeVar("T")
 
@@ -685,3 +687,33 @@ def test_missing_token_fails_before_any_request(
 def test_registry_loads_this_source() -> None:
     assert PLATFORMS["mastodon"].load() is MastodonSource
     assert MastodonSource.platform == "mastodon"
+
+
+# End to end: source → store → state, and `config check --online`
+
+
+def test_a_poll_stores_an_answered_and_an_unanswered_mention_and_a_later_reply_answers_it(
+    fake: FakeMastodon, httpserver: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+) -> None:
+    fake.mention(1, 1001, minutes_ago=30, content="<p>@brand is it down?</p>")
+    fake.mention(2, 1002, minutes_ago=20, content="<p>@brand hello?</p>")
+    fake.own_statuses = [own(5001, "1001", minutes_ago=10)]
+    account = make_account(httpserver)
+
+    first, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+
+    assert first.error is None
+    assert (first.new_mentions, first.newly_answered, first.still_open) == (2, 1, 1)
+    assert states == {"1001": State.ANSWERED, "1002": State.OPEN}
+    fake.own_statuses.insert(0, own(5002, "1002"))
+    second, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+    assert (second.new_mentions, second.newly_answered, second.still_open) == (0, 1, 0)
+    assert states == {"1001": State.ANSWERED, "1002": State.ANSWERED}
+    assert len(fake.requests(VERIFY)) == 1  # the own account id is kept in the cursor
+
+
+def test_config_check_online_names_the_account_with_one_call(
+    fake: FakeMastodon, httpserver: HTTPServer
+) -> None:
+    assert check_online(make_account(httpserver)) == (True, "@brand@localhost")
+    assert [r.path for r, _ in httpserver.log] == [VERIFY]
