@@ -15,10 +15,11 @@ from pytest_httpserver import HTTPServer
 
 from mentionwatch.errors import SourceError
 from mentionwatch.http import Http
-from mentionwatch.models import Account, Batch, Kind
+from mentionwatch.models import Account, Batch, Kind, State
 from mentionwatch.sources.base import PLATFORMS
 from mentionwatch.sources.feed import SOURCE, FeedSource
 from tests.conftest import FakeClock, run
+from tests.fakes import check_online, poll_through_store
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SINCE = datetime(2026, 11, 1, tzinfo=UTC)
@@ -333,3 +334,33 @@ def test_a_broken_feed_still_yields_the_entries_it_can_read(
     (mention,) = call(feed_account(url), "mentions", None, EPOCH).items
     assert mention.remote_id == "b-1"
     assert "ExampleCo" in mention.title
+
+
+# End to end: source → store → state, and `config check --online`
+
+
+def test_a_poll_stores_entries_as_open_mentions_and_an_unchanged_feed_adds_nothing(
+    httpserver: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+) -> None:
+    etag = '"v1"'
+    httpserver.expect_oneshot_request("/alerts/feeds/1/2").respond_with_data(
+        TWO_ALERTS, content_type=ATOM, headers={"ETag": etag}
+    )
+    httpserver.expect_request(
+        "/alerts/feeds/1/2", headers={"If-None-Match": etag}
+    ).respond_with_data("", status=304)
+    account = feed_account(httpserver.url_for("/alerts/feeds/1/2"), backfill=timedelta(days=3650))
+
+    first, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+    second, again = poll_through_store(account, make_http(), tmp_path / "mw.db")
+
+    assert first.error is None and (first.new_mentions, first.still_open) == (2, 2)
+    assert set(states.values()) == {State.OPEN}  # feeds have no replies: closed by hand
+    assert second.error is None and (second.new_mentions, second.still_open) == (0, 2)
+    assert again == states
+
+
+def test_config_check_online_names_the_feed_by_its_title(httpserver: HTTPServer) -> None:
+    url = serve(httpserver, TWO_ALERTS)
+    assert check_online(feed_account(url)) == (True, "Google Alert - ExampleCo")
+    assert len(httpserver.log) == 1

@@ -29,6 +29,7 @@ from mentionwatch.sources.base import PLATFORMS, Fetcher, split_cursor
 from mentionwatch.sources.hackernews import OVERLAP, SOURCE, HackerNewsSource
 from mentionwatch.store import MentionFilter, Store
 from tests.conftest import FakeClock, run
+from tests.fakes import check_online, poll_through_store
 
 NOW = int(time.time())
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -467,11 +468,45 @@ def test_whoami_names_the_user_or_says_there_is_none(
         async with make_http() as http:
             return await SOURCE(account, http.for_account(account)).whoami()
 
-    assert run(whoami(account_for(httpserver, handle="alice"))) == "alice"
-    assert run(whoami(account_for(httpserver))) == "anonymous (no handle)"
+    assert run(whoami(account_for(httpserver, handle="alice"))) == (
+        "alice (public profile; no credential needed)"
+    )
+    assert run(whoami(account_for(httpserver))) == "anonymous (no handle; no credential needed)"
 
 
 def test_server_defaults_to_algolia() -> None:
     account = Account(name="hn", platform="hackernews", server="")
     source = SOURCE(account, cast(Fetcher, None))
     assert source.server == "https://hn.algolia.com"
+
+
+# End to end: source → store → state, and `config check --online`
+
+
+def test_a_poll_stores_an_answered_and_an_unanswered_mention_and_a_later_reply_answers_it(
+    httpserver: HTTPServer, algolia: FakeAlgolia, make_http: Callable[..., Http], tmp_path: Path
+) -> None:
+    algolia.add(
+        comment(61, 600, "Does ExampleCo support SSO?", author="bob", story=900),
+        comment(62, 500, "Yes, since 2.0.", author="alice", parent=61, story=900),
+        comment(63, 400, "ExampleCo pricing is unclear", author="carol", story=900),
+    )
+    account = account_for(httpserver, handle="alice")
+
+    first, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+
+    assert first.error is None
+    assert (first.new_mentions, first.newly_answered, first.still_open) == (2, 1, 1)
+    assert states == {"61": State.ANSWERED, "63": State.OPEN}
+    algolia.add(comment(64, 30, "We'll fix it.", author="alice", parent=63, story=900))
+    second, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+    assert (second.new_mentions, second.newly_answered, second.still_open) == (0, 1, 0)
+    assert states == {"61": State.ANSWERED, "63": State.ANSWERED}
+
+
+def test_config_check_online_checks_the_handle_exists_with_one_call(
+    httpserver: HTTPServer, algolia: FakeAlgolia
+) -> None:
+    ok, said = check_online(account_for(httpserver, handle="alice"))
+    assert (ok, said) == (True, "alice (public profile; no credential needed)")
+    assert [r.path for r, _ in httpserver.log] == ["/api/v1/users/alice"]

@@ -75,11 +75,13 @@ class HackerNewsSource:
         return Batch([r for r in replies if r.created_at >= since], next_cursor)
 
     async def whoami(self) -> str:
+        """HN needs no credential: this checks that the handle exists (one call)."""
         if not self.handle:
-            return "anonymous (no handle)"
+            return "anonymous (no handle; no credential needed)"
         endpoint = f"/api/v1/users/{self.handle}"
         data = await self._get_json(endpoint, {}, endpoint)
-        return str(require(self.account.name, endpoint, data, "username"))
+        name = require(self.account.name, endpoint, data, "username")
+        return f"{name} (public profile; no credential needed)"
 
     async def _sweep(
         self, params: Mapping[str, str], cursor: str | None, since: datetime
