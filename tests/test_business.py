@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from mentionwatch.business import Calendar, Window, first_instant, parse_hours
 from mentionwatch.config import load
 from mentionwatch.errors import ConfigError
+from mentionwatch.models import State, StoredMention
+from mentionwatch.report import BREACHED, DUE_SOON, Sla, sla_status
 
 MINUTE = timedelta(minutes=1)
 # Zones whose transitions fall inside windows or outside them, never on a window's edge,
@@ -101,6 +103,31 @@ def test_the_deadline_is_the_first_moment_the_time_has_passed(
     due = calendar.add_business_time(start, delta)
     assert calendar.business_time_between(start, due) == delta
     assert calendar.business_time_between(start, due - timedelta(microseconds=1)) < delta
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.data(),
+    spec=st.sampled_from(SPECS),
+    zone_name=st.sampled_from(ZONES),
+    sla_minutes=st.integers(1, 16 * 60),
+    waited=st.integers(0, 6 * 1440),
+)
+def test_a_mention_is_breached_exactly_from_its_deadline_and_due_soon_from_warn_at(
+    data: st.DataObject, spec: str, zone_name: str, sla_minutes: int, waited: int
+) -> None:
+    """The SLA states `list`, `check` and the reports show agree with the calendar's deadline."""
+    calendar = cal(spec, zone_name, ("2026-12-25",))
+    sla = Sla(sla_minutes * MINUTE, 0.75, calendar)
+    created = data.draw(moments(calendar.zone))
+    now = created + waited * MINUTE
+    mention = StoredMention(1, "a", "mastodon", "r", "mention", "", "", "", "", created,
+                            created, State.OPEN)  # fmt: skip
+    status, left = sla_status(mention, sla, now)
+    assert (status == BREACHED) == (now >= sla.due(created))
+    assert left == sla.target - calendar.business_time_between(created, now)
+    warn_from = calendar.add_business_time(created, sla.target * 0.75)
+    assert (status == DUE_SOON) == (warn_from <= now < sla.due(created))
 
 
 @settings(max_examples=150, deadline=None)
