@@ -229,7 +229,7 @@ def join_cursor(parts: Mapping[str, str | None]) -> str:
 def refused(account: Account, endpoint: str, what: str = "token") -> SourceError:
     """A refused credential: names the account and where its secrets come from, never them."""
     where = ", ".join(f"{key} from {source}" for key, source in account.secret_sources.items())
-    hint = f" (check {where})" if where else ""
+    hint = f" ({where})" if where else ""
     problem = f"{what} for account {account.name} was refused{hint}"
     return SourceError(account.name, endpoint, problem)
 
