@@ -4,6 +4,10 @@ It speaks the documented shapes (https://docs.joinmastodon.org/methods/notificat
 notifications newest first, `max_id`/`since_id`/`min_id` bounds, a `Link` header with
 rel="next"/"prev", X-RateLimit-* headers with an ISO 8601 reset, and 401 for unknown tokens.
 Faults are scripted per request, in order: see FAULTS.
+
+Also here, for every platform's tests: `poll_through_store` runs one account the way
+`mentionwatch poll` does (source → store → states) and `check_online` the way
+`mentionwatch config check --online` does.
 """
 
 from __future__ import annotations
