@@ -94,11 +94,6 @@ def test_list_breached_counts_business_hours_over_a_weekend(
     assert record["sla_due_at"] == "2026-11-23T11:30:00+00:00"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="selection.select cuts SLA states to the configured accounts (due_before), "
-    "so a removed account's overdue mention is listed by `list` but not by `list --overdue`",
-)
 def test_list_overdue_keeps_mentions_of_an_account_removed_from_the_config(
     week: tuple[Path, dict[str, int]],
 ) -> None:

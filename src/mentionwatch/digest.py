@@ -49,7 +49,7 @@ class Digest:
     oldest: StoredMention | None
     median_response: timedelta | None
     new_ids: frozenset[int] = frozenset()
-    # The SLA label ("overdue 3h", "20m left") of each waiting mention shown.
+    # The SLA label ("overdue by 3h", "20m left") of each waiting mention shown.
     sla: Mapping[int, str] = field(default_factory=dict)
 
     @property
@@ -143,7 +143,7 @@ class Item:
 
     id: int
     when: str  # the age, or "answered after 12m"
-    sla: str  # "overdue 3h 2m", "20m left", or "" for answered ones
+    sla: str  # "overdue by 3h 2m", "20m left", or "" for answered ones
     platform: str
     account: str
     author: str

@@ -35,9 +35,11 @@ def run_poll(
     accounts: Sequence[str] = (),
     hooks: PollHooks | None = None,
     http: Http | None = None,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] | None = None,
 ) -> list[PollResult]:
-    return asyncio.run(poll_all(config, store, accounts, hooks or PollHooks(), http, clock))
+    # Looked up at call time, so that a test that freezes utcnow freezes polls too.
+    now = clock or utcnow
+    return asyncio.run(poll_all(config, store, accounts, hooks or PollHooks(), http, now))
 
 
 async def poll_all(

@@ -76,11 +76,20 @@ def select(
     if sla and not plain and "ok" not in sla:
         # Business time never outruns the wall clock, so a wall-clock cut-off is a safe
         # first cut that keeps the query on its index; calendars are applied after it.
+        from mentionwatch.report import sla_for
+
         soon = "due soon" in sla
-        due = {a.name: now - a.sla * (a.warn_at if soon else 1) for a in config.accounts}
-        if not due:
-            s = config.settings
-            due = dict.fromkeys(accounts, now - s.sla * (s.warn_at if soon else 1))
+        if accounts:
+            for name in accounts:
+                target = sla_for(config, name)
+                due[name] = now - target.target * (target.warn_at if soon else 1)
+        else:
+            # One cut-off for all, the most lenient: mentions of accounts since removed from
+            # the config (judged on the default SLA) must not drop out of --overdue.
+            targets = [sla_for(config, a.name) for a in config.accounts]
+            targets.append(sla_for(config, ""))
+            soonest = min(t.target * (t.warn_at if soon else 1) for t in targets)
+            older = max(older, soonest) if older else soonest
     where = MentionFilter(
         states=() if all_states and not overdue else wanted,
         accounts=tuple(accounts),
