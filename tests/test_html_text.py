@@ -1,0 +1,62 @@
+"""html_to_text's fast tokenizer must say exactly what HTMLParser says, or step aside."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mentionwatch.text import _feed_simple, _TextExtractor, html_to_text
+
+
+def parsed_by_htmlparser(markup: str) -> str:
+    parser = _TextExtractor()
+    parser.feed(markup)
+    parser.close()
+    lines = "".join(parser.parts).split("\n")
+    return "\n".join(re.sub(r"\s+", " ", line).strip() for line in lines).strip()
+
+
+_TAGS = st.sampled_from(["p", "a", "span", "br", "BR", "A", "div", "script", "h1", "b"])
+_VALUES = st.sampled_from(
+    ['"https://ex.co/a"', "'https://ex.co/b?x=1&amp;y=2'", "https://ex.co/c", '"a<b"', "x=y", ""]
+)
+_ATTR = st.builds(
+    lambda name, value: f" {name}={value}" if value else f" {name}",
+    st.sampled_from(["href", "HREF", "class", "rel", "data-x", "9bad"]),
+    _VALUES,
+)
+_TAG = st.builds(
+    lambda close, tag, attrs, slash, space: f"<{close}{tag}{''.join(attrs)}{space}{slash}>",
+    st.sampled_from(["", "/"]),
+    _TAGS,
+    st.lists(_ATTR, max_size=3),
+    st.sampled_from(["", "/"]),
+    st.sampled_from(["", " ", "\n"]),
+)
+_TEXT = st.sampled_from(
+    ["hello", " @brand ", "ExampleCo", "&amp;", "&lt;b&gt;", "&#39;", "&nope", "a < b", "<",
+     "<!-- c -->", "\n", "  ", "https://ex.co/a", "tail&"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_TAG, _TEXT), max_size=12))
+def test_fast_path_reads_markup_exactly_like_htmlparser(pieces: list[str]) -> None:
+    markup = "".join(pieces)
+    assert html_to_text(markup) == parsed_by_htmlparser(markup)
+
+
+def test_fast_path_takes_the_markup_mastodon_sends() -> None:
+    markup = '<p>Hi <a href="https://ex.co/x" rel="nofollow">ex.co/x</a><br/>bye &amp; thanks</p>'
+    assert _feed_simple(_TextExtractor(), markup)
+
+
+def test_mastodon_mention_markup_keeps_links_that_text_hides() -> None:
+    markup = (
+        '<p><span class="h-card"><a href="https://m.example/@brand" class="u-url mention">'
+        '@<span>brand</span></a></span> see <a href="https://ex.co/x">here</a> &amp; '
+        "<br/>thanks</p>"
+    )
+    assert html_to_text(markup) == "@brand see here (https://ex.co/x) &\nthanks"
