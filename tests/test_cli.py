@@ -15,8 +15,9 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 from mentionwatch.cli import app
+from mentionwatch.lock import poll_lock
 from mentionwatch.models import Mention
-from mentionwatch.store import Store, poll_lock
+from mentionwatch.store import Store
 from mentionwatch.timeutil import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +83,23 @@ def test_unknown_mention_id_is_a_usage_error(example: Path) -> None:
     mw(example, "poll")
     code, output = mw(example, "done", "999999")
     assert code == 2 and "no mention with id 999999" in output
+
+
+@pytest.mark.parametrize("command", ["list", "export", "stats"])
+def test_a_mistyped_account_is_refused_rather_than_listing_nothing(
+    example: Path, command: str
+) -> None:
+    mw(example, "poll")
+    code, output = mw(example, command, "--account", "exampleco-alert")
+    assert code == 2
+    assert "no account named 'exampleco-alert'" in output and "exampleco-alerts" in output
+
+
+def test_an_account_removed_from_the_config_can_still_be_listed(example: Path) -> None:
+    mw(example, "poll")
+    text = example.read_text().replace('name = "exampleco-alerts"', 'name = "renamed-alerts"')
+    example.write_text(text)
+    assert len(listed(example, "--account", "exampleco-alerts")) >= 3
 
 
 def test_bad_duration_option_is_a_usage_error(example: Path) -> None:

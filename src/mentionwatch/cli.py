@@ -25,6 +25,7 @@ from mentionwatch.cli_options import (
     duration_option,
     err,
     handled,
+    known_accounts,
     load_config,
     log_to_stderr,
     open_store,
@@ -92,10 +93,11 @@ def list_(
 
     config = load_config(required=False)
     now = utcnow()
-    chosen = select(config, now, accounts=account or (), platforms=platform or (),
-                    older_than=older_than, overdue=overdue, states=state or (),
-                    all_states=all_states, limit=limit)  # fmt: skip
     with open_store(config) as store:
+        account = known_accounts(config, store, account)
+        chosen = select(config, now, accounts=account, platforms=platform or (),
+                        older_than=older_than, overdue=overdue, states=state or (),
+                        all_states=all_states, limit=limit)  # fmt: skip
         mentions = chosen.mentions(store, config, now)
         if as_json or as_jsonl:
             export("json" if as_json else "jsonl", mentions, config, now, sys.stdout)
@@ -230,10 +232,11 @@ def export_(
         raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     config = load_config(required=False)
     now = utcnow()
-    chosen = select(config, now, accounts=account or (), platforms=platform or (),
-                    older_than=older_than, overdue=overdue, states=state or (),
-                    all_states=all_states, limit=limit)  # fmt: skip
     with open_store(config) as store:
+        account = known_accounts(config, store, account)
+        chosen = select(config, now, accounts=account, platforms=platform or (),
+                        older_than=older_than, overdue=overdue, states=state or (),
+                        all_states=all_states, limit=limit)  # fmt: skip
         mentions = chosen.mentions(store, config, now)
         summary = None
         if fmt in REPORTS:
@@ -359,7 +362,8 @@ def stats(
     config = load_config(required=False)
     now = utcnow()
     with open_store(config) as store:
-        figures = compute(store, config, now, window, by and str(by), account or (),
+        account = known_accounts(config, store, account)
+        figures = compute(store, config, now, window, by and str(by), account,
                           platform or ())  # fmt: skip
     if as_json:
         sys.stdout.write(json.dumps(to_json(figures), ensure_ascii=False, indent=2) + "\n")

@@ -137,3 +137,12 @@ def written_atomically(path: Path) -> Iterator[TextIO]:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def known_accounts(config: Config, store: Store, names: list[str] | None) -> list[str]:
+    """--account names, refusing a typo: an empty answer must mean "nothing there"."""
+    for name in names or []:
+        if name not in {a.name for a in config.accounts} and not store.has_account(name):
+            known = ", ".join(a.name for a in config.accounts) or "none configured"
+            raise UsageError(f"--account: no account named {name!r} ({known})")
+    return names or []

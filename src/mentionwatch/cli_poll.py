@@ -14,9 +14,10 @@ from rich.text import Text
 from mentionwatch.config import Config
 from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, MentionwatchError
 from mentionwatch.http import Http
+from mentionwatch.lock import poll_lock
 from mentionwatch.models import Account, PollResult
 from mentionwatch.poll import PollHooks, run_poll
-from mentionwatch.store import Store, poll_lock
+from mentionwatch.store import Store
 from mentionwatch.text import one_line
 
 

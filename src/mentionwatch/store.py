@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mentionwatch.errors import LockedError, StoreError, UsageError
+from mentionwatch.errors import StoreError, UsageError
 from mentionwatch.migrations import MIGRATIONS
-from mentionwatch.models import Mention, Reply, SentDigest, State, StoredMention
+from mentionwatch.models import Mention, Reply, State, StoredMention
+from mentionwatch.store_reports import ReportQueries
+from mentionwatch.store_rows import COLUMNS, explain, stored
 from mentionwatch.timeutil import from_db, to_db
 
 _OPEN_STATES = ("open", "snoozed")
-_COLUMNS = (
-    "id, account, platform, remote_id, kind, url, author, title, text, created_at, "
-    "first_seen_at, state, snoozed_until, answered_at, answered_url, answered_by"
-)
 
 
 @dataclass(frozen=True)
@@ -59,7 +54,7 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
-class Store:
+class Store(ReportQueries):
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self.db = db
         self.path = path
@@ -82,7 +77,7 @@ class Store:
             store = cls(db, path)
             store.migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: {_explain(exc)}") from None
+            raise StoreError(f"{path}: {explain(exc)}") from None
         return store
 
     def close(self) -> None:
@@ -105,7 +100,7 @@ class Store:
                 raise
             self.db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: {_explain(exc)}") from None
+            raise StoreError(f"{self.path}: {explain(exc)}") from None
 
     def migrate(self) -> None:
         self.db.execute(
@@ -253,16 +248,16 @@ class Store:
         sql, params = _select(where, to_db(now))
         try:
             for row in self.db.execute(sql, params):
-                yield _stored(row, now)
+                yield stored(row, now)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: {_explain(exc)}") from None
+            raise StoreError(f"{self.path}: {explain(exc)}") from None
 
     def get(self, mention_id: int, now: datetime) -> StoredMention:
-        row = self.db.execute(f"SELECT {_COLUMNS} FROM mentions WHERE id = ?", (mention_id,))
+        row = self.db.execute(f"SELECT {COLUMNS} FROM mentions WHERE id = ?", (mention_id,))
         found = row.fetchone()
         if found is None:
             raise UsageError(f"no mention with id {mention_id}")
-        return _stored(found, now)
+        return stored(found, now)
 
     def raw(self, mention_id: int) -> dict[str, Any]:
         row = self.db.execute("SELECT raw FROM mentions WHERE id = ?", (mention_id,)).fetchone()
@@ -313,99 +308,16 @@ class Store:
             db.execute("DELETE FROM poll_runs WHERE finished_at < ?", (stamp,))
         return int(gone)
 
+    def has_account(self, account: str) -> bool:
+        """Whether any mention of this account is stored (it may have left the config since)."""
+        row = self.db.execute("SELECT 1 FROM mentions WHERE account = ? LIMIT 1", (account,))
+        return row.fetchone() is not None
+
     def last_runs(self) -> list[sqlite3.Row]:
         return self.db.execute(
             "SELECT * FROM poll_runs WHERE id IN (SELECT MAX(id) FROM poll_runs GROUP BY account)"
             " ORDER BY account"
         ).fetchall()
-
-    # -- stats -----------------------------------------------------------------------------
-
-    def received_since(
-        self,
-        since: datetime,
-        now: datetime,
-        accounts: Sequence[str] = (),
-        platforms: Sequence[str] = (),
-    ) -> Iterator[StoredMention]:
-        """Every mention received at or after `since`, whatever its state, oldest first."""
-        # Naming every state lets the (state, created_at) index serve the time range.
-        sql = (
-            f"SELECT {_COLUMNS} FROM mentions WHERE state IN "
-            "('open', 'answered', 'dismissed', 'snoozed') AND created_at >= ?"
-        )
-        params: list[Any] = [to_db(since)]
-        sql += self._in_clauses(accounts, platforms, params) + " ORDER BY created_at, id"
-        try:
-            for row in self.db.execute(sql, params):
-                yield _stored(row, now)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: {_explain(exc)}") from None
-
-    def oldest_waiting(
-        self, now: datetime, accounts: Sequence[str] = (), platforms: Sequence[str] = ()
-    ) -> list[StoredMention]:
-        """Each account's oldest waiting mention, however old (open, or a snooze that ran out)."""
-        params: list[Any] = [to_db(now)]
-        where = self._in_clauses(accounts, platforms, params)
-        # SQLite takes the bare `id` from the row that holds the MIN().
-        sql = (
-            f"SELECT {_COLUMNS} FROM mentions WHERE id IN (SELECT id FROM (SELECT id, "
-            "MIN(created_at) FROM mentions WHERE (state = 'open' OR (state = 'snoozed' AND "
-            f"snoozed_until <= ?)){where} GROUP BY account)) ORDER BY created_at, id"
-        )
-        return [_stored(row, now) for row in self.db.execute(sql, params)]
-
-    @staticmethod
-    def _in_clauses(accounts: Sequence[str], platforms: Sequence[str], params: list[Any]) -> str:
-        sql = ""
-        for column, values in (("account", accounts), ("platform", platforms)):
-            if values:
-                sql += f" AND {column} IN ({', '.join('?' * len(values))})"
-                params.extend(values)
-        return sql
-
-    # -- digests ---------------------------------------------------------------------------
-
-    def record_digest(self, sent: SentDigest) -> None:
-        """Called only once the mail server (or stdout) took the digest."""
-        with self.transaction() as db:
-            db.execute(
-                "INSERT INTO digests (sent_at, channel, recipients, message_id, subject, "
-                "covered_since, covered_until, counts, mention_ids) VALUES (?,?,?,?,?,?,?,?,?)",
-                (to_db(sent.sent_at), sent.channel, json.dumps(list(sent.recipients)),
-                 sent.message_id, sent.subject, to_db(sent.covered_since),
-                 to_db(sent.covered_until), json.dumps(dict(sent.counts)),
-                 json.dumps(list(sent.mention_ids))),
-            )  # fmt: skip
-
-    def last_digest(self) -> SentDigest | None:
-        row = self.db.execute(
-            "SELECT * FROM digests ORDER BY covered_until DESC, id DESC LIMIT 1"
-        ).fetchone()
-        if row is None:
-            return None
-        return SentDigest(
-            sent_at=from_db(row["sent_at"]),
-            channel=row["channel"],
-            recipients=tuple(json.loads(row["recipients"])),
-            message_id=row["message_id"],
-            subject=row["subject"],
-            covered_since=from_db(row["covered_since"]),
-            covered_until=from_db(row["covered_until"]),
-            counts=dict(json.loads(row["counts"])),
-            mention_ids=tuple(json.loads(row["mention_ids"])),
-        )
-
-    def answered_since(self, since: datetime, now: datetime) -> list[StoredMention]:
-        """Mentions answered at or after `since`, oldest mention first."""
-        # "+state": look rows up by the answered_at index, not by scanning every answered one.
-        rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM mentions WHERE answered_at >= ? AND +state = 'answered' "
-            "ORDER BY created_at, id",
-            (to_db(since),),
-        )
-        return [_stored(row, now) for row in rows]
 
 
 def _select(where: MentionFilter, now: str) -> tuple[str, list[Any]]:
@@ -438,7 +350,7 @@ def _select(where: MentionFilter, now: str) -> tuple[str, list[Any]]:
         clauses.append(f"({due})")
         for account, moment in where.due_before.items():
             params.extend((account, to_db(moment)))
-    sql = f"SELECT {_COLUMNS} FROM mentions"
+    sql = f"SELECT {COLUMNS} FROM mentions"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
     sql += (
@@ -450,67 +362,5 @@ def _select(where: MentionFilter, now: str) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def _stored(row: sqlite3.Row, now: datetime) -> StoredMention:
-    state = State(row["state"])
-    until = from_db(row["snoozed_until"]) if row["snoozed_until"] else None
-    if state is State.SNOOZED and (until is None or until <= now):
-        state = State.OPEN
-    return StoredMention(
-        id=row["id"],
-        account=row["account"],
-        platform=row["platform"],
-        remote_id=row["remote_id"],
-        kind=row["kind"],
-        url=row["url"],
-        author=row["author"],
-        title=row["title"],
-        text=row["text"],
-        created_at=from_db(row["created_at"]),
-        first_seen_at=from_db(row["first_seen_at"]),
-        state=state,
-        snoozed_until=until if state is State.SNOOZED else None,
-        answered_at=from_db(row["answered_at"]) if row["answered_at"] else None,
-        answered_url=row["answered_url"],
-        answered_by=row["answered_by"],
-    )
-
-
 def _raw(payload: Mapping[str, Any]) -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _explain(exc: sqlite3.DatabaseError) -> str:
-    text = str(exc)
-    if "readonly" in text:
-        return "the database is read-only (check the file's and its folder's permissions)"
-    if "locked" in text or "busy" in text:
-        return "the database is locked by another process; try again"
-    if "not a database" in text or "malformed" in text:
-        return "not a mentionwatch database, or it is corrupt (nothing was changed)"
-    return text
-
-
-@contextlib.contextmanager
-def poll_lock(db_path: Path, timeout: float) -> Iterator[None]:
-    """One poll at a time per database (cron overlap); readers never take it."""
-    lock_path = db_path.with_name(db_path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise LockedError(
-                        f"{db_path}: another `mentionwatch poll` is running "
-                        "(use --lock-timeout to wait for it)"
-                    ) from None
-                time.sleep(0.1)
-        yield
-    finally:
-        os.close(fd)
