@@ -39,8 +39,9 @@ class Sizes:
     accounts: int = 200
     instances: int = 20
     latency: float = 0.05
-    mentions_per_account: int = 100
-    statuses_per_account: int = 20
+    # A poll that finds a page of new mentions on every account, as cron polls do.
+    mentions_per_account: int = 20
+    statuses_per_account: int = 5
     big_poll: int = 100_000
     db_rows: int = 1_000_000
     db_open: int = 10_000
@@ -50,7 +51,7 @@ class Sizes:
 
 
 QUICK = Sizes(
-    accounts=20, instances=4, latency=0.02, mentions_per_account=50, statuses_per_account=10,
+    accounts=20, instances=4, latency=0.02, mentions_per_account=20, statuses_per_account=5,
     big_poll=2_000, db_rows=20_000, db_open=500, small_export=2_000, repeats=2, slow_repeats=1,
 )  # fmt: skip
 
@@ -232,12 +233,18 @@ class Bench:
 
         list_big = command([*mw, str(big), "list", "--limit", "50"])
         baseline = command([PYTHON, "-c", "import typer, rich.table"])
-        list_runs, base_runs = self.side_by_side(s.repeats, [list_big, baseline])
+        typer_app = command([PYTHON, "-m", "benchmarks.typer_floor", "--db", str(big)])
+        list_runs, base_runs, typer_runs = self.side_by_side(
+            s.repeats, [list_big, baseline, typer_app]
+        )
         t_list = median([r.seconds for r in list_runs])
         t_base = median([r.seconds for r in base_runs])
+        t_typer = median([r.seconds for r in typer_runs])
         self.add("4. list --limit 50 ÷ python -c 'import typer, rich.table'", t_list / t_base,
                  1.5, False, f"{t_list * 1000:.0f} ms ÷ {t_base * 1000:.0f} ms, "
-                 f"median of {s.repeats}; {s.db_rows:,} rows, {s.db_open:,} open")  # fmt: skip
+                 f"median of {s.repeats}; {s.db_rows:,} rows, {s.db_open:,} open; an empty Typer "
+                 f"command with two options: {t_typer * 1000:.0f} ms "
+                 f"({t_typer / t_base:.2f}× the baseline)")  # fmt: skip
         self.check_imports(big)
 
         out = self.work / "export.csv"
