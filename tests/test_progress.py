@@ -1,0 +1,82 @@
+"""`poll` on a terminal shows live progress on stderr; under cron it writes plain lines only."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakeMastodon, serve
+
+ROOT = Path(__file__).resolve().parent.parent
+ESCAPE = re.compile(rb"\x1b\[")
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    shutil.copy(ROOT / "config.example.toml", tmp_path / "config.toml")
+    (tmp_path / "examples").mkdir()
+    shutil.copy(ROOT / "examples" / "alerts.atom", tmp_path / "examples" / "alerts.atom")
+    return tmp_path / "config.toml"
+
+
+def poll_command(config: Path) -> list[str]:
+    return [sys.executable, "-m", "mentionwatch", "--config", str(config), "poll"]
+
+
+def read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the other end of the terminal closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_terminal_gets_live_progress_on_stderr_and_the_summary_on_stdout(
+    config: Path,
+) -> None:
+    main, terminal = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"}
+    env.pop("NO_COLOR", None)
+    process = subprocess.Popen(
+        poll_command(config), stdout=subprocess.PIPE, stderr=terminal, env=env
+    )
+    os.close(terminal)
+    stderr = read_all(main)
+    stdout, _ = process.communicate(timeout=60)
+    os.close(main)
+    assert process.returncode == 0, stderr
+    # The live display draws and then erases itself with cursor controls.
+    assert ESCAPE.search(stderr), stderr
+    assert b"exampleco-alerts" in stderr
+    assert b"exampleco-alerts (feed): 6 new" in stdout
+    assert not ESCAPE.search(stdout)
+
+
+def test_cron_gets_plain_lines_without_control_codes(tmp_path: Path) -> None:
+    app = FakeMastodon(page_size=5)
+    with serve(app) as url:
+        remote = app.add_account("tok", "brand")
+        app.add_mentions(remote, 7)
+        config = tmp_path / "config.toml"
+        config.write_text(
+            '[settings]\nbackfill = "3650d"\n[[accounts]]\nname = "brand"\n'
+            f'platform = "mastodon"\nserver = "{url}"\nhandle = "brand"\ntoken = "env:T"\n'
+        )
+        env = {**os.environ, "T": "tok", "TERM": "xterm-256color"}
+        done = subprocess.run(poll_command(config), capture_output=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().startswith("brand (mastodon): 7 new")
+    assert not ESCAPE.search(done.stdout) and not ESCAPE.search(done.stderr)
+    assert b"\r" not in done.stderr
