@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,8 @@ from mentionwatch.http import Http
 from mentionwatch.models import Account, Batch, Kind, Mention, Reply, State
 from mentionwatch.sources.base import PLATFORMS, split_cursor
 from mentionwatch.sources.mastodon import SOURCE, MastodonSource
+from mentionwatch.store import MentionFilter, Store
+from mentionwatch.timeutil import utcnow
 from tests.conftest import FakeClock, run
 from tests.fakes import check_online, poll_through_store
 
@@ -30,6 +33,9 @@ NOTIFICATIONS = "/api/v1/notifications"
 SEARCH = "/api/v2/search"
 VERIFY = "/api/v1/accounts/verify_credentials"
 OWN_STATUSES = f"/api/v1/accounts/{ME}/statuses"
+LOOKUP = "/api/v1/accounts/lookup"
+DANA = "3001"  # a responder on another server, known to ours: its local account id
+DANA_STATUSES = f"/api/v1/accounts/{DANA}/statuses"
 KNOWN_ME = json.dumps({"me": ME})  # a mentions cursor from a run that already resolved the account
 
 
@@ -129,6 +135,18 @@ def own(status_id: int, in_reply_to_id: str | None, minutes_ago: float = 1) -> d
     )
 
 
+def by_dana(status_id: int, in_reply_to_id: str | None, minutes_ago: float = 1) -> dict[str, Any]:
+    """A status by the responder dana@other.example, as our server shows it."""
+    return status(
+        status_id,
+        minutes_ago=minutes_ago,
+        acct="dana@other.example",
+        account_id=DANA,
+        in_reply_to_id=in_reply_to_id,
+        content="<p>On it!</p>",
+    )
+
+
 def rate_headers(remaining: int = 299) -> dict[str, str]:
     return {
         "X-RateLimit-Limit": "300",
@@ -148,16 +166,42 @@ class FakeMastodon:
         self.own_statuses: list[dict[str, Any]] = []
         self.search: dict[str, list[dict[str, Any]]] = {}
         self.failures: dict[str, list[Response]] = {}
+        self.known_accounts: dict[str, dict[str, Any]] = {}  # by acct, for lookup
+        self.statuses_of: dict[str, list[dict[str, Any]]] = {}  # other accounts', by id
         routes: dict[str, Callable[[Request], Response]] = {
             NOTIFICATIONS: lambda r: self._paged(r, self.notifications, "types%5B%5D=mention"),
             OWN_STATUSES: lambda r: self._paged(r, self.own_statuses, "exclude_reblogs=true"),
             SEARCH: self._search,
             VERIFY: lambda r: self._json(account_json(ME, "brand")),
+            LOOKUP: self._lookup,
         }
         for path, handler in routes.items():
-            server.expect_request(path, method="GET").respond_with_handler(
-                self._guarded(path, handler)
-            )
+            self._route(path, handler)
+
+    def account(self, account_id: str, acct: str) -> list[dict[str, Any]]:
+        """Another account the server knows; returns its statuses list (newest first)."""
+        self.known_accounts[acct.lower()] = account_json(account_id, acct)
+        statuses = self.statuses_of.setdefault(account_id, [])
+        path = f"/api/v1/accounts/{account_id}/statuses"
+        self._route(path, lambda r: self._paged(r, self.statuses_of[account_id], ""))
+        return statuses
+
+    def forget(self, account_id: str) -> None:
+        """The account is deleted: lookup and its statuses answer 404."""
+        self.known_accounts = {
+            k: v for k, v in self.known_accounts.items() if v["id"] != account_id
+        }
+        path = f"/api/v1/accounts/{account_id}/statuses"
+        self.fail_next(path, self._json({"error": "Record not found"}, 404))
+
+    def _route(self, path: str, handler: Callable[[Request], Response]) -> None:
+        self.server.expect_request(path, method="GET").respond_with_handler(
+            self._guarded(path, handler)
+        )
+
+    def _lookup(self, request: Request) -> Response:
+        found = self.known_accounts.get(request.args.get("acct", "").lower())
+        return self._json(found) if found else self._json({"error": "Record not found"}, 404)
 
     def mention(self, notification_id: int, status_id: int, **fields: Any) -> dict[str, Any]:
         """A new mention notification, inserted newest first."""
@@ -687,6 +731,157 @@ def test_missing_token_fails_before_any_request(
 def test_registry_loads_this_source() -> None:
     assert PLATFORMS["mastodon"].load() is MastodonSource
     assert MastodonSource.platform == "mastodon"
+
+
+# Responders: other accounts whose replies answer the account's mentions
+
+
+@pytest.fixture
+def warnings_logged(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Warnings of the mentionwatch loggers, even after a CLI test stopped their propagation."""
+    monkeypatch.setattr(logging.getLogger("mentionwatch"), "propagate", True)
+    caplog.set_level(logging.WARNING, logger="mentionwatch")
+    return lambda: [r.getMessage() for r in caplog.records if r.name.startswith("mentionwatch")]
+
+
+def stored(db_path: Path) -> dict[str, Any]:
+    with Store.open(db_path) as store:
+        return {m.remote_id: m for m in store.mentions(MentionFilter(states=()), utcnow())}
+
+
+def test_a_reply_by_a_responder_answers_the_mention_with_its_time_and_url(
+    fake: FakeMastodon, httpserver: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+) -> None:
+    fake.mention(1, 1001, minutes_ago=30, content="<p>@brand is it down?</p>")
+    fake.mention(2, 1002, minutes_ago=20, content="<p>@brand hello?</p>")
+    fake.account(DANA, "dana@other.example").extend([by_dana(6002, None), by_dana(6001, "1001")])
+    # Someone else replying to a mention does not answer it for the account.
+    fake.account("4001", "mallory").append(
+        status(7001, minutes_ago=5, acct="mallory", account_id="4001", in_reply_to_id="1002")
+    )
+    account = make_account(httpserver, responders=("@dana@other.example",))
+
+    result, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+
+    assert result.error is None
+    assert states == {"1001": State.ANSWERED, "1002": State.OPEN}
+    answered = stored(tmp_path / "mw.db")["1001"]
+    assert answered.answered_url == "https://other.example/@dana/6001"
+    assert answered.answered_by == "dana@other.example"
+    assert answered.answered_at == datetime.fromisoformat(by_dana(6001, "1001")["created_at"])
+    assert [r.args["acct"] for r in fake.requests(LOOKUP)] == ["dana@other.example"]
+    assert fake.requests(DANA_STATUSES)[0].args["exclude_reblogs"] == "true"
+    assert fake.requests("/api/v1/accounts/4001/statuses") == []
+
+
+def test_responders_are_looked_up_once_and_each_listing_resumes_from_its_own_cursor(
+    fake: FakeMastodon, use: Any, httpserver: HTTPServer
+) -> None:
+    fake.own_statuses = [own(5001, "1001", minutes_ago=10)]
+    dana = fake.account(DANA, "dana@other.example")
+    dana.append(by_dana(6001, "1002", minutes_ago=9))
+    account = make_account(httpserver, responders=("dana@other.example",))
+    first = replies(use, account=account)
+    fake.own_statuses.insert(0, own(5002, "1003"))
+    dana.insert(0, by_dana(6002, "1004"))
+    before = len(httpserver.log)
+
+    second = replies(use, first.cursor, account=account)
+
+    assert sorted(r.remote_id for r in first.items) == ["5001", "6001"]
+    assert sorted(r.remote_id for r in second.items) == ["5002", "6002"]
+    # No verify_credentials and no lookup again: each listing starts above its own floor.
+    later = [r for r, _ in httpserver.log[before:] if "max_id" not in r.args]
+    assert [(r.path, r.args["since_id"]) for r in later] == [
+        (OWN_STATUSES, "5001"),
+        (DANA_STATUSES, "6001"),
+    ]
+    assert {r.path for r, _ in httpserver.log[before:]} == {OWN_STATUSES, DANA_STATUSES}
+
+
+def test_a_responder_added_later_looks_back_only_the_backfill(
+    fake: FakeMastodon, use: Any, httpserver: HTTPServer
+) -> None:
+    fake.own_statuses = [own(5001, "1001", minutes_ago=10)]
+    first = replies(use)  # from now on poll passes since=1970
+    dana = fake.account(DANA, "dana@other.example")
+    dana.extend([by_dana(6002, "1002", minutes_ago=60), by_dana(6001, "900", minutes_ago=1e5)])
+    account = make_account(
+        httpserver, responders=("dana@other.example",), backfill=timedelta(days=3)
+    )
+
+    second = replies(use, first.cursor, account=account)
+
+    assert [r.remote_id for r in second.items] == ["6002"]
+    assert fake.requests(OWN_STATUSES)[-1].args["since_id"] == "5001"
+    assert "since_id" not in fake.requests(DANA_STATUSES)[0].args
+
+
+def test_an_unknown_responder_is_a_warning_naming_it_and_the_others_replies_still_answer(
+    fake: FakeMastodon,
+    httpserver: HTTPServer,
+    make_http: Callable[..., Http],
+    tmp_path: Path,
+    warnings_logged: Any,
+) -> None:
+    fake.mention(1, 1001, minutes_ago=30)
+    fake.mention(2, 1002, minutes_ago=20)
+    fake.own_statuses = [own(5001, "1001", minutes_ago=10)]
+    fake.account(DANA, "dana@other.example").append(by_dana(6001, "1002"))
+    account = make_account(httpserver, responders=("ghost@nowhere.example", "dana@other.example"))
+
+    result, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+
+    assert result.error is None
+    assert states == {"1001": State.ANSWERED, "1002": State.ANSWERED}
+    [warning] = warnings_logged()
+    assert "brand-mastodon" in warning
+    assert "'ghost@nowhere.example' is unknown to http://localhost" in warning
+    assert "answered 404" in warning
+    # Not remembered as known: the next run asks again, and backfills once it resolves.
+    poll_through_store(account, make_http(), tmp_path / "mw.db")
+    assert [r.args["acct"] for r in fake.requests(LOOKUP)] == [
+        "ghost@nowhere.example",
+        "dana@other.example",
+        "ghost@nowhere.example",
+    ]
+
+
+def test_a_responder_deleted_after_its_lookup_is_a_warning_and_looked_up_again(
+    fake: FakeMastodon, use: Any, httpserver: HTTPServer, warnings_logged: Any
+) -> None:
+    fake.own_statuses = [own(5001, "1001", minutes_ago=10)]
+    fake.account(DANA, "dana@other.example")
+    account = make_account(httpserver, responders=("dana@other.example",))
+    first = replies(use, account=account)
+    fake.forget(DANA)
+    fake.own_statuses.insert(0, own(5002, "1002"))
+
+    second = replies(use, first.cursor, account=account)
+    third = replies(use, second.cursor, account=account)
+
+    assert [r.remote_id for r in second.items] == ["5002"]
+    assert third.items == []
+    assert len(warnings_logged()) == 2  # the listing's 404, then the new lookup's
+    assert "/api/v1/accounts/:id/statuses answered 404" in warnings_logged()[0]
+    assert len(fake.requests(LOOKUP)) == 2
+
+
+def test_a_responder_naming_the_account_itself_costs_no_extra_listing(
+    fake: FakeMastodon, use: Any, httpserver: HTTPServer
+) -> None:
+    fake.own_statuses = [own(5001, "1001")]
+    fake.account(ME, "brand@localhost")
+    account = make_account(httpserver, responders=("brand", "Brand@localhost"))
+
+    first = replies(use, account=account)
+    second = replies(use, first.cursor, account=account)
+
+    assert [r.remote_id for r in first.items] == ["5001"]
+    assert second.items == []
+    # Each run reads the account's statuses from the top once, never a second time.
+    assert len([r for r in fake.requests(OWN_STATUSES) if "max_id" not in r.args]) == 2
+    assert [r.args["acct"] for r in fake.requests(LOOKUP)] == ["Brand@localhost"]
 
 
 # End to end: source → store → state, and `config check --online`

@@ -1,46 +1,44 @@
-"""Mastodon (and servers speaking its API): mention notifications, keyword search, own replies.
+"""Mastodon (and servers speaking its API): mention notifications, keyword search, replies.
 
 API reference: https://docs.joinmastodon.org/methods/notifications/,
 https://docs.joinmastodon.org/methods/search/, https://docs.joinmastodon.org/methods/accounts/.
-A mention's remote id is its STATUS id, the same id space as `in_reply_to_id` on the account's
-own statuses, so a reply's `parent_id` points straight at the mention it answers.
+A mention's remote id is its STATUS id on the watched server, the same id space as
+`in_reply_to_id` on every status read through that server (the account's own and its
+responders', remote ones included), so a reply's `parent_id` points straight at the mention.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote, urlsplit
 
-from mentionwatch.errors import SourceError
 from mentionwatch.models import Account, Batch, Kind, Mention, Reply
 from mentionwatch.sources.base import (
     Fetcher,
     Page,
-    Response,
     SweepState,
     join_cursor,
-    require,
     split_cursor,
     sweep_newest_first,
 )
+from mentionwatch.sources.mastodon_api import Api, bounds, next_max_id
 from mentionwatch.text import html_to_text
-from mentionwatch.timeutil import parse_timestamp, utcnow
+from mentionwatch.timeutil import utcnow
 
 PAGE_SIZE = 40  # the documented default; notifications allow 80, search and statuses 40
 NOTIFICATIONS = "/api/v1/notifications"
 SEARCH = "/api/v2/search"
 VERIFY = "/api/v1/accounts/verify_credentials"
 STATUSES = "/api/v1/accounts/:id/statuses"
-# Ids are numeric strings on Mastodon; larger than this they are not (ULIDs, flake ids).
-_MAX_NUMERIC_ID = 2**64
-_LINK = re.compile(r"<([^>]*)>([^<]*)")
-_REL = re.compile(r'rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))')
-
+LOOKUP = "/api/v1/accounts/lookup"
+# What lookup answers for an account the server does not know (404) or has suspended (410).
+_UNKNOWN_ACCOUNT = (404, 410)
 T = TypeVar("T")
+log = logging.getLogger("mentionwatch.sources.mastodon")
 
 
 @dataclass(frozen=True)
@@ -52,43 +50,19 @@ class _Entry(Generic[T]):
     value: T
 
 
-def id_key(value: str) -> int:
-    """Order ids numerically ("10" after "9"); opaque sortable ids (ULIDs) by their bytes."""
-    if value.isascii() and value.isdigit():
-        return int(value)
-    return int.from_bytes(value.encode(), "big")
-
-
-def next_max_id(response: Response) -> str | None:
-    """The `max_id` of the Link header's rel="next" page, or None on the last page."""
-    for target, params in _LINK.findall(response.headers.get("link", "")):
-        rel = _REL.search(params)
-        if rel and "next" in (rel.group(1) or rel.group(2) or "").split():
-            found = parse_qs(urlsplit(target).query).get("max_id")
-            return found[0] if found else None
-    return None
-
-
-def _bounds(token: str | None, floor: Any) -> list[tuple[str, str]]:
-    params = [("max_id", token)] if token else []
-    # since_id only saves requests; it is never needed for correctness, so skip odd floors.
-    if isinstance(floor, int) and floor < _MAX_NUMERIC_ID:
-        params.append(("since_id", str(floor)))
-    return params
-
-
 class MastodonSource:
     platform: ClassVar[str] = "mastodon"
 
     def __init__(self, account: Account, fetcher: Fetcher) -> None:
         self.account = account
         self.fetcher = fetcher
-        self.base = account.server.rstrip("/")
+        self.api = Api(account, fetcher)
+        self.base = self.api.base
         self._me: str | None = None
 
     async def whoami(self) -> str:
         me = await self._verify_credentials()
-        acct = str(self._field(VERIFY, me, "acct"))
+        acct = str(self.api.field(VERIFY, me, "acct"))
         host = urlsplit(self.base).hostname or self.base
         return f"@{acct}" if "@" in acct else f"@{acct}@{host}"
 
@@ -108,29 +82,95 @@ class MastodonSource:
         return Batch(list(by_id.values()), join_cursor(cursors))
 
     async def replies(self, cursor: str | None, since: datetime) -> Batch[Reply]:
+        """The account's own replies, then each responder's, every listing with its own cursor.
+
+        The own listing's cursor is the top level (as before responders existed); the account
+        ids and the responders' cursors ride in its `extra`.
+        """
         state = SweepState.decode(cursor)
         me = await self._own_id(state.extra.get("me"))
-        path = f"/api/v1/accounts/{quote(me, safe='')}/statuses"
+        own = await self._statuses(me, cursor, since)
+        found = list(own.items)
+        saved = state.extra.get("responders")
+        known: dict[str, Any] = saved if isinstance(saved, dict) else {}
+        responders: dict[str, dict[str, str]] = {}
+        read = {me}  # accounts whose statuses this run has read
+        for acct in self._responders():
+            kept = await self._responder_replies(acct, known.get(acct.lower()), read, since)
+            if kept is not None:
+                found.extend(kept[0])
+                responders[acct.lower()] = kept[1]
+        after = SweepState.decode(own.cursor)
+        after.extra = {"me": me}  # later runs skip verify_credentials
+        if responders:  # a responder removed from the config drops its cursor
+            after.extra["responders"] = responders
+        return Batch(found, after.encode())
+
+    async def _responder_replies(
+        self, acct: str, saved: Any, read: set[str], since: datetime
+    ) -> tuple[list[Reply], dict[str, str]] | None:
+        """One responder's replies and what to remember of it; None if the server lacks it."""
+        saved = saved if isinstance(saved, dict) else {}
+        account_id = saved.get("id")
+        if not isinstance(account_id, str) or not account_id:
+            account_id = await self._lookup(acct)
+            if account_id is None:
+                return None  # looked up again next run; no cursor, so it backfills then
+        if account_id in read:
+            return [], {"id": account_id}  # the account itself, or another name for a responder
+        read.add(account_id)
+        old = saved.get("cursor")
+        try:
+            # A responder new to the cursor gets None, so it backfills like a new account.
+            cursor = old if isinstance(old, str) else None
+            batch = await self._statuses(account_id, cursor, since, responder=True)
+        except _AccountGone as gone:
+            # Deleted or suspended since it was looked up: forget the id, look it up next run.
+            self._warn_unknown(acct, STATUSES, gone.status)
+            return None
+        return list(batch.items), {"id": account_id, "cursor": batch.cursor or ""}
+
+    def _responders(self) -> list[str]:
+        """Configured responders as `acct`s, without the account itself or repeats."""
+        own = self.account.handle.strip().lstrip("@").lower()
+        names: dict[str, str] = {}
+        for raw in self.account.responders:
+            acct = raw.strip().lstrip("@")
+            if acct and acct.lower() != own:
+                names.setdefault(acct.lower(), acct)
+        return list(names.values())
+
+    # Listings
+
+    async def _statuses(
+        self, account_id: str, cursor: str | None, since: datetime, *, responder: bool = False
+    ) -> Batch[Reply]:
+        """The replies among one account's statuses (reblogs left out by the server).
+
+        For a responder, a server that no longer has the account raises _AccountGone.
+        """
+        ok = (200, *_UNKNOWN_ACCOUNT) if responder else (200,)
+        path = f"/api/v1/accounts/{quote(account_id, safe='')}/statuses"
 
         async def page(token: str | None, floor: Any) -> Page[_Entry[Reply | None]]:
             params = [("exclude_reblogs", "true"), ("limit", str(PAGE_SIZE))]
-            response = await self._get(STATUSES, path, params + _bounds(token, floor))
-            statuses = self._list(STATUSES, response.json())
+            params += bounds(token, floor)
+            response = await self.api.get(STATUSES, path, params, ok=ok)
+            if response.status != 200:
+                raise _AccountGone(response.status)
+            statuses = self.api.list_of(STATUSES, response.json())
             return Page([self._status_entry(s) for s in statuses], next_max_id(response))
 
         batch = await self._sweep(page, cursor, since)
-        after = SweepState.decode(batch.cursor)
-        after.extra["me"] = me  # later runs skip verify_credentials
-        replies = [e.value for e in batch.items if e.value is not None]
-        return Batch(replies, after.encode())
-
-    # Listings
+        return Batch([e.value for e in batch.items if e.value is not None], batch.cursor)
 
     async def _notifications(self, cursor: str | None, since: datetime, me: str) -> Batch[Mention]:
         async def page(token: str | None, floor: Any) -> Page[_Entry[Mention]]:
             params = [("types[]", "mention"), ("limit", str(PAGE_SIZE))]
-            response = await self._get(NOTIFICATIONS, NOTIFICATIONS, params + _bounds(token, floor))
-            items = self._list(NOTIFICATIONS, response.json())
+            response = await self.api.get(
+                NOTIFICATIONS, NOTIFICATIONS, params + bounds(token, floor)
+            )
+            items = self.api.list_of(NOTIFICATIONS, response.json())
             return Page([self._notification_entry(n, me) for n in items], next_max_id(response))
 
         batch = await self._sweep(page, cursor, since)
@@ -145,8 +185,8 @@ class MastodonSource:
             offset = int(token) if token and token.isdigit() else 0
             params = [("q", keyword), ("type", "statuses"), ("limit", str(PAGE_SIZE))]
             params.append(("offset", str(offset)))
-            response = await self._get(SEARCH, SEARCH, params)
-            statuses = self._list(SEARCH, self._field(SEARCH, response.json(), "statuses"))
+            response = await self.api.get(SEARCH, SEARCH, params)
+            statuses = self.api.list_of(SEARCH, self.api.field(SEARCH, response.json(), "statuses"))
             entries = [self._keyword_entry(s, me) for s in statuses]
             # The server drops filtered posts after applying the limit, so a short page is not
             # the end; only an empty one is.
@@ -191,31 +231,31 @@ class MastodonSource:
     # Parsing at the edge
 
     def _notification_entry(self, notification: Any, me: str) -> _Entry[Mention]:
-        key = self._id(NOTIFICATIONS, notification, "id")
-        at = self._time(NOTIFICATIONS, notification, "created_at")
-        status = self._object(NOTIFICATIONS, notification, "status")
+        key = self.api.id_at(NOTIFICATIONS, notification, "id")
+        at = self.api.time_at(NOTIFICATIONS, notification, "created_at")
+        status = self.api.object_at(NOTIFICATIONS, notification, "status")
         replying_to = status.get("in_reply_to_account_id")
         kind = Kind.REPLY if replying_to is not None and str(replying_to) == me else Kind.MENTION
         return _Entry(key, at, self._mention(NOTIFICATIONS, notification, ("status",), kind))
 
     def _keyword_entry(self, status: Any, me: str) -> _Entry[Mention | None]:
-        key = self._id(SEARCH, status, "id")
-        at = self._time(SEARCH, status, "created_at")
-        author_id = str(self._field(SEARCH, status, "account", "id"))
+        key = self.api.id_at(SEARCH, status, "id")
+        at = self.api.time_at(SEARCH, status, "created_at")
+        author_id = str(self.api.field(SEARCH, status, "account", "id"))
         # Own posts still advance the cursor, but are never mentions.
         value = None if author_id == me else self._mention(SEARCH, status, (), Kind.KEYWORD)
         return _Entry(key, at, value)
 
     def _status_entry(self, status: Any) -> _Entry[Reply | None]:
-        key = self._id(STATUSES, status, "id")
-        at = self._time(STATUSES, status, "created_at")
-        parent = self._object(STATUSES, status).get("in_reply_to_id")
+        key = self.api.id_at(STATUSES, status, "id")
+        at = self.api.time_at(STATUSES, status, "created_at")
+        parent = self.api.object_at(STATUSES, status).get("in_reply_to_id")
         if parent is None:
             return _Entry(key, at, None)
         reply = Reply(
             remote_id=str(status["id"]),
             url=self._url(STATUSES, status),
-            author=str(self._field(STATUSES, status, "account", "acct")),
+            author=str(self.api.field(STATUSES, status, "account", "acct")),
             created_at=at,
             parent_id=str(parent),
             raw=status,
@@ -224,18 +264,18 @@ class MastodonSource:
 
     def _mention(self, endpoint: str, item: Any, prefix: tuple[str, ...], kind: Kind) -> Mention:
         """A Mention from the status at `prefix` inside `item`; `item` is kept as raw."""
-        status = self._object(endpoint, item, *prefix)
+        status = self.api.object_at(endpoint, item, *prefix)
         text = html_to_text(str(status.get("content") or ""))
         warning = str(status.get("spoiler_text") or "").strip()
         if warning:
             # The content warning is what readers see first; keep it in front of the post.
             text = f"CW: {warning}\n\n{text}".strip()
         return Mention(
-            remote_id=str(self._field(endpoint, item, *prefix, "id")),
+            remote_id=str(self.api.field(endpoint, item, *prefix, "id")),
             url=self._url(endpoint, status, *prefix),
-            author=str(self._field(endpoint, item, *prefix, "account", "acct")),
+            author=str(self.api.field(endpoint, item, *prefix, "account", "acct")),
             text=text,
-            created_at=self._time(endpoint, item, *prefix, "created_at"),
+            created_at=self.api.time_at(endpoint, item, *prefix, "created_at"),
             kind=kind,
             raw=item,
         )
@@ -245,7 +285,7 @@ class MastodonSource:
         url = status.get("url") or status.get("uri")
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             where = ".".join((*prefix, "url"))
-            raise self._error(endpoint, f"unexpected payload: no web address in field {where!r}")
+            raise self.api.error(endpoint, f"unexpected payload: no web address in field {where!r}")
         return url
 
     # Plumbing
@@ -255,64 +295,39 @@ class MastodonSource:
             self._me = self._me or cached
         if self._me is None:
             me = await self._verify_credentials()
-            self._me = str(self._field(VERIFY, me, "id"))
+            self._me = str(self.api.field(VERIFY, me, "id"))
         return self._me
 
     async def _verify_credentials(self) -> Any:
-        response = await self._get(VERIFY, VERIFY, [])
+        response = await self.api.get(VERIFY, VERIFY, [])
         return response.json()
 
-    async def _get(self, endpoint: str, path: str, params: list[tuple[str, str]]) -> Response:
-        token = self.account.secret("token")
-        if not token:
-            raise self._error(endpoint, "no token configured (key 'token')")
-        return await self.fetcher.get(
-            self.base + path,
-            params=params,
-            headers={"Authorization": f"Bearer {token}"},
-            endpoint=endpoint,
-        )
+    async def _lookup(self, acct: str) -> str | None:
+        """A responder's account id on the watched server; None (and a warning) if unknown."""
+        response = await self.api.get(LOOKUP, LOOKUP, [("acct", acct)], ok=(200, *_UNKNOWN_ACCOUNT))
+        if response.status == 200:
+            return str(self.api.field(LOOKUP, response.json(), "id"))
+        self._warn_unknown(acct, LOOKUP, response.status)
+        return None
 
-    def _list(self, endpoint: str, data: Any) -> list[Any]:
-        if not isinstance(data, list):
-            raise self._error(endpoint, f"unexpected payload: expected a list, got {_kind(data)}")
-        return data
-
-    def _field(self, endpoint: str, data: Any, *path: str) -> Any:
-        value = require(self.account.name, endpoint, data, *path)
-        if value is None:
-            raise self._error(endpoint, f"unexpected payload: field {'.'.join(path)!r} is null")
-        return value
-
-    def _object(self, endpoint: str, data: Any, *path: str) -> dict[str, Any]:
-        value = self._field(endpoint, data, *path) if path else data
-        if not isinstance(value, dict):
-            where = ".".join(path) or "item"
-            raise self._error(endpoint, f"unexpected payload: {where!r} is {_kind(value)}")
-        return value
-
-    def _id(self, endpoint: str, data: Any, *path: str) -> int:
-        value = self._field(endpoint, data, *path)
-        if not isinstance(value, str | int) or isinstance(value, bool) or str(value) == "":
-            raise self._error(endpoint, f"unexpected payload: field {'.'.join(path)!r} is no id")
-        return id_key(str(value))
-
-    def _time(self, endpoint: str, data: Any, *path: str) -> datetime:
-        value = self._field(endpoint, data, *path)
-        try:
-            return parse_timestamp(value)
-        except (TypeError, ValueError, OverflowError, AttributeError):
-            raise self._error(
-                endpoint, f"unexpected payload: field {'.'.join(path)!r} is not a time"
-            ) from None
-
-    def _error(self, endpoint: str, problem: str) -> SourceError:
-        return SourceError(self.account.name, endpoint, problem)
+    def _warn_unknown(self, acct: str, endpoint: str, status: int) -> None:
+        # A warning, not an error: failing the run would also drop the account's own replies
+        # (poll.py stores no replies when replies() raises), and a remote responder the server
+        # has not seen yet becomes known by itself later.
+        log.warning(
+            "%s: responder %r is unknown to %s (GET %s answered %d), so their replies do not "
+            "answer mentions; check `responders` (a remote account is known to the server once "
+            "someone there follows it)",
+            self.account.name, acct, self.base, endpoint, status,
+        )  # fmt: skip
 
 
-def _kind(data: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", type(None): "null"}
-    return names.get(type(data), type(data).__name__)
+class _AccountGone(Exception):
+    """A responder's statuses answered 404/410: the account was deleted or suspended."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 SOURCE = MastodonSource
