@@ -17,6 +17,7 @@ from mentionwatch.errors import RateLimitedError, SourceError
 from mentionwatch.http import Http
 from mentionwatch.models import Account, Kind, State
 from mentionwatch.sources.bluesky import SOURCE, BlueskySource, post_text
+from mentionwatch.store import MentionFilter, Store
 from mentionwatch.timeutil import parse_timestamp, utcnow
 from tests.conftest import FakeClock, run
 from tests.fakes import check_online, poll_through_store
@@ -125,7 +126,8 @@ class FakePds:
         self.clock = clock
         self.notifications: list[dict[str, Any]] = []  # newest first
         self.search: dict[str, list[dict[str, Any]]] = {}
-        self.feed: list[dict[str, Any]] = []
+        self.feed: list[dict[str, Any]] = []  # the account's own
+        self.feeds: dict[str, list[dict[str, Any]]] = {}  # other actors', by handle and DID
         self.page_size = 100
         self.honour_reasons = True
         self.issued = 0
@@ -251,7 +253,19 @@ class FakePds:
         return self.page(request, "posts", posts)
 
     def author_feed(self, request: Request) -> Response:
-        return self.page(request, "feed", self.feed)
+        actor = request.args.get("actor", "")
+        items = self.feed if actor in (OWN_DID, HANDLE) else self.feeds.get(actor.lower())
+        if items is None:
+            return self.auth_failure(request) or self.error(
+                400, "InvalidRequest", "Profile not found"
+            )
+        return self.page(request, "feed", items)
+
+    def author(self, handle: str) -> list[dict[str, Any]]:
+        """Another account's feed (newest first), readable by its handle or its DID."""
+        feed: list[dict[str, Any]] = []
+        self.feeds[handle.lower()] = self.feeds[did_of(handle)] = feed
+        return feed
 
     def calls(self, nsid: str) -> list[Request]:
         return [request for name, request in self.requests if name == nsid]
@@ -755,6 +769,124 @@ def test_renewing_an_expired_session_never_logs_either_token(
     assert "com.atproto.server.refreshSession" in logged  # the request log was on
     assert "eyJ" not in logged and ".refresh1." not in logged and ".access2." not in logged
     assert PASSWORD not in logged
+
+
+# -- responders: other accounts whose replies answer the account's mentions ---------------------
+
+CEO = "ceo.example.com"
+
+
+def reply_by(who: str, rkey: str, n: int, parent: str | None) -> dict[str, Any]:
+    return {"post": post_view(rkey, who, minute(n), "on it", parent=parent)}
+
+
+@pytest.fixture
+def warnings_logged(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Warnings of the mentionwatch loggers, even after a CLI test stopped their propagation."""
+    monkeypatch.setattr(logging.getLogger("mentionwatch"), "propagate", True)
+    caplog.set_level(logging.WARNING, logger="mentionwatch")
+    return lambda: [r.getMessage() for r in caplog.records if r.name.startswith("mentionwatch")]
+
+
+def test_a_reply_by_a_responder_answers_the_mention_with_its_time_and_url(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+) -> None:
+    account = account_for(httpserver, backfill=timedelta(days=3650), responders=(f"@{CEO}",))
+    answered = notification("3lpk0002", "alice.bsky.social", "mention", minute(2))
+    waiting = notification("3lpk0001", "bob.bsky.social", "mention", minute(1))
+    pds.notifications = [answered, waiting]
+    pds.author(CEO).extend(
+        [reply_by(CEO, "3lpk0005", 5, answered["uri"]), reply_by(CEO, "3lpk0004", 4, None)]
+    )
+    # A reply by someone who is not a responder does not answer.
+    pds.author("mallory.bsky.social").append(
+        reply_by("mallory.bsky.social", "3lpk0003", 3, waiting["uri"])
+    )
+
+    result, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+
+    assert result.error is None
+    assert states == {answered["uri"]: State.ANSWERED, waiting["uri"]: State.OPEN}
+    with Store.open(tmp_path / "mw.db") as store:
+        [mention] = store.mentions(MentionFilter(states=(State.ANSWERED,)), utcnow())
+    assert mention.answered_url == f"https://bsky.app/profile/{CEO}/post/3lpk0005"
+    assert mention.answered_at == parse_timestamp(minute(5))
+    assert mention.answered_by == CEO
+    assert [c.args["actor"] for c in pds.calls(AUTHOR_FEED)] == [OWN_DID, CEO]
+    assert pds.calls(AUTHOR_FEED)[1].args["filter"] == "posts_with_replies"
+
+
+def test_each_responders_feed_resumes_from_its_own_cursor_with_one_request(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    dana = did_of("dana.example.com")
+    account = account_for(httpserver, backfill=timedelta(days=3650), responders=(CEO, dana))
+    parent = post_uri("alice.bsky.social", "3lpk0001")
+    pds.feed.append(reply_by(HANDLE, "3lpk0002", 2, parent))
+    ceo = pds.author(CEO)
+    ceo.append(reply_by(CEO, "3lpk0003", 3, parent))
+    pds.author("dana.example.com").append(reply_by("dana.example.com", "3lpk0004", 4, parent))
+    first = with_source(make_http, account, lambda s: s.replies(None, EPOCH))
+    ceo.insert(0, reply_by(CEO, "3lpk0009", 9, parent))
+    before = len(pds.calls(AUTHOR_FEED))
+
+    second = with_source(make_http, account, lambda s: s.replies(first.cursor, EPOCH))
+
+    assert len(first.items) == 3
+    assert [r.remote_id for r in second.items] == [post_uri(CEO, "3lpk0009")]
+    later = pds.calls(AUTHOR_FEED)[before:]
+    assert [(c.args["actor"], c.args.get("cursor")) for c in later] == [
+        (OWN_DID, None),
+        (CEO, None),
+        (dana, None),
+    ]
+
+
+def test_a_responder_added_later_looks_back_only_the_backfill(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http], clock: FakeClock
+) -> None:
+    parent = post_uri("alice.bsky.social", "3lpk0001")
+    pds.feed.append(reply_by(HANDLE, "3lpk0002", 2, parent))
+    old_account = account_for(httpserver, backfill=timedelta(days=3650))
+    first = with_source(make_http, old_account, lambda s: s.replies(None, EPOCH))
+    recent = (utcnow() - timedelta(hours=1)).isoformat(timespec="milliseconds")
+    pds.author(CEO).extend(
+        [
+            {"post": post_view("3lpk0009", CEO, recent.replace("+00:00", "Z"), "ok", parent)},
+            reply_by(CEO, "3lpk0003", 3, parent),  # long before the backfill horizon
+        ]
+    )
+    account = account_for(httpserver, backfill=timedelta(days=3), responders=(CEO,))
+
+    second = with_source(make_http, account, lambda s: s.replies(first.cursor, EPOCH))
+
+    assert [r.remote_id for r in second.items] == [post_uri(CEO, "3lpk0009")]
+
+
+def test_an_unknown_responder_is_a_warning_naming_it_and_own_replies_still_answer(
+    pds: FakePds,
+    httpserver: HTTPServer,
+    make_http: Callable[..., Http],
+    tmp_path: Path,
+    warnings_logged: Any,
+) -> None:
+    account = account_for(
+        httpserver, backfill=timedelta(days=3650), responders=("ghost.example.com",)
+    )
+    mention = notification("3lpk0002", "alice.bsky.social", "mention", minute(2))
+    pds.notifications = [mention]
+    pds.feed = [reply_by(HANDLE, "3lpk0004", 4, mention["uri"])]
+
+    result, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+
+    assert result.error is None
+    assert states == {mention["uri"]: State.ANSWERED}
+    [warning] = warnings_logged()
+    assert warning.startswith("brand-bsky: responder 'ghost.example.com' cannot be read")
+    assert "app.bsky.feed.getAuthorFeed: HTTP 400 InvalidRequest: Profile not found" in warning
+    poll_through_store(account, make_http(), tmp_path / "mw.db")
+    asked = [c.args["actor"] for c in pds.calls(AUTHOR_FEED)]
+    assert asked.count("ghost.example.com") == 2  # tried again on the next run
 
 
 # -- end to end: source → store → state, and `config check --online` -----------------------

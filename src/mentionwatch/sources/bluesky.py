@@ -1,4 +1,4 @@
-"""Bluesky (AT Protocol): notifications, keyword search and the account's own replies.
+"""Bluesky (AT Protocol): notifications, keyword search, replies by the account and responders.
 
 Sessions and XRPC calls live in `bluesky_api`. All reads go through the PDS, which proxies
 `app.bsky.*` to the AppView, unless the account names an `appview`.
@@ -7,6 +7,7 @@ API: https://docs.bsky.app/docs/api/app-bsky-notification-list-notifications
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,18 +19,21 @@ from mentionwatch.models import Account, Batch, Kind, Mention, Reply
 from mentionwatch.sources.base import (
     Fetcher,
     Page,
+    SweepState,
     join_cursor,
     require,
     split_cursor,
     sweep_newest_first,
 )
-from mentionwatch.sources.bluesky_api import Session, Xrpc
+from mentionwatch.sources.bluesky_api import Xrpc, XrpcError
 from mentionwatch.text import strip_controls
 from mentionwatch.timeutil import parse_timestamp, utcnow
 
 PAGE_SIZE = 100  # the maximum every listing below accepts
 NOTIFICATION_KINDS = {"mention": Kind.MENTION, "reply": Kind.REPLY, "quote": Kind.QUOTE}
 _EPOCH_YEAR = 1970
+AUTHOR_FEED = "app.bsky.feed.getAuthorFeed"
+log = logging.getLogger("mentionwatch.sources.bluesky")
 
 T = TypeVar("T")
 
@@ -71,8 +75,36 @@ class BlueskySource:
         return Batch(list(found.values()), join_cursor(new_parts))
 
     async def replies(self, cursor: str | None, since: datetime) -> Batch[Reply]:
-        batch = await self._sweep(self._own_posts_page, cursor, since)
-        return Batch([e.value for e in batch.items if e.value is not None], batch.cursor)
+        """Replies in the account's feed, then in each responder's, each with its own cursor.
+
+        The account's own listing is the cursor's top level (as before responders existed);
+        the responders' cursors ride in its `extra`, keyed by the name as configured.
+        """
+        session = await self.xrpc.ensure_session()
+        own = await self._sweep(partial(self._author_page, session.did), cursor, since)
+        found = [e.value for e in own.items if e.value is not None]
+        saved = SweepState.decode(cursor).extra.get("responders")
+        known: dict[str, Any] = saved if isinstance(saved, dict) else {}
+        cursors: dict[str, str] = {}
+        for actor in self._responders(session.did):
+            old = known.get(actor.lower())
+            old = old if isinstance(old, str) else None
+            # A responder new to the cursor looks back `backfill`, like a new account.
+            horizon = since if old else max(since, utcnow() - self.account.backfill)
+            try:
+                batch = await self._sweep(partial(self._author_page, actor), old, horizon)
+            except XrpcError as exc:
+                if exc.status != 400:
+                    raise
+                self._warn_unreadable(actor, exc)
+                if old:
+                    cursors[actor.lower()] = old  # keep its place for when it reads again
+                continue
+            found += [e.value for e in batch.items if e.value is not None]
+            cursors[actor.lower()] = batch.cursor or ""
+        after = SweepState.decode(own.cursor)
+        after.extra = {"responders": cursors} if cursors else {}
+        return Batch(found, after.encode())
 
     async def whoami(self) -> str:
         """The login itself names the account: one call, the same one every poll makes."""
@@ -135,20 +167,19 @@ class BlueskySource:
             entries.append(_Entry(_key(at), at, value))
         return Page(entries, _next(data))
 
-    async def _own_posts_page(self, token: str | None, floor: Any) -> Page[_Entry[Reply]]:
-        endpoint = "app.bsky.feed.getAuthorFeed"
-        session = await self.xrpc.ensure_session()
+    async def _author_page(self, actor: str, token: str | None, floor: Any) -> Page[_Entry[Reply]]:
+        """One page of an author feed (the account's, by DID, or a responder's, as configured)."""
         params: list[tuple[str, Any]] = [
-            ("actor", session.did),
+            ("actor", actor),
             ("filter", "posts_with_replies"),
             ("limit", PAGE_SIZE),
             *_cursor_param(token),
         ]
-        data = await self.xrpc.query(endpoint, params)
-        feed = self._list(endpoint, data, "feed")
-        return Page([self._feed_item(endpoint, item, session) for item in feed], _next(data))
+        data = await self.xrpc.query(AUTHOR_FEED, params)
+        feed = self._list(AUTHOR_FEED, data, "feed")
+        return Page([self._feed_item(AUTHOR_FEED, item, actor) for item in feed], _next(data))
 
-    def _feed_item(self, endpoint: str, item: Any, session: Session) -> _Entry[Reply]:
+    def _feed_item(self, endpoint: str, item: Any, actor: str) -> _Entry[Reply]:
         post = self._field(endpoint, item, "post")
         reason = item.get("reason")
         if isinstance(reason, Mapping) and "indexedAt" in reason:
@@ -159,10 +190,13 @@ class BlueskySource:
         record = self._field(endpoint, post, "record")
         parent = _dig(record, "reply", "parent", "uri")
         author = self._field(endpoint, post, "author", "did")
-        if not isinstance(parent, str) or author != session.did:
+        handle = str(self._field(endpoint, post, "author", "handle"))
+        if not isinstance(parent, str) or actor.lower() not in (
+            str(author).lower(),
+            handle.lower(),
+        ):
             return _Entry(_key(at), at, None)
         uri = self._post_uri(endpoint, post)
-        handle = str(self._field(endpoint, post, "author", "handle"))
         reply = Reply(
             remote_id=uri,
             url=web_url(uri, handle, author),
@@ -172,6 +206,25 @@ class BlueskySource:
             raw=item,
         )
         return _Entry(_key(at), at, reply)
+
+    def _responders(self, own_did: str) -> list[str]:
+        """Configured responders (handles or DIDs), without the account itself or repeats."""
+        own = {own_did.lower(), self.account.handle.strip().lstrip("@").lower()}
+        names: dict[str, str] = {}
+        for raw in self.account.responders:
+            actor = raw.strip().lstrip("@")
+            if actor and actor.lower() not in own:
+                names.setdefault(actor.lower(), actor)
+        return list(names.values())
+
+    def _warn_unreadable(self, actor: str, exc: XrpcError) -> None:
+        # A warning, not an error: failing the run would also drop the account's own replies
+        # (poll.py stores no replies when replies() raises). Asked again on every run.
+        log.warning(
+            "%s: responder %r cannot be read (%s: %s), so their replies do not answer "
+            "mentions; check `responders` (a handle like name.bsky.social, or a DID)",
+            self.account.name, actor, exc.endpoint, exc.problem,
+        )  # fmt: skip
 
     # -- parsing ----------------------------------------------------------------------------
 

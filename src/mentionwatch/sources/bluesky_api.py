@@ -25,6 +25,15 @@ CREATE_SESSION = "com.atproto.server.createSession"
 REFRESH_SESSION = "com.atproto.server.refreshSession"
 
 
+class XrpcError(SourceError):
+    """A query the server refused with a named XRPC error (not a session problem)."""
+
+    def __init__(self, account: str, nsid: str, problem: str, status: int, error: str) -> None:
+        super().__init__(account, nsid, problem)
+        self.status = status
+        self.error = error
+
+
 @dataclass(frozen=True)
 class Session:
     access: str
@@ -79,9 +88,9 @@ class Xrpc:
                 f"the session for {self.account.handle} was refused ({error or 'HTTP 401'}) "
                 f"even after renewing it{self._password_hint()}"
             )
-        else:
-            problem = f"HTTP {response.status} {error}: {message}"[:240]
-        return self._fail(nsid, self._scrub(problem))
+            return self._fail(nsid, self._scrub(problem))
+        problem = self._scrub(f"HTTP {response.status} {error}: {message}"[:240])
+        return XrpcError(self.account.name, nsid, problem, response.status, error)
 
     async def _login(self) -> Session:
         password = self.account.secret("app_password")
