@@ -9,6 +9,7 @@ filtering rather than canned pages.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import time
@@ -106,9 +107,8 @@ class FakeAlgolia:
         server.expect_request("/api/v1/search_by_date").respond_with_handler(self.search)
         items = re.compile(r"^/api/v1/items/(\d+)$")
         server.expect_request(items).respond_with_handler(self.item)
-        server.expect_request("/api/v1/users/alice").respond_with_json(
-            {"id": 1, "username": "alice", "karma": 42, "objectID": "alice"}
-        )
+        self.users = {"alice", "dana"}
+        server.expect_request(re.compile(r"^/api/v1/users/")).respond_with_handler(self.user)
 
     def add(self, *items: dict[str, Any]) -> None:
         self.items.extend(items)
@@ -131,6 +131,17 @@ class FakeAlgolia:
             "params": request.query_string.decode(),
         }
         return Response(json.dumps(body), content_type="application/json")
+
+    def user(self, request: Request) -> Response:
+        name = request.path.rsplit("/", 1)[1]
+        if name not in self.users:
+            return Response(json.dumps({"status": 404, "error": "Not Found"}), 404)
+        body = {"id": 1, "username": name, "karma": 42, "objectID": name}
+        return Response(json.dumps(body), content_type="application/json")
+
+    def by_author(self, author: str) -> list[dict[str, str]]:
+        """The comment searches for one author, in the order they were made."""
+        return [a for a in self.searches if a.get("tags") == f"comment,author_{author}"]
 
     def item(self, request: Request) -> Response:
         item_id = int(request.path.rsplit("/", 1)[1])
@@ -478,6 +489,117 @@ def test_server_defaults_to_algolia() -> None:
     account = Account(name="hn", platform="hackernews", server="")
     source = SOURCE(account, cast(Fetcher, None))
     assert source.server == "https://hn.algolia.com"
+
+
+# Responders: other users whose comments answer the account's mentions
+
+
+@pytest.fixture
+def warnings_logged(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Warnings of the mentionwatch loggers, even after a CLI test stopped their propagation."""
+    monkeypatch.setattr(logging.getLogger("mentionwatch"), "propagate", True)
+    caplog.set_level(logging.WARNING, logger="mentionwatch")
+    return lambda: [r.getMessage() for r in caplog.records if r.name.startswith("mentionwatch")]
+
+
+def test_a_comment_by_a_responder_answers_the_mention_with_its_time_and_url(
+    httpserver: HTTPServer, algolia: FakeAlgolia, make_http: Callable[..., Http], tmp_path: Path
+) -> None:
+    algolia.add(
+        comment(61, 600, "Does ExampleCo support SSO?", author="bob", story=900),
+        comment(62, 500, "Yes, since 2.0.", author="dana", parent=61, story=900),
+        comment(63, 400, "ExampleCo pricing is unclear", author="carol", story=900),
+        # Someone else answering does not answer for the account.
+        comment(64, 300, "It's on the site.", author="mallory", parent=63, story=900),
+    )
+    account = account_for(httpserver, handle="alice", responders=("@dana",))
+
+    result, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+
+    assert result.error is None
+    assert states == {"61": State.ANSWERED, "63": State.OPEN}
+    with Store.open(tmp_path / "mw.db") as store:
+        [answered] = store.mentions(MentionFilter(states=(State.ANSWERED,)), datetime.now(UTC))
+    assert answered.answered_url == "https://news.ycombinator.com/item?id=62"
+    assert answered.answered_at == datetime.fromtimestamp(NOW - 500, UTC)
+    assert answered.answered_by == "dana"
+    assert len(algolia.by_author("dana")) == 1
+    assert [r.path for r, _ in httpserver.log if "/users/" in r.path] == ["/api/v1/users/dana"]
+
+
+def test_each_responder_resumes_from_its_own_cursor_and_is_checked_only_once(
+    httpserver: HTTPServer, algolia: FakeAlgolia, call: Call
+) -> None:
+    account = account_for(httpserver, handle="alice", responders=("dana",))
+    algolia.add(
+        comment(71, 900, "first answer", author="alice", parent=70),
+        comment(81, 1800, "an answer", author="dana", parent=80),
+    )
+    first = call(account, "replies", None, HORIZON)
+    algolia.add(comment(82, 20, "another answer", author="dana", parent=79))
+
+    second = call(account, "replies", first.cursor, EPOCH)
+
+    assert sorted(r.remote_id for r in first.items) == ["71", "81"]
+    # 71 and 81 come again from the few minutes each listing re-reads below its floor.
+    assert sorted(r.remote_id for r in second.items) == ["71", "81", "82"]
+    own, dana = algolia.by_author("alice")[-1], algolia.by_author("dana")[-1]
+    assert own["numericFilters"] == f"created_at_i>{NOW - 900 - OVERLAP}"
+    assert dana["numericFilters"] == f"created_at_i>{NOW - 1800 - OVERLAP}"
+    assert [r.path for r, _ in httpserver.log if "/users/" in r.path] == ["/api/v1/users/dana"]
+
+
+def test_a_responder_added_later_looks_back_only_the_backfill(
+    httpserver: HTTPServer, algolia: FakeAlgolia, call: Call
+) -> None:
+    first = call(account_for(httpserver, handle="alice"), "replies", None, HORIZON)
+    algolia.add(
+        comment(81, 5 * 86400, "old answer", author="dana", parent=80),
+        comment(82, 60, "new answer", author="dana", parent=79),
+    )
+    account = account_for(httpserver, handle="alice", responders=("dana",))
+
+    second = call(account, "replies", first.cursor, EPOCH)
+
+    assert [r.remote_id for r in second.items] == ["82"]
+    since = int(algolia.by_author("dana")[0]["numericFilters"].removeprefix("created_at_i>"))
+    assert abs(since - (NOW - 3 * 86400)) < 60
+
+
+def test_responders_answer_even_without_a_handle(
+    httpserver: HTTPServer, algolia: FakeAlgolia, call: Call
+) -> None:
+    algolia.add(comment(82, 60, "an answer", author="dana", parent=79))
+
+    batch = call(account_for(httpserver, responders=("dana",)), "replies", None, HORIZON)
+
+    assert [(r.remote_id, r.parent_id, r.author) for r in batch.items] == [("82", "79", "dana")]
+    assert algolia.by_author("") == []
+
+
+def test_an_unknown_responder_is_a_warning_naming_it_and_own_comments_still_answer(
+    httpserver: HTTPServer,
+    algolia: FakeAlgolia,
+    make_http: Callable[..., Http],
+    tmp_path: Path,
+    warnings_logged: Any,
+) -> None:
+    algolia.add(
+        comment(61, 600, "Does ExampleCo support SSO?", author="bob", story=900),
+        comment(62, 500, "Yes, since 2.0.", author="alice", parent=61, story=900),
+    )
+    account = account_for(httpserver, handle="alice", responders=("Dana_typo",))
+
+    result, states = poll_through_store(account, make_http(), tmp_path / "mw.db")
+
+    assert result.error is None
+    assert states == {"61": State.ANSWERED}
+    [warning] = warnings_logged()
+    assert warning.startswith("hn: responder 'Dana_typo' is not a Hacker News user")
+    assert "GET /api/v1/users/Dana_typo answered 404" in warning
+    assert algolia.by_author("Dana_typo") == []  # no search for a user that does not exist
+    poll_through_store(account, make_http(), tmp_path / "mw.db")
+    assert len(warnings_logged()) == 2  # checked again, and said again, on the next run
 
 
 # End to end: source → store → state, and `config check --online`

@@ -2,7 +2,8 @@
 
 HN has no notifications, so mentions are (1) search hits for each keyword and for the
 handle, and (2) direct replies to the user's own recent stories and comments. The user's
-own comments carry `parent_id`, which is how a mention is known to be answered.
+own comments, and those of each responder, carry `parent_id`, which is how a mention is
+known to be answered.
 
 Algolia returns at most 1,000 hits per query and its page numbers shift while new items
 arrive, so listings are paged by slicing on `created_at_i` (newest first) instead of by
@@ -12,9 +13,11 @@ page number, with one cursor per listing.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from mentionwatch.errors import SourceError
 from mentionwatch.models import Account, Batch, Kind, Mention, Reply
@@ -33,6 +36,7 @@ OWN_ITEMS_WATCHED = 30
 REPLY_WINDOW = timedelta(days=14)
 # A reply is the most specific reason to be shown, a keyword hit the least.
 _PRECEDENCE = {Kind.REPLY: 0, Kind.MENTION: 1, Kind.KEYWORD: 2}
+log = logging.getLogger("mentionwatch.sources.hackernews")
 
 
 class HackerNewsSource:
@@ -66,13 +70,62 @@ class HackerNewsSource:
         return Batch(list(found.values()), join_cursor(cursors))
 
     async def replies(self, cursor: str | None, since: datetime) -> Batch[Reply]:
-        """The user's own comments; each answers the item its `parent_id` names."""
-        if not self.handle:
+        """The comments of the user and of each responder; each answers its `parent_id`.
+
+        The user's listing is the cursor's top level (as before responders existed); each
+        responder's cursor rides in its `extra`, keyed by the name as configured.
+        """
+        names = self._responders()
+        if not self.handle and not names:
             return Batch([], cursor)
-        params = {"tags": f"comment,author_{self.handle}"}
-        hits, next_cursor = await self._sweep(params, cursor, since)
-        replies = [self._reply(hit) for hit in hits]
-        return Batch([r for r in replies if r.created_at >= since], next_cursor)
+        saved = SweepState.decode(cursor).extra.get("responders")
+        known: dict[str, Any] = saved if isinstance(saved, dict) else {}
+        own_listing = self._comments(self.handle, cursor, since) if self.handle else _nothing()
+        own, *others = await asyncio.gather(
+            own_listing, *(self._responder_comments(n, known.get(n), since) for n in names)
+        )
+        found = list(own[0]) if own else []
+        cursors: dict[str, str] = {}
+        for name, result in zip(names, others, strict=True):
+            if result is not None:  # an unknown responder gets no cursor: checked again
+                found += result[0]
+                cursors[name] = result[1]
+        after = SweepState.decode(own[1] if own else None)
+        after.extra = {"responders": cursors} if cursors else {}
+        return Batch(found, after.encode())
+
+    async def _comments(
+        self, author: str, cursor: str | None, since: datetime
+    ) -> tuple[list[Reply], str]:
+        hits, next_cursor = await self._sweep({"tags": f"comment,author_{author}"}, cursor, since)
+        replies = [self._reply(hit, author) for hit in hits]
+        return [r for r in replies if r.created_at >= since], next_cursor
+
+    async def _responder_comments(
+        self, name: str, cursor: Any, since: datetime
+    ) -> tuple[list[Reply], str] | None:
+        """A responder's comments; a responder new to the cursor is checked to exist first."""
+        if isinstance(cursor, str) and cursor:
+            return await self._comments(name, cursor, since)
+        # A misspelt name would just find nothing, forever: ask once whether it exists.
+        endpoint = f"/api/v1/users/{quote(name, safe='')}"
+        response = await self.fetcher.get(
+            self.server + endpoint, endpoint=endpoint, ok_statuses=(200, 404)
+        )
+        if response.status == 404:
+            # A warning, not an error: failing the run would also drop the user's own replies
+            # (poll.py stores no replies when replies() raises). Asked again on every run.
+            log.warning(
+                "%s: responder %r is not a Hacker News user (GET %s answered 404), so their "
+                "comments do not answer mentions; check `responders` (names are case-sensitive)",
+                self.account.name, name, endpoint,
+            )  # fmt: skip
+            return None
+        return await self._comments(name, None, since)  # new: looks back `backfill`
+
+    def _responders(self) -> list[str]:
+        names = (r.strip().lstrip("@") for r in self.account.responders)
+        return [n for n in dict.fromkeys(names) if n and n != self.handle]
 
     async def whoami(self) -> str:
         """HN needs no credential: this checks that the handle exists (one call)."""
@@ -209,12 +262,12 @@ class HackerNewsSource:
             raw=raw,
         )
 
-    def _reply(self, hit: dict[str, Any]) -> Reply:
+    def _reply(self, hit: dict[str, Any], author: str) -> Reply:
         parent = hit.get("parent_id")
         return Reply(
             remote_id=hit["objectID"],
             url=ITEM_URL.format(hit["objectID"]),
-            author=str(hit.get("author") or self.handle),
+            author=str(hit.get("author") or author),
             created_at=parse_timestamp(hit["created_at_i"]),
             parent_id=str(parent) if parent is not None else None,
             raw=hit,
@@ -222,6 +275,10 @@ class HackerNewsSource:
 
     def _error(self, endpoint: str, problem: str) -> SourceError:
         return SourceError(self.account.name, endpoint, problem)
+
+
+async def _nothing() -> tuple[list[Reply], str] | None:
+    return None
 
 
 def _children(tree: Any) -> Sequence[Any]:
