@@ -122,7 +122,7 @@ class MastodonSource:
         old = saved.get("cursor")
         try:
             # A responder new to the cursor gets None, so it backfills like a new account.
-            cursor = old if isinstance(old, str) else None
+            cursor = old if isinstance(old, str) and old else None
             batch = await self._statuses(account_id, cursor, since, responder=True)
         except _AccountGone as gone:
             # Deleted or suspended since it was looked up: forget the id, look it up next run.
