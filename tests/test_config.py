@@ -126,6 +126,8 @@ def test_init_writes_a_private_starter_config_and_never_overwrites(tmp_path: Pat
     assert path.read_text() == "# mine\n"
     forced = runner.invoke(app, ["--config", str(path), "init", "--force"])
     assert forced.exit_code == 0 and "[settings]" in path.read_text()
+    code, output = check(path)
+    assert code == 0 and "no [[accounts]] yet" in output
 
 
 def test_example_config_is_valid() -> None:

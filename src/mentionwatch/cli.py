@@ -280,6 +280,10 @@ def config_check(
         from mentionwatch.digest_config import digest_settings
 
         digest_settings(config)  # a [digest] mistake surfaces now, not at 8am from cron
+    if not config.accounts:
+        err.print(f"{config.path}: OK, but no [[accounts]] yet: add one (see the README).",
+                  markup=False)  # fmt: skip
+        return
     who = verify_online(config) if online else {}
     out.print(accounts_table(config, who))
     failed = [name for name, (ok, _) in who.items() if not ok]
