@@ -94,7 +94,7 @@ async def _verify_all(config: Config) -> dict[str, tuple[bool, str]]:
             source = PLATFORMS[account.platform].load()(account, fetcher)
             return account.name, (True, await source.whoami())
         except MentionwatchError as exc:
-            return account.name, (False, str(exc))
+            return account.name, (False, fetcher.redact(str(exc)))
         except Exception as exc:  # one broken account must not hide the others' answers
             return account.name, (False, fetcher.redact(f"{type(exc).__name__}: {exc}"))
 
@@ -105,6 +105,8 @@ async def _verify_all(config: Config) -> dict[str, tuple[bool, str]]:
 
 
 def accounts_table(config: Config, who: dict[str, tuple[bool, str]]) -> Table:
+    from mentionwatch.sources.feed import public_location  # feedparser only when shown
+
     table = Table(pad_edge=False)
     for column in ("Account", "Platform", "Server", "Handle", "SLA", "Secrets", "Status"):
         table.add_column(column, overflow="fold")
@@ -114,7 +116,8 @@ def accounts_table(config: Config, who: dict[str, tuple[bool, str]]) -> Table:
         if a.name in who:
             ok, said = who[a.name]
             status = Text(("✓ " if ok else "✗ ") + one_line(said), style="green" if ok else "red")
-        target = a.server or str(a.options.get("url", ""))
+        # A private feed's URL carries its key: show it the way error messages do.
+        target = a.server or public_location(str(a.options.get("url", "")))
         table.add_row(
             Text(a.name), Text(a.platform), Text(target), Text(a.handle or "-"),
             Text(_short(a.sla.total_seconds())), Text(secrets), status,

@@ -189,7 +189,10 @@ class AccountFetcher:
     ) -> Response:
         all_headers = dict(headers or {})
         if auth is not None:
-            all_headers["Authorization"] = httpx.BasicAuth(*auth)._auth_header
+            basic = httpx.BasicAuth(*auth)._auth_header
+            # Base64 hides nothing: a server that echoes the header must not show the secret.
+            self.add_secret(basic.partition(" ")[2])
+            all_headers["Authorization"] = basic
         request = self.http.client.build_request(
             "POST", url, data=data, json=json_body, headers=all_headers
         )
@@ -311,7 +314,9 @@ class AccountFetcher:
             return self._fail(where, f"token for account {self.account} was refused{hint}")
         if status in (401, 403):
             return self._fail(where, f"access refused (HTTP {status})")
-        excerpt = body[:200].decode("utf-8", "replace").strip().replace("\n", " ")
+        # Redacted before it is cut, so that no secret the server echoed survives in part.
+        text = self.redact(body[:4096].decode("utf-8", "replace"))
+        excerpt = text.strip()[:200].strip().replace("\n", " ")
         detail = f": {excerpt}" if excerpt and not excerpt.startswith("<") else ""
         return self._fail(where, f"HTTP {status}{detail}")
 

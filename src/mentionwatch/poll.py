@@ -106,7 +106,8 @@ async def poll_account(
         )
         error = None
     except SourceError as exc:
-        error = str(exc)
+        # Sources build some messages from server text: one that echoed a secret is redacted.
+        error = fetcher.redact(str(exc))
     except Exception as exc:  # a parser bug on one account must not stop the others
         log.debug("unexpected failure polling %s", account.name, exc_info=True)
         error = fetcher.redact(f"{account.name}: unexpected {type(exc).__name__}: {exc}")

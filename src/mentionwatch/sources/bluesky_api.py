@@ -89,7 +89,7 @@ class Xrpc:
                 f"even after renewing it{self._password_hint()}"
             )
             return self._fail(nsid, self._scrub(problem))
-        problem = self._scrub(f"HTTP {response.status} {error}: {message}"[:240])
+        problem = self._scrub(f"HTTP {response.status} {error}: {message}")[:240]
         return XrpcError(self.account.name, nsid, problem, response.status, error)
 
     async def _login(self) -> Session:
@@ -142,10 +142,8 @@ class Xrpc:
         return f" (check the app password{where})"
 
     def _scrub(self, text: str) -> str:
-        if self.session is not None:
-            for token in (self.session.access, self.session.refresh):
-                text = text.replace(token, "***")
-        return text
+        """Server text without the app password or the session's tokens (all registered)."""
+        return self.fetcher.redact(text)
 
     def _fail(self, endpoint: str, problem: str) -> SourceError:
         return SourceError(self.account.name, endpoint, problem)

@@ -150,7 +150,7 @@ class RedditSource:
         data = response.json()
         # A wrong password or revoked refresh token is HTTP 200 with {"error": "invalid_grant"}.
         if isinstance(data, dict) and "error" in data:
-            error = str(data["error"])[:40]
+            error = self.fetcher.redact(str(data["error"]))[:40]
             sources = self.account.secret_sources
             where = ", ".join(f"{k} from {v}" for k, v in sources.items()) or "their values"
             raise SourceError(

@@ -339,7 +339,9 @@ class TwitterSource:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         prefix = f"HTTP {status}: " if status != 200 else ""
         label = f"{title}: " if title and title != text else ""
-        return self._error(endpoint, f"{prefix}{label}{str(text)[:300]}{more}")
+        # Redacted before it is cut: a server that echoes the token must not show part of it.
+        text = self.fetcher.redact(str(text))[:300]
+        return self._error(endpoint, self.fetcher.redact(f"{prefix}{label}{text}{more}"))
 
 
 _META_KEYS = ("user_id", "handle")
