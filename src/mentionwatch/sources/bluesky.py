@@ -26,7 +26,7 @@ from mentionwatch.sources.base import (
     sweep_newest_first,
 )
 from mentionwatch.sources.bluesky_api import Xrpc, XrpcError
-from mentionwatch.text import strip_controls
+from mentionwatch.text import one_line, strip_controls
 from mentionwatch.timeutil import parse_timestamp, utcnow
 
 PAGE_SIZE = 100  # the maximum every listing below accepts
@@ -223,7 +223,7 @@ class BlueskySource:
         log.warning(
             "%s: responder %r cannot be read (%s: %s), so their replies do not answer "
             "mentions; check `responders` (a handle like name.bsky.social, or a DID)",
-            self.account.name, actor, exc.endpoint, exc.problem,
+            self.account.name, actor, exc.endpoint, one_line(exc.problem),
         )  # fmt: skip
 
     # -- parsing ----------------------------------------------------------------------------

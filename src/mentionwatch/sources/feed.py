@@ -43,11 +43,13 @@ class FeedSource:
         self.fetcher = fetcher
         self.location = str(account.options.get("url", "")).strip()
         self.is_remote = self.location.lower().startswith(("http://", "https://"))
-        self.endpoint = f"feed {_without_query(self.location)}"
-        # Private feeds carry their key in the query string: redact it from debug logs too.
-        query = urlsplit(self.location).query if self.is_remote else ""
-        if query:
-            fetcher.add_secret(query)
+        self.endpoint = f"feed {public_location(self.location)}"
+        # Private feeds carry their key in the query string (or user:password@ in the URL):
+        # redact it from messages and debug logs too.
+        parts = urlsplit(self.location) if self.is_remote else None
+        for secret in (parts.query, parts.password) if parts else ():
+            if secret:
+                fetcher.add_secret(secret)
 
     async def mentions(self, cursor: str | None, since: datetime) -> Batch[Mention]:
         state = _decode(cursor)
@@ -70,7 +72,7 @@ class FeedSource:
         body, headers = await self._fetch({})
         parsed = self._parse(body or b"", headers)
         title = _plain(parsed.feed.get("title", ""), parsed.feed.get("title_detail"))
-        return title or f"untitled feed ({_without_query(self.location)})"
+        return title or f"untitled feed ({public_location(self.location)})"
 
     async def _fetch(self, state: Mapping[str, str]) -> tuple[bytes | None, dict[str, str]]:
         """The feed's bytes and headers, or None for the body when the server said 304."""
@@ -227,8 +229,8 @@ def _unwrap_redirect(link: str) -> str:
     return link.strip()
 
 
-def _without_query(location: str) -> str:
-    """Feed URLs can carry private tokens in the query; messages show scheme, host and path."""
+def public_location(location: str) -> str:
+    """Feed URLs can carry private tokens in the query; output shows scheme, host and path."""
     parts = urlsplit(location)
     if parts.scheme in ("http", "https"):
         host = parts.netloc.rpartition("@")[2]  # never show user:password@
