@@ -1,0 +1,96 @@
+"""The `list` view: fixed columns laid out by hand, the mention and its link on two lines.
+
+A rich Table took 40-80 ms to lay out 50 two-line rows, a fifth of `list`'s run time
+(benchmarks/RESULTS.md); this view is one Text built in a single pass and costs a few ms.
+Every cell is a Text, so mention text is never read as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.cells import cell_len, chop_cells
+from rich.text import Text
+
+from mentionwatch.config import Config
+from mentionwatch.models import State, StoredMention
+from mentionwatch.report import BREACHED, DUE_SOON, OK, sla_for, sla_label, sla_status
+from mentionwatch.text import one_line
+from mentionwatch.timeutil import format_duration
+
+HEADERS = ("ID", "Age", "SLA", "Where", "Author", "Mention / link")
+GAP = "  "
+BUSINESS_NOTE = "(bh): age and SLA count business hours only"
+_MIN_MENTION = 24
+STYLES = {OK: "green", DUE_SOON: "yellow", BREACHED: "red"}
+
+
+@dataclass(frozen=True)
+class Row:
+    cells: tuple[str, ...]  # id, age, sla, where, author, excerpt
+    style: str  # of the age and SLA cells
+    url: str
+    business: bool
+
+
+def mention_list(
+    mentions: Sequence[StoredMention], config: Config, now: datetime, width: int = 100
+) -> Text:
+    """The header, then each mention's row and its link folded under the excerpt."""
+    rows = [_row(m, config, now) for m in mentions]
+    widths = _widths(rows, width)
+    out = Text()
+    _line(out, HEADERS, widths, ["bold"] * len(HEADERS))
+    indent = " " * (sum(widths[:-1]) + len(GAP) * (len(widths) - 1))
+    for row in rows:
+        _line(out, row.cells, widths, ["dim", row.style, row.style, "", "cyan", ""])
+        for piece in chop_cells(row.url, widths[-1]) if row.url else ():
+            out.append(indent)
+            out.append(piece, style="blue")
+            out.append("\n")
+    if any(row.business for row in rows):
+        out.append(BUSINESS_NOTE, style="dim")
+        out.append("\n")
+    out.rstrip()
+    return out
+
+
+def _row(m: StoredMention, config: Config, now: datetime) -> Row:
+    age = format_duration(now - m.created_at)
+    style, sla_text, business = "", str(m.state), False
+    if m.state in (State.OPEN, State.SNOOZED):
+        sla = sla_for(config, m.account)
+        status, left = sla_status(m, sla, now)
+        business = sla.calendar is not None
+        if business:
+            age = format_duration(sla.elapsed(m.created_at, now)) + " (bh)"
+        style, sla_text = STYLES[status], sla_label(status, left)
+    excerpt = one_line(f"{m.title}: {m.text}" if m.title else m.text, 200)
+    where = f"{m.platform}/{one_line(m.account)}"
+    cells = (str(m.id), age, sla_text, where, one_line(m.author), excerpt)
+    return Row(cells, style, one_line(m.url), business)
+
+
+def _widths(rows: Sequence[Row], screen: int) -> list[int]:
+    """Natural widths; the labels give way first, so the excerpt and the link stay readable."""
+    natural = [cell_len(h) for h in HEADERS]
+    for row in rows:
+        natural = [max(n, cell_len(c)) for n, c in zip(natural, row.cells, strict=True)]
+    label = max(8, min(28, (screen - 40) // 4))
+    natural[3], natural[4] = min(natural[3], label), min(natural[4], label)
+    fixed = sum(natural[:-1]) + len(GAP) * (len(natural) - 1)
+    natural[-1] = max(_MIN_MENTION, min(natural[-1], screen - fixed))
+    return natural
+
+
+def _line(out: Text, cells: Sequence[str], widths: Sequence[int], styles: Sequence[str]) -> None:
+    last = len(widths) - 1
+    for n, (cell, width, style) in enumerate(zip(cells, widths, styles, strict=True)):
+        text = Text(cell, style=style)
+        if n == 0:
+            text.pad_left(width - cell_len(cell))
+        text.truncate(width, overflow="ellipsis", pad=n < last)
+        out.append_text(text)
+        out.append(GAP if n < last else "\n")
