@@ -85,7 +85,7 @@ def test_unknown_mention_id_is_a_usage_error(example: Path) -> None:
     assert code == 2 and "no mention with id 999999" in output
 
 
-@pytest.mark.parametrize("command", ["list", "export", "stats"])
+@pytest.mark.parametrize("command", ["list", "export", "stats", "poll", "check"])
 def test_a_mistyped_account_is_refused_rather_than_listing_nothing(
     example: Path, command: str
 ) -> None:
@@ -209,6 +209,19 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         assert result.exit_code == 0, name
         assert "Usage" in result.output
         assert f"`mentionwatch {name}" in readme, f"{name} is not documented in README.md"
+
+
+def test_help_texts_keep_bracketed_config_sections() -> None:
+    # Rich reads "[digest]" as markup and drops it unless escaped.
+    result = runner.invoke(app, ["digest", "--help"])
+    assert "[digest.smtp]" in result.output and "[digest] to" in result.output
+
+
+def test_config_check_counts_accounts_in_english(example: Path) -> None:
+    one = example.read_text().split("# Real accounts")[0]
+    example.write_text(one)
+    code, output = mw(example, "config", "check")
+    assert code == 0 and "OK, 1 account." in output
 
 
 def test_poll_verbose_logs_each_request_without_secrets(

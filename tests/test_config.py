@@ -77,6 +77,87 @@ def test_each_mistake_is_one_clear_line_with_exit_3(
     assert output.strip().count("\n") == 0
 
 
+def account_table(platform: str, *lines: str) -> str:
+    return "\n".join(["[[accounts]]", 'name = "acct"', f'platform = "{platform}"', *lines]) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (
+            account_table("mastodon", 'server = "https://m.example"', 'handle = "brand"'),
+            "key 'token' is required for mastodon (as \"env:NAME\" or 'token_file')",
+        ),
+        (
+            account_table("bluesky", 'handle = "brand.bsky.social"'),
+            "account 'acct': key 'app_password' is required for bluesky",
+        ),
+        (
+            account_table(
+                "reddit",
+                'handle = "brand"',
+                'client_id = "id"',
+                'client_secret = "env:MW_TEST_TOKEN"',
+            ),
+            "account 'acct': key 'password' or 'refresh_token' is required for reddit",
+        ),
+        (
+            account_table("twitter", 'handle = "brand"', 'token = "env:"'),
+            "account 'acct': key 'token': \"env:\" needs a variable name",
+        ),
+        (
+            account_table(
+                "mastodon",
+                'server = "https://a.example"',
+                'api_url = "https://b.example"',
+                'handle = "brand"',
+                'token = "env:MW_TEST_TOKEN"',
+            ),
+            "account 'acct': give 'server' or 'api_url' (the same key), not both",
+        ),
+        (
+            account_table(
+                "bluesky",
+                'handle = "b"',
+                'app_password = "env:MW_TEST_TOKEN"',
+                'appview = "api.bsky.app"',
+            ),
+            "account 'acct': key 'appview': 'api.bsky.app' must start with https://",
+        ),
+        (
+            account_table(
+                "reddit", 'handle = "brand"', "client_id = 123", 'password = "env:MW_TEST_TOKEN"'
+            ),
+            "account 'acct': key 'client_id' must be a str, not 123",
+        ),
+        (
+            account_table("feed", 'url = "https://example.com/feed"', 'keywords = ["ExampleCo"]'),
+            "account 'acct': key 'keywords': a feed has no search",
+        ),
+        (account_table("feed", 'url = ""'), "account 'acct': key 'url' is required for feed"),
+    ],
+)
+def test_a_missing_secret_or_a_mistyped_platform_key_is_one_line_with_exit_3(
+    write_config: Callable[[str], Path], table: str, expected: str
+) -> None:
+    path = write_config(table)
+    code, output = check(path, env={"MW_TEST_TOKEN": "t"})
+    assert code == 3, output
+    assert output.startswith(f"mentionwatch: {path}: account 'acct': ")
+    assert expected in output
+    assert output.strip().count("\n") == 0
+
+
+def test_a_disabled_account_or_a_read_only_command_needs_no_secret(
+    write_config: Callable[[str], Path],
+) -> None:
+    table = account_table("github", 'handle = "octocat"')
+    path = write_config(table + "enabled = false\n")
+    assert check(path)[0] == 0
+    listed = runner.invoke(app, ["--config", str(write_config(table, "b.toml")), "list"])
+    assert listed.exit_code == 0, listed.output
+
+
 def test_duplicate_account_names_are_refused(write_config: Callable[[str], Path]) -> None:
     code, output = check(write_config(GOOD + GOOD.split('[settings]\nsla = "2h"')[1]))
     assert code == 3 and "duplicate account name 'brand'" in output

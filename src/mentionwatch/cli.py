@@ -88,9 +88,6 @@ def list_(
     as_jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object a line.")] = False,
 ) -> None:
     """List unanswered mentions, oldest first, with their age and SLA status."""
-    from mentionwatch.export import export
-    from mentionwatch.report import mention_table
-
     config = load_config(required=False)
     now = utcnow()
     with open_store(config) as store:
@@ -100,13 +97,17 @@ def list_(
                         all_states=all_states, limit=limit)  # fmt: skip
         mentions = chosen.mentions(store, config, now)
         if as_json or as_jsonl:
+            from mentionwatch.export import export
+
             export("json" if as_json else "jsonl", mentions, config, now, sys.stdout)
             return
         rows = list(mentions)
         if not rows:
             err.print("Nothing waiting. 🎉" if not all_states else "No mentions stored.")
             return
-        out.print(mention_table(rows, config, now, out.width))
+        from mentionwatch.list_view import mention_list
+
+        out.print(mention_list(rows, config, now, out.width), soft_wrap=True)
         err.print(f"{len(rows)} mention{'s' if len(rows) != 1 else ''}", style="dim")
 
 
@@ -198,10 +199,9 @@ def poll(
 
     if verbose:
         log_to_stderr(True)
-    config = config_mod.resolve_secrets(load_config())
-    names = account or []
-    for name in names:
-        config.account(name)
+    config = load_config()
+    names = known_accounts(config, None, account)
+    config = config_mod.resolve_secrets(config)
     code = run(config, config_mod.database_path(STATE.db, config), names, lock_timeout, out, err)
     if code:
         raise typer.Exit(code)
@@ -289,7 +289,8 @@ def config_check(
     failed = [name for name, (ok, _) in who.items() if not ok]
     if failed:
         raise typer.Exit(EXIT_ACCOUNTS_FAILED)
-    err.print(f"{config.path}: OK, {len(config.accounts)} accounts.", markup=False)
+    count = len(config.accounts)
+    err.print(f"{config.path}: OK, {count} account{'s' if count != 1 else ''}.", markup=False)
 
 
 @app.command()
@@ -310,13 +311,15 @@ def prune(
 @app.command()
 @handled
 def digest(
-    email: Annotated[bool, typer.Option("--email", help="Send by SMTP ([digest.smtp]).")] = False,
+    email: Annotated[
+        bool, typer.Option("--email", help="Send by SMTP (\\[digest.smtp] settings).")
+    ] = False,
     sendmail: Annotated[
         bool, typer.Option("--sendmail", help="Hand it to the local sendmail instead.")
     ] = False,
     to: Annotated[
         list[str] | None,
-        typer.Option("--to", help="Recipient instead of [digest] to (repeatable)."),
+        typer.Option("--to", help="Recipient instead of \\[digest] to (repeatable)."),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the message; send and record nothing.")
@@ -391,11 +394,10 @@ def check(
 
     age = duration_option("--max-age", max_age) if max_age else None
     config = load_config(required=False)
-    for name in account or []:
-        config.account(name)  # a typo must not make a monitor silently green
     now = utcnow()
     with open_store(config, create=False) as store:
-        found = breaches(store, config, now, account or (), age)
+        account = known_accounts(config, store, account)  # a typo must not pass as all clear
+        found = breaches(store, config, now, account, age)
     if as_json:
         from mentionwatch.export import export
 

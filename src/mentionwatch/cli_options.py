@@ -139,10 +139,15 @@ def written_atomically(path: Path) -> Iterator[TextIO]:
         raise
 
 
-def known_accounts(config: Config, store: Store, names: list[str] | None) -> list[str]:
-    """--account names, refusing a typo: an empty answer must mean "nothing there"."""
+def known_accounts(config: Config, store: Store | None, names: list[str] | None) -> list[str]:
+    """--account names, refusing a typo: an empty answer must mean "nothing there".
+
+    With a store, an account removed from the config but still stored counts as known.
+    """
     for name in names or []:
-        if name not in {a.name for a in config.accounts} and not store.has_account(name):
+        if name in {a.name for a in config.accounts}:
+            continue
+        if store is None or not store.has_account(name):
             known = ", ".join(a.name for a in config.accounts) or "none configured"
             raise UsageError(f"--account: no account named {name!r} ({known})")
     return names or []

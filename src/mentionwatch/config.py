@@ -31,6 +31,16 @@ _ACCOUNT_KEYS = {
     "timezone", "holidays",
 }  # fmt: skip
 _TOP_KEYS = {"settings", "accounts", "digest"}
+# Secrets a platform cannot poll without; a tuple names alternatives, one of them is enough.
+_NEEDED_SECRETS: dict[str, tuple[str, ...]] = {
+    "mastodon": ("token",),
+    "bluesky": ("app_password",),
+    "github": ("token",),
+    "twitter": ("token",),
+    "reddit": ("password", "refresh_token"),
+}
+# Options that are base URLs, checked like `server`.
+_URL_OPTIONS = {"appview", "auth_url"}
 
 
 @dataclass(frozen=True)
@@ -175,22 +185,16 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
         )
     secret_keys = {k for s in spec.secrets for k in (s, f"{s}_file")}
     _unknown(entry, _ACCOUNT_KEYS | set(spec.required) | set(spec.optional) | secret_keys, where)
+    if platform == "feed" and "keywords" in entry:
+        raise ConfigError(
+            f"{where}: key 'keywords': a feed has no search (the alert service picks its "
+            "entries); remove the key"
+        )
     server = _server(entry, spec, where)
     handle = _get(entry, "handle", str, where, "")
     if spec.needs_handle and not handle:
         raise ConfigError(f"{where}: key 'handle' is required for {platform}")
-    options: dict[str, Any] = {}
-    for key in (*spec.required, *spec.optional):
-        if key == "server":
-            continue
-        value = entry.get(key)
-        if value is None and key in spec.required:
-            raise ConfigError(f"{where}: key {key!r} is required for {platform}")
-        if key == "url" and isinstance(value, str) and not value.startswith(("https:", "http:")):
-            # A feed saved on disk: relative to the config file, like `database`.
-            value = str((path.parent / Path(value).expanduser()).resolve())
-        if value is not None:
-            options[key] = value
+    options = _options(entry, spec, where, path)
     sources = _secret_sources(entry, spec, where, path)
     return Account(
         name=name,
@@ -212,16 +216,46 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
     )
 
 
+def _options(
+    entry: Mapping[str, Any], spec: PlatformSpec, where: str, path: Path
+) -> dict[str, Any]:
+    """The platform's own keys (client_id, url, appview, ...): all non-empty strings."""
+    options: dict[str, Any] = {}
+    for key in (*spec.required, *spec.optional):
+        if key == "server":
+            continue
+        value = _get(entry, key, str, where, None)
+        if not value:
+            if key in spec.required:
+                raise ConfigError(f"{where}: key {key!r} is required for {spec.name}")
+            continue
+        if key in _URL_OPTIONS:
+            _check_url(key, value, where)
+        if key == "url" and not value.startswith(("https:", "http:")):
+            # A feed saved on disk: relative to the config file, like `database`.
+            value = str((path.parent / Path(value).expanduser()).resolve())
+        options[key] = value
+    return options
+
+
 def _server(entry: Mapping[str, Any], spec: PlatformSpec, where: str) -> str:
-    server = _get(entry, "server", str, where, None) or _get(entry, "api_url", str, where, None)
-    server = server or spec.default_server
+    server = _get(entry, "server", str, where, None)
+    api_url = _get(entry, "api_url", str, where, None)
+    if server and api_url:
+        raise ConfigError(f"{where}: give 'server' or 'api_url' (the same key), not both")
+    key = "api_url" if api_url else "server"
+    server = server or api_url or spec.default_server
     if not server:
         if "server" in spec.required:
             raise ConfigError(f"{where}: key 'server' is required for {spec.name}")
         return ""
-    if not server.startswith(("https://", "http://")):
-        raise ConfigError(f"{where}: key 'server': {server!r} must start with https://")
+    _check_url(key, server, where)
     return server.rstrip("/")
+
+
+def _check_url(key: str, value: str, where: str) -> None:
+    if not value.startswith(("https://", "http://")):
+        raise ConfigError(f"{where}: key {key!r}: {value!r} must start with https://")
 
 
 def _secret_sources(
@@ -249,6 +283,10 @@ def secret_source(table: Mapping[str, Any], key: str, where: str, path: Path) ->
             file_path = path.parent / file_path
         return f"file {file_path}"
     if value and value.startswith("env:"):
+        if not value[4:].strip():
+            raise ConfigError(
+                f'{where}: key {key!r}: "env:" needs a variable name, like "env:TOKEN"'
+            )
         return f"env {value[4:]}"
     if value:
         if _shared(path):
@@ -263,12 +301,22 @@ def secret_source(table: Mapping[str, Any], key: str, where: str, path: Path) ->
 def resolve_secrets(
     config: Config, read_env: Callable[[str], str | None] = os.environ.get
 ) -> Config:
-    """Read every enabled account's secrets; a missing one is a ConfigError before any polling."""
+    """Read every enabled account's secrets; a missing one is a ConfigError before any polling.
+
+    Only commands that call a platform need them: `list` works from a config without tokens.
+    """
     accounts = []
     for account in config.accounts:
         if not account.enabled:
             accounts.append(account)
             continue
+        needed = _NEEDED_SECRETS.get(account.platform, ())
+        if needed and not any(key in account.secret_sources for key in needed):
+            wanted = " or ".join(repr(key) for key in needed)
+            raise ConfigError(
+                f"{config.path}: account {account.name!r}: key {wanted} is required for "
+                f"{account.platform} (as \"env:NAME\" or '{needed[0]}_file')"
+            )
         secrets = {
             key: account.secrets.get(key)
             or _read_secret(config.path, account.name, key, source, read_env)
