@@ -6,8 +6,10 @@ contains the password.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
+import re
 import shutil
 import smtplib
 import socket
@@ -120,10 +122,24 @@ def _unsupported(text: str, smtp: SmtpSettings) -> str:
     return text
 
 
+_BASE64_WORD = re.compile(r"[A-Za-z0-9+/]{8,}=*")
+
+
 def _clean(message: str, password: str) -> str:
-    """One line, and the password never, even if a server echoed it back."""
+    """One line, and the password never, even if a server echoed it back (AUTH's base64 too)."""
     line = one_line(message)
-    return line.replace(password, "***") if password else line
+    if not password:
+        return line
+
+    def hide(word: re.Match[str]) -> str:
+        text = word.group().rstrip("=")
+        try:
+            decoded = base64.b64decode(text + "=" * (-len(text) % 4))
+        except ValueError:
+            return word.group()
+        return "***" if password.encode() in decoded else word.group()
+
+    return _BASE64_WORD.sub(hide, line).replace(password, "***")
 
 
 def sendmail_path(configured: str) -> str:

@@ -92,9 +92,9 @@ def record(mention: StoredMention, sla: Sla, now: datetime) -> dict[str, Any]:
     response = mention.response_time
     return {
         "id": mention.id,
-        "account": mention.account,
-        "platform": mention.platform,
-        "kind": mention.kind,
+        "account": strip_controls(mention.account),
+        "platform": strip_controls(mention.platform),
+        "kind": strip_controls(mention.kind),
         "state": str(mention.state),
         "author": strip_controls(mention.author),
         "title": strip_controls(mention.title),

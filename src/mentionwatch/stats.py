@@ -21,6 +21,7 @@ from mentionwatch.config import Config
 from mentionwatch.models import State, StoredMention
 from mentionwatch.report import BREACHED, Sla, sla_for, sla_status
 from mentionwatch.store import MentionFilter, Store
+from mentionwatch.text import strip_controls
 
 GROUPINGS = ("account", "platform", "day")
 # What `stats` and the Markdown/HTML reports look back over unless told otherwise.
@@ -326,8 +327,8 @@ def _figures_json(f: Figures) -> dict[str, Any]:
         w = f.oldest_waiting
         oldest = {
             "id": w.mention.id,
-            "account": w.mention.account,
-            "platform": w.mention.platform,
+            "account": strip_controls(w.mention.account),
+            "platform": strip_controls(w.mention.platform),
             "created_at": w.mention.created_at.isoformat(),
             "age_seconds": seconds(w.age),
             "business_age_seconds": (
@@ -336,7 +337,7 @@ def _figures_json(f: Figures) -> dict[str, Any]:
             "sla_status": w.sla_status,
         }
     return {
-        "group": f.group,
+        "group": strip_controls(f.group),
         "received": f.received,
         "answered": f.answered,
         "dismissed": f.dismissed,
