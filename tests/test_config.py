@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -209,6 +210,24 @@ def test_init_writes_a_private_starter_config_and_never_overwrites(tmp_path: Pat
     assert forced.exit_code == 0 and "[settings]" in path.read_text()
     code, output = check(path)
     assert code == 0 and "no [[accounts]] yet" in output
+
+
+def test_each_starter_account_block_is_valid_once_uncommented(tmp_path: Path) -> None:
+    from mentionwatch.sources.base import PLATFORMS
+    from mentionwatch.starter import STARTER_CONFIG
+
+    settings, *blocks = STARTER_CONFIG.split("\n# [[accounts]]\n")
+    assert sorted(b.split('platform = "')[1].split('"')[0] for b in blocks) == sorted(PLATFORMS)
+    names = ["MASTODON_TOKEN", "BSKY_APP_PASSWORD", "GITHUB_TOKEN", "REDDIT_CLIENT_SECRET",
+             "REDDIT_PASSWORD", "X_BEARER_TOKEN"]  # fmt: skip
+    env = dict.fromkeys(names, "x")
+    for block in blocks:
+        path = tmp_path / "config.toml"
+        uncommented = re.sub(r"(?m)^# ", "", block)
+        path.write_text(settings + "\n[[accounts]]\n" + uncommented)
+        path.chmod(0o600)
+        config = resolve_secrets(load(path), env.get)
+        assert len(config.accounts) == 1, block
 
 
 def test_example_config_is_valid() -> None:

@@ -9,32 +9,65 @@ from mentionwatch.errors import UsageError
 
 STARTER_CONFIG = """\
 # mentionwatch configuration. Reference: https://github.com/mentionwatch/mentionwatch#configuration
-# Secrets never go in this file as plain text unless it is chmod 600: use "env:NAME"
-# (read from the environment) or KEY_file = "path" (a file only you can read).
+# (the README's Configuration and Platforms sections, and docs/platforms/ for each platform).
+# Secrets: write "env:NAME" (read from the environment) or KEY_file = "path" (a file only you
+# can read, chmod 600). A secret written here as plain text is accepted only while this file
+# is chmod 600, as `mentionwatch init` wrote it.
+# Uncomment an [[accounts]] block per account, fill it in, then run `mentionwatch config check`.
 
 [settings]
 sla = "1h"          # response-time target (per account too)
+warn_at = 0.75      # "due soon" from this fraction of the SLA
 backfill = "3d"     # how far back the first poll of an account looks
-# database = "mentionwatch.db"   # default: your user data folder
+# database = "mentionwatch.db"   # relative to this file; default: your user data folder
 # max_pages = 10    # pages per listing per run; the next run continues where this one stopped
+# business_hours = "Mon-Fri 09:00-18:00"   # count SLAs in these hours only (needs timezone)
+# timezone = "Europe/Berlin"
 
 # [[accounts]]
-# name = "brand-mastodon"
+# name = "brand-mastodon"            # unique; used by --account and in every output
 # platform = "mastodon"
-# server = "https://mastodon.social"
+# server = "https://mastodon.social" # your server
 # handle = "brand"
-# token = "env:MASTODON_TOKEN"
-# keywords = ["ExampleCo"]
+# token = "env:MASTODON_TOKEN"       # Preferences > Development > New application
+# keywords = ["ExampleCo"]           # optional: also search for these words
+# responders = ["alice"]             # optional: their replies answer too
+
+# [[accounts]]
+# name = "brand-bluesky"
+# platform = "bluesky"
+# handle = "brand.bsky.social"
+# app_password = "env:BSKY_APP_PASSWORD"   # Settings > Privacy and security > App passwords
+
+# [[accounts]]
+# name = "brand-github"
+# platform = "github"
+# handle = "octocat"
+# token = "env:GITHUB_TOKEN"         # a classic token with the notifications scope
+
+# [[accounts]]
+# name = "brand-reddit"
+# platform = "reddit"
+# handle = "brand"
+# client_id = "the id under your script app's name"
+# client_secret = "env:REDDIT_CLIENT_SECRET"
+# password = "env:REDDIT_PASSWORD"   # or refresh_token = "env:REDDIT_REFRESH_TOKEN"
+
+# [[accounts]]
+# name = "brand-x"
+# platform = "twitter"
+# handle = "ExampleCo"
+# token = "env:X_BEARER_TOKEN"       # the app's Bearer Token (a plan with read access)
 
 # [[accounts]]
 # name = "hn"
-# platform = "hackernews"
-# handle = "your_hn_username"
+# platform = "hackernews"            # no credential
+# handle = "your_hn_username"        # optional
 # keywords = ["ExampleCo"]
 
 # [[accounts]]
 # name = "alerts"
-# platform = "feed"
+# platform = "feed"                  # any RSS/Atom feed, e.g. Google Alerts; no credential
 # url = "https://www.google.com/alerts/feeds/00000000000000000000/0000000000000000000"
 """
 
