@@ -7,18 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from mentionwatch.business import Calendar
 from mentionwatch.config import Config
 from mentionwatch.models import State, StoredMention
-from mentionwatch.text import one_line, strip_controls
+from mentionwatch.text import strip_controls
 from mentionwatch.timeutil import format_duration
 
 OK, DUE_SOON, BREACHED = "ok", "due soon", "breached"
-_STYLE = {OK: "green", DUE_SOON: "yellow", BREACHED: "red"}
 
 
 @dataclass(frozen=True)
@@ -113,55 +111,6 @@ def record(mention: StoredMention, sla: Sla, now: datetime) -> dict[str, Any]:
         "sla_clock": "business hours" if sla.calendar else "wall clock",
         "sla_due_at": sla.due(mention.created_at).isoformat() if waiting else None,
     }
-
-
-def mention_table(
-    mentions: Iterable[StoredMention], config: Config, now: datetime, screen: int = 160
-) -> Table:
-    """The `list` table. Cells are Text objects, so mention text is never read as markup.
-
-    The excerpt and the link share one cell on two lines, so the link survives narrow terminals.
-    """
-    table = Table(pad_edge=False, box=None, header_style="bold", show_edge=False)
-    table.add_column("ID", style="dim", no_wrap=True, justify="right")
-    table.add_column("Age", no_wrap=True)
-    table.add_column("SLA", no_wrap=True)
-    # Narrow terminals squeeze the labels, never the mention and its link.
-    label = max(8, min(28, (screen - 40) // 4))
-    table.add_column("Where", no_wrap=True, overflow="ellipsis", max_width=label)
-    table.add_column("Author", style="cyan", no_wrap=True, overflow="ellipsis", max_width=label)
-    table.add_column("Mention / link", overflow="fold", ratio=1)
-    for m in mentions:
-        table.add_row(*_row(m, config, now, 100))
-        if m.state in (State.OPEN, State.SNOOZED) and sla_for(config, m.account).calendar:
-            table.caption = "(bh): age and SLA count business hours only"
-    return table
-
-
-def _row(m: StoredMention, config: Config, now: datetime, width: int) -> list[RenderableType]:
-    age = format_duration(now - m.created_at)
-    if m.state in (State.OPEN, State.SNOOZED):
-        sla = sla_for(config, m.account)
-        status, left = sla_status(m, sla, now)
-        if sla.calendar:
-            age = format_duration(sla.elapsed(m.created_at, now)) + " (bh)"
-        age_cell = Text(age, style=_STYLE[status])
-        sla_cell = Text(sla_label(status, left), style=_STYLE[status])
-    else:
-        age_cell, sla_cell = Text(age), Text(str(m.state))
-    excerpt = one_line(f"{m.title}: {m.text}" if m.title else m.text, width)
-    mention = Group(
-        Text(excerpt, overflow="ellipsis", no_wrap=True),
-        Text(one_line(m.url), style="blue", overflow="fold"),
-    )
-    return [
-        Text(str(m.id)),
-        age_cell,
-        sla_cell,
-        Text(f"{m.platform}/{one_line(m.account)}"),
-        Text(one_line(m.author)),
-        mention,
-    ]
 
 
 def mention_detail(m: StoredMention, config: Config, now: datetime) -> Table:
