@@ -51,8 +51,8 @@ class Settings:
     database: Path | None = None
     max_pages: int = 10
     max_wait: timedelta = timedelta(seconds=60)
-    concurrency: int = 16
-    per_host: int = 4
+    concurrency: int = 64
+    per_host: int = 8
     timeout: timedelta = timedelta(seconds=20)
     retries: int = 3
     # The business calendar accounts inherit key by key; `timezone` alone also sets the days
