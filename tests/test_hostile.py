@@ -423,3 +423,22 @@ def test_html_and_markdown_escaping_leave_no_markup(text: str) -> None:
     assert not set("<>\"'") & set(escaped) and not UNSAFE.search(escaped.replace("\t", ""))
     rendered = MarkdownIt("commonmark").enable("table").render(markdown_text(text))
     assert "<a " not in rendered and "<img" not in rendered and "<script" not in rendered
+
+
+def test_log_lines_quoting_a_server_carry_no_escape_sequence(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import logging
+
+    from mentionwatch.cli_options import log_to_stderr
+
+    log_to_stderr(True)
+    try:
+        logging.getLogger("mentionwatch.test").warning(
+            "server said: \x1b[2J\x1b]0;owned\x07gone\u202eevil\nsecond line"
+        )
+    finally:
+        log_to_stderr(False)
+    logged = capsys.readouterr().err
+    assert "server said: gone" in logged and "evil\nsecond line" in logged
+    assert not any(c in logged for c in ("\x1b", "\x07", "\u202e"))

@@ -338,7 +338,6 @@ def test_init_writes_the_config_private(tmp_path: Path) -> None:
         os.umask(old)
 
 
-@pytest.mark.xfail(reason="export files inherit the umask (cli_options.written_atomically)")
 def test_export_files_are_private(tmp_path: Path) -> None:
     config = config_for(tmp_path, "https://feeds.example")
     old = os.umask(0o022)

@@ -22,7 +22,7 @@ from mentionwatch.config import Config
 from mentionwatch.errors import MentionwatchError, UsageError
 from mentionwatch.selection import StateChoice
 from mentionwatch.store import Store
-from mentionwatch.text import one_line
+from mentionwatch.text import one_line, strip_controls
 from mentionwatch.timeutil import parse_duration
 
 out = Console(highlight=False, soft_wrap=False)
@@ -90,11 +90,18 @@ def handled(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+class CleanFormatter(logging.Formatter):
+    """Log lines quote servers and exceptions: no escape sequence reaches the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(strip_controls(line) for line in super().format(record).splitlines())
+
+
 def log_to_stderr(verbose: bool) -> None:
     """Our own loggers only, so that libraries' chatter never reaches the user."""
     logger = logging.getLogger("mentionwatch")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(CleanFormatter("%(message)s"))
     logger.handlers[:] = [handler]
     logger.propagate = False
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
@@ -128,7 +135,9 @@ def written_atomically(path: Path) -> Iterator[TextIO]:
     """A file that appears whole or not at all: an interrupted export never leaves half a file."""
     partial = path.with_name(path.name + ".partial")
     try:
-        with partial.open("w", encoding="utf-8", newline="") as handle:
+        # Mentions can be private (DMs, private repositories): readable by the owner only.
+        fd = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             yield handle
         partial.replace(path)
     except OSError as exc:
