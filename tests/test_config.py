@@ -63,7 +63,8 @@ def test_settings_and_defaults_reach_accounts(write_config: Callable[[str], Path
         (('handle = "@brand"', "handle = 5"), "key 'handle' must be a str"),
         (('server = "https://mastodon.example"', 'server = "ftp://x"'), "must start with https"),
         (('name = "brand"', "nom = 1"), "accounts[0]: key 'name' is required"),
-        (("[settings]", "[setings]"), "unknown key 'setings'"),
+        (("[settings]", "[setings]"), "unknown key 'setings' (did you mean 'settings'?)"),
+        (("token =", "tokn ="), "account 'brand': unknown key 'tokn' (did you mean 'token'?)"),
         (("[[accounts]]", "[[accounts]\n"), "invalid TOML"),
     ],
 )
