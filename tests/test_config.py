@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mentionwatch.cli import app
-from mentionwatch.config import load, resolve_secrets
+from mentionwatch.config import load
+from mentionwatch.config_secrets import resolve_secrets
 
 runner = CliRunner()
 

@@ -32,6 +32,7 @@ from mentionwatch.cli_options import (
     out,
     written_atomically,
 )
+from mentionwatch.config_secrets import resolve_secrets
 from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, EXIT_BREACHED, UsageError
 from mentionwatch.models import State
 from mentionwatch.selection import select
@@ -201,7 +202,7 @@ def poll(
         log_to_stderr(True)
     config = load_config()
     names = known_accounts(config, None, account)
-    config = config_mod.resolve_secrets(config)
+    config = resolve_secrets(config)
     code = run(config, config_mod.database_path(STATE.db, config), names, lock_timeout, out, err)
     if code:
         raise typer.Exit(code)
@@ -275,7 +276,7 @@ def config_check(
     """Validate the config and show the accounts, secrets redacted."""
     from mentionwatch.cli_poll import accounts_table, verify_online
 
-    config = config_mod.resolve_secrets(load_config())
+    config = resolve_secrets(load_config())
     if config.digest:
         from mentionwatch.digest_config import digest_settings
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import difflib
 import os
-import stat
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from mentionwatch.business import Calendar, load_zone, parse_holiday, parse_hours
+from mentionwatch.config_secrets import secret_sources
 from mentionwatch.errors import ConfigError
 from mentionwatch.models import Account
 from mentionwatch.sources.base import PLATFORMS, PlatformSpec
@@ -33,13 +33,6 @@ _ACCOUNT_KEYS = {
 }  # fmt: skip
 _TOP_KEYS = {"settings", "accounts", "digest"}
 # Secrets a platform cannot poll without; a tuple names alternatives, one of them is enough.
-_NEEDED_SECRETS: dict[str, tuple[str, ...]] = {
-    "mastodon": ("token",),
-    "bluesky": ("app_password",),
-    "github": ("token",),
-    "twitter": ("token",),
-    "reddit": ("password", "refresh_token"),
-}
 # Options that are base URLs, checked like `server`.
 _URL_OPTIONS = {"appview", "auth_url"}
 
@@ -196,7 +189,7 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
     if spec.needs_handle and not handle:
         raise ConfigError(f"{where}: key 'handle' is required for {platform}")
     options = _options(entry, spec, where, path)
-    sources = _secret_sources(entry, spec, where, path)
+    sources = secret_sources(entry, spec, where, path)
     return Account(
         name=name,
         platform=platform,
@@ -257,107 +250,6 @@ def _server(entry: Mapping[str, Any], spec: PlatformSpec, where: str) -> str:
 def _check_url(key: str, value: str, where: str) -> None:
     if not value.startswith(("https://", "http://")):
         raise ConfigError(f"{where}: key {key!r}: {value!r} must start with https://")
-
-
-def _secret_sources(
-    entry: Mapping[str, Any], spec: PlatformSpec, where: str, path: Path
-) -> dict[str, str]:
-    """Where each secret is to be read from: "env NAME" or "file PATH"."""
-    found: dict[str, str] = {}
-    for key in spec.secrets:
-        source = secret_source(entry, key, where, path)
-        if source:
-            found[key] = source
-    return found
-
-
-def secret_source(table: Mapping[str, Any], key: str, where: str, path: Path) -> str | None:
-    """Where the secret `key` (or `key`_file) of a table is: "env NAME", "file PATH" or
-    "config file"; None when the table has neither. Any table with secrets uses this."""
-    value = _get(table, key, str, where, None)
-    file_value = _get(table, f"{key}_file", str, where, None)
-    if value and file_value:
-        raise ConfigError(f"{where}: give {key!r} or '{key}_file', not both")
-    if file_value:
-        file_path = Path(file_value).expanduser()
-        if not file_path.is_absolute():
-            file_path = path.parent / file_path
-        return f"file {file_path}"
-    if value and value.startswith("env:"):
-        if not value[4:].strip():
-            raise ConfigError(
-                f'{where}: key {key!r}: "env:" needs a variable name, like "env:TOKEN"'
-            )
-        return f"env {value[4:]}"
-    if value:
-        if _shared(path):
-            raise ConfigError(
-                f"{where}: key {key!r}: a secret written in a config file that others can "
-                f"read; use \"env:NAME\" or '{key}_file', or chmod 600 {path}"
-            )
-        return "config file"
-    return None
-
-
-def resolve_secrets(
-    config: Config, read_env: Callable[[str], str | None] = os.environ.get
-) -> Config:
-    """Read every enabled account's secrets; a missing one is a ConfigError before any polling.
-
-    Only commands that call a platform need them: `list` works from a config without tokens.
-    """
-    accounts = []
-    for account in config.accounts:
-        if not account.enabled:
-            accounts.append(account)
-            continue
-        needed = _NEEDED_SECRETS.get(account.platform, ())
-        if needed and not any(key in account.secret_sources for key in needed):
-            wanted = " or ".join(repr(key) for key in needed)
-            raise ConfigError(
-                f"{config.path}: account {account.name!r}: key {wanted} is required for "
-                f"{account.platform} (as \"env:NAME\" or '{needed[0]}_file')"
-            )
-        secrets = {
-            key: account.secrets.get(key)
-            or _read_secret(config.path, account.name, key, source, read_env)
-            for key, source in account.secret_sources.items()
-        }
-        accounts.append(replace(account, secrets=secrets))
-    return replace(config, accounts=tuple(accounts))
-
-
-def _read_secret(
-    path: Path, account: str, key: str, source: str, read_env: Callable[[str], str | None]
-) -> str:
-    return read_secret(f"{path}: account {account!r}: key {key!r}", source, read_env)
-
-
-def read_secret(
-    where: str, source: str, read_env: Callable[[str], str | None] = os.environ.get
-) -> str:
-    """Read a secret located by `secret_source` ("env NAME" or "file PATH")."""
-    if source.startswith("env "):
-        value = read_env(source[4:])
-        if not value:
-            raise ConfigError(f"{where}: environment variable {source[4:]} is not set")
-        return value
-    secret_path = Path(source[5:])
-    try:
-        if _shared(secret_path):
-            raise ConfigError(
-                f"{where}: {secret_path} is readable by group or others; chmod 600 {secret_path}"
-            )
-        value = secret_path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read {secret_path}: {exc.strerror}") from None
-    if not value:
-        raise ConfigError(f"{where}: {secret_path} is empty")
-    return value
-
-
-def _shared(path: Path) -> bool:
-    return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
 
 
 def _unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> None:

@@ -21,9 +21,8 @@ from mentionwatch.config import (
     _positive,
     _table,
     _unknown,
-    read_secret,
-    secret_source,
 )
+from mentionwatch.config_secrets import read_secret, secret_source
 from mentionwatch.errors import ConfigError, UsageError
 from mentionwatch.text import one_line
 

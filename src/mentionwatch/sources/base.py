@@ -95,6 +95,7 @@ class PlatformSpec:
     required: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
     secrets: tuple[str, ...] = ()
+    needs_one_of: tuple[str, ...] = ()  # an enabled account must give one of these secrets
     needs_handle: bool = True
     notes: str = ""
 
@@ -108,18 +109,28 @@ class PlatformSpec:
 PLATFORMS: dict[str, PlatformSpec] = {
     spec.name: spec
     for spec in (
-        PlatformSpec("mastodon", "mastodon", None, required=("server",), secrets=("token",)),
+        PlatformSpec(
+            "mastodon", "mastodon", None, required=("server",), secrets=("token",),
+            needs_one_of=("token",),
+        ),
         PlatformSpec(
             "bluesky", "bluesky", "https://bsky.social", optional=("appview",),
-            secrets=("app_password",),
+            secrets=("app_password",), needs_one_of=("app_password",),
         ),
-        PlatformSpec("github", "github", "https://api.github.com", secrets=("token",)),
+        PlatformSpec(
+            "github", "github", "https://api.github.com", secrets=("token",),
+            needs_one_of=("token",),
+        ),
         PlatformSpec(
             "reddit", "reddit", "https://oauth.reddit.com",
             required=("client_id",), optional=("auth_url", "user_agent"),
             secrets=("client_secret", "password", "refresh_token"),
+            needs_one_of=("password", "refresh_token"),
         ),
-        PlatformSpec("twitter", "twitter", "https://api.x.com", secrets=("token",)),
+        PlatformSpec(
+            "twitter", "twitter", "https://api.x.com", secrets=("token",),
+            needs_one_of=("token",),
+        ),
         PlatformSpec("hackernews", "hackernews", "https://hn.algolia.com", needs_handle=False),
         PlatformSpec("feed", "feed", None, required=("url",), needs_handle=False),
     )
