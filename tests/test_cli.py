@@ -192,6 +192,17 @@ def test_one_failing_account_does_not_stop_the_others(
     assert len(listed(example)) >= 3
 
 
+def test_a_failed_account_is_named_once_in_its_summary_line(example: Path) -> None:
+    example.write_text(
+        example.read_text()
+        + '\n[[accounts]]\nname = "gone"\nplatform = "feed"\nurl = "examples/gone.atom"\n'
+    )
+    code, output = mw(example, "poll")
+    line = next(x for x in output.splitlines() if x.startswith("gone (feed):"))
+    assert code == 4 and line.count("gone") == 2  # the account, and the file's name
+    assert line.endswith("gone.atom: cannot read it: No such file or directory")
+
+
 def test_every_command_has_help_and_is_in_the_readme() -> None:
     import typer
 

@@ -24,7 +24,9 @@ from mentionwatch.text import one_line
 def summary_line(result: PollResult) -> Text:
     name = Text(f"{one_line(result.account)} ({result.platform}): ", style="bold")
     if result.error:
-        return name + Text(f"FAILED: {one_line(result.error)}", style="red")
+        # Errors name their account for logs and poll_runs; the line names it already.
+        error = result.error.removeprefix(f"{result.account}: ")
+        return name + Text(f"FAILED: {one_line(error)}", style="red")
     return name + Text(
         f"{result.new_mentions} new, {result.newly_answered} newly answered, "
         f"{result.still_open} open ({result.seconds:.1f}s)"

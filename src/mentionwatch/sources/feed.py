@@ -100,7 +100,7 @@ class FeedSource:
         try:
             return await asyncio.to_thread(path.read_bytes)
         except OSError as exc:
-            raise self._error(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise self._error(f"cannot read it: {exc.strerror or exc}") from None
 
     def _parse(self, body: bytes, headers: Mapping[str, str]) -> Any:
         # Only the content-type (feedparser flags a missing one); no content-location, since
