@@ -1,0 +1,42 @@
+"""Commands that don't poll never pay for the HTTP stack (DESIGN.md: speed and scale)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mentionwatch.store import Store
+
+HEAVY = ("httpx", "httpcore", "anyio", "feedparser", "pydantic")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["list", "--limit", "5"],
+        ["list", "--json"],
+        ["export", "--format", "csv"],
+        ["stats", "--json"],
+        ["check"],
+    ],
+)
+def test_commands_that_do_not_poll_never_import_the_http_stack(
+    tmp_path: Path, args: list[str]
+) -> None:
+    with Store.open(tmp_path / "m.db"):
+        pass  # an empty database, so that every command runs to its end
+    env = {**os.environ, "MENTIONWATCH_DB": str(tmp_path / "m.db"), "HOME": str(tmp_path)}
+    env.pop("MENTIONWATCH_CONFIG", None)
+    command = [sys.executable, "-X", "importtime", "-m", "mentionwatch", *args]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "mentionwatch.cli" in imported  # the measurement itself worked
+    assert not {m for m in imported if m.split(".")[0] in HEAVY}
