@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-PAGE_SIZE = 40  # what mentionwatch asks for (sources/mastodon.py)
+# What mentionwatch asks for (sources/mastodon.py): the most each endpoint returns.
+NOTIFICATIONS_PAGE, STATUSES_PAGE = 80, 40
 
 
 def next_url(response: httpx.Response) -> str | None:
@@ -46,9 +47,9 @@ def main() -> None:
             client.headers["Authorization"] = f"Bearer {account['token']}"
             base = account["url"]
             me = json.loads(client.get(f"{base}/api/v1/accounts/verify_credentials").content)
-            mentions = {"types[]": "mention", "limit": str(PAGE_SIZE)}
+            mentions = {"types[]": "mention", "limit": str(NOTIFICATIONS_PAGE)}
             total += len(fetch_all(client, f"{base}/api/v1/notifications", mentions))
-            own = {"exclude_reblogs": "true", "limit": str(PAGE_SIZE)}
+            own = {"exclude_reblogs": "true", "limit": str(STATUSES_PAGE)}
             fetch_all(client, f"{base}/api/v1/accounts/{me['id']}/statuses", own)
     print(total)
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from mastodon import Mastodon
 
-PAGE_SIZE = 40
+# The same pages as mentionwatch asks for: the most each endpoint returns.
+NOTIFICATIONS_PAGE, STATUSES_PAGE = 80, 40
 
 
 def fetch_all(api: Mastodon, page: Any) -> list[Any]:
@@ -33,8 +34,8 @@ def main() -> None:
     for account in accounts:
         api = Mastodon(access_token=account["token"], api_base_url=account["url"])
         me = api.account_verify_credentials()
-        mentions = fetch_all(api, api.notifications(types=["mention"], limit=PAGE_SIZE))
-        fetch_all(api, api.account_statuses(me["id"], exclude_reblogs=True, limit=PAGE_SIZE))
+        mentions = fetch_all(api, api.notifications(types=["mention"], limit=NOTIFICATIONS_PAGE))
+        fetch_all(api, api.account_statuses(me["id"], exclude_reblogs=True, limit=STATUSES_PAGE))
         total += len(mentions)
     print(total)
 

@@ -83,8 +83,9 @@ def mentionwatch_command() -> list[str]:
 
 
 class Bench:
-    def __init__(self, sizes: Sizes, workdir: Path) -> None:
+    def __init__(self, sizes: Sizes, workdir: Path, only: str | None = None) -> None:
         self.sizes = sizes
+        self.only = only
         self.work = workdir
         self.mw = mentionwatch_command()
         self.env = dict(os.environ)
@@ -165,7 +166,8 @@ class Bench:
                 f"{s.accounts}-account poll {median([r.peak_rss_mb for r in many_runs]):.0f} MB",
             )  # fmt: skip
             self.seconds["poll_many"] = t_many
-            self.versus_mastodon_py(many, accounts, listed)
+            if self.only != "1":
+                self.versus_mastodon_py(many, accounts, listed)
 
     def versus_mastodon_py(self, config: Path, accounts: list[SimAccount], listed: Path) -> None:
         s = self.sizes
@@ -320,17 +322,22 @@ def report(bench: Bench, info: dict[str, str], command: str, took: float) -> str
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="Small sizes, for CI.")
-    parser.add_argument("--only", choices=("many", "storage", "read"), help="One group only.")
+    parser.add_argument(
+        "--only",
+        choices=("many", "1", "storage", "3", "read"),
+        help="One group only: many (figures 1, 2), 1 (figure 1 alone), storage (3), read (4, 5).",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()
     info = machine()
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mentionwatch-bench-") as tmp:
-        bench = Bench(sizes, Path(tmp))
+        bench = Bench(sizes, Path(tmp), args.only)
         groups = {"many": bench.many_accounts, "storage": bench.storage, "read": bench.read_side}
+        aliases = {"1": "many", "3": "storage"}
         for name, group in groups.items():
-            if args.only in (None, name):
+            if args.only is None or aliases.get(args.only, args.only) == name:
                 group()
     took = time.monotonic() - began
     missed = [f.name for f in bench.figures if f.verdict == "MISS"]

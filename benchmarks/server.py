@@ -26,7 +26,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-MAX_LIMIT = 80  # Mastodon's cap for notifications; statuses cap at 40 but page_size rules here
+# Mastodon's caps on `limit`: 80 notifications, 40 statuses (docs.joinmastodon.org/methods/).
+NOTIFICATIONS_CAP = 80
+STATUSES_CAP = 40
 
 
 @dataclass
@@ -35,10 +37,14 @@ class Listing:
 
     top: int
     bodies: list[bytes]
+    cap: int  # the most one page holds, whatever `limit` asks
 
     def select(self, query: dict[str, str], page_size: int) -> tuple[int, int]:
-        """The [start, end) slice a request with max_id/since_id/min_id/limit asks for."""
-        limit = min(int(query.get("limit") or page_size), page_size, MAX_LIMIT)
+        """The [start, end) slice a request with max_id/since_id/min_id/limit asks for.
+
+        `page_size` is the page a request without `limit` gets.
+        """
+        limit = min(int(query.get("limit") or page_size), self.cap)
         count = len(self.bodies)
         start = 0
         if query.get("max_id"):
@@ -169,8 +175,8 @@ def build_account(number: int, host: str, mentions: int, statuses: int, now: flo
         token=f"token-{number}",
         id=str(number),
         acct=acct,
-        notifications=Listing(top, bodies),
-        statuses=Listing(top + 10**8, status_bodies),
+        notifications=Listing(top, bodies, NOTIFICATIONS_CAP),
+        statuses=Listing(top + 10**8, status_bodies, STATUSES_CAP),
     )
 
 
