@@ -332,7 +332,7 @@ def test_mentions_page_through_link_headers_and_carry_status_ids(
     pages = fake.requests(NOTIFICATIONS)
     assert [r.args.get("max_id") for r in pages] == [None, "4", "2", "1"]
     assert all(r.args.getlist("types[]") == ["mention"] for r in pages)
-    assert pages[0].args["limit"] == "40"
+    assert pages[0].args["limit"] == "80"
 
 
 def test_second_poll_asks_only_for_newer_notifications(fake: FakeMastodon, use: Any) -> None:

@@ -29,7 +29,9 @@ from mentionwatch.sources.mastodon_api import Api, bounds, next_max_id
 from mentionwatch.text import html_to_text
 from mentionwatch.timeutil import utcnow
 
-PAGE_SIZE = 40  # the documented default; notifications allow 80, search and statuses 40
+PAGE_SIZE = 40  # the most search and statuses return
+# Notifications allow 80: half the requests for a big backlog (40 is only their default).
+NOTIFICATIONS_PAGE_SIZE = 80
 NOTIFICATIONS = "/api/v1/notifications"
 SEARCH = "/api/v2/search"
 VERIFY = "/api/v1/accounts/verify_credentials"
@@ -158,7 +160,7 @@ class MastodonSource:
             response = await self.api.get(STATUSES, path, params, ok=ok)
             if response.status != 200:
                 raise _AccountGone(response.status)
-            statuses = self.api.list_of(STATUSES, response.json())
+            statuses = self.api.list_of(STATUSES, self.api.json(response))
             return Page([self._status_entry(s) for s in statuses], next_max_id(response))
 
         batch = await self._sweep(page, cursor, since)
@@ -166,11 +168,11 @@ class MastodonSource:
 
     async def _notifications(self, cursor: str | None, since: datetime, me: str) -> Batch[Mention]:
         async def page(token: str | None, floor: Any) -> Page[_Entry[Mention]]:
-            params = [("types[]", "mention"), ("limit", str(PAGE_SIZE))]
+            params = [("types[]", "mention"), ("limit", str(NOTIFICATIONS_PAGE_SIZE))]
             response = await self.api.get(
                 NOTIFICATIONS, NOTIFICATIONS, params + bounds(token, floor)
             )
-            items = self.api.list_of(NOTIFICATIONS, response.json())
+            items = self.api.list_of(NOTIFICATIONS, self.api.json(response))
             return Page([self._notification_entry(n, me) for n in items], next_max_id(response))
 
         batch = await self._sweep(page, cursor, since)
@@ -186,7 +188,9 @@ class MastodonSource:
             params = [("q", keyword), ("type", "statuses"), ("limit", str(PAGE_SIZE))]
             params.append(("offset", str(offset)))
             response = await self.api.get(SEARCH, SEARCH, params)
-            statuses = self.api.list_of(SEARCH, self.api.field(SEARCH, response.json(), "statuses"))
+            statuses = self.api.list_of(
+                SEARCH, self.api.field(SEARCH, self.api.json(response), "statuses")
+            )
             entries = [self._keyword_entry(s, me) for s in statuses]
             # The server drops filtered posts after applying the limit, so a short page is not
             # the end; only an empty one is.
@@ -300,13 +304,13 @@ class MastodonSource:
 
     async def _verify_credentials(self) -> Any:
         response = await self.api.get(VERIFY, VERIFY, [])
-        return response.json()
+        return self.api.json(response)
 
     async def _lookup(self, acct: str) -> str | None:
         """A responder's account id on the watched server; None (and a warning) if unknown."""
         response = await self.api.get(LOOKUP, LOOKUP, [("acct", acct)], ok=(200, *_UNKNOWN_ACCOUNT))
         if response.status == 200:
-            return str(self.api.field(LOOKUP, response.json(), "id"))
+            return str(self.api.field(LOOKUP, self.api.json(response), "id"))
         self._warn_unknown(acct, LOOKUP, response.status)
         return None
 
