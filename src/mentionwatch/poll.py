@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -39,7 +41,24 @@ def run_poll(
 ) -> list[PollResult]:
     # Looked up at call time, so that a test that freezes utcnow freezes polls too.
     now = clock or utcnow
-    return asyncio.run(poll_all(config, store, accounts, hooks or PollHooks(), http, now))
+    with _fewer_gc_passes():
+        return asyncio.run(poll_all(config, store, accounts, hooks or PollHooks(), http, now))
+
+
+@contextlib.contextmanager
+def _fewer_gc_passes() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while polling.
+
+    A poll holds every parsed page until its account is stored: millions of objects, none in
+    a cycle, that each collection walks again. With the default threshold (700 allocations)
+    collections took ~15% of the CPU of a 100,000-mention poll; every 50,000 they cost ~2%.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], 50_000), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 async def poll_all(
