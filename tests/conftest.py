@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ import pytest
 from mentionwatch.http import Http
 
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -72,3 +74,12 @@ def write_config(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """The README's offline example, copied so its database lands in a temporary folder."""
+    shutil.copy(ROOT / "config.example.toml", tmp_path / "config.toml")
+    (tmp_path / "examples").mkdir()
+    shutil.copy(ROOT / "examples" / "alerts.atom", tmp_path / "examples" / "alerts.atom")
+    return tmp_path / "config.toml"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -33,15 +32,6 @@ def listed(config: Path, *args: str) -> list[dict[str, object]]:
     code, output = mw(config, "list", "--jsonl", *args)
     assert code == 0, output
     return [json.loads(line) for line in output.splitlines() if line.strip()]
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    """The README's offline example, copied so its database lands in a temporary folder."""
-    shutil.copy(ROOT / "config.example.toml", tmp_path / "config.toml")
-    (tmp_path / "examples").mkdir()
-    shutil.copy(ROOT / "examples" / "alerts.atom", tmp_path / "examples" / "alerts.atom")
-    return tmp_path / "config.toml"
 
 
 def test_example_poll_list_done_list(example: Path) -> None:

@@ -5,25 +5,14 @@ from __future__ import annotations
 import os
 import pty
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from tests.fakes import FakeMastodon, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 ESCAPE = re.compile(rb"\x1b\[")
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    shutil.copy(ROOT / "config.example.toml", tmp_path / "config.toml")
-    (tmp_path / "examples").mkdir()
-    shutil.copy(ROOT / "examples" / "alerts.atom", tmp_path / "examples" / "alerts.atom")
-    return tmp_path / "config.toml"
 
 
 def poll_command(config: Path) -> list[str]:
@@ -44,13 +33,13 @@ def read_all(fd: int) -> bytes:
 
 
 def test_a_terminal_gets_live_progress_on_stderr_and_the_summary_on_stdout(
-    config: Path,
+    example: Path,
 ) -> None:
     main, terminal = pty.openpty()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"}
     env.pop("NO_COLOR", None)
     process = subprocess.Popen(
-        poll_command(config), stdout=subprocess.PIPE, stderr=terminal, env=env
+        poll_command(example), stdout=subprocess.PIPE, stderr=terminal, env=env
     )
     os.close(terminal)
     stderr = read_all(main)
