@@ -11,7 +11,6 @@ from pathlib import Path
 
 from tests.fakes import FakeMastodon, serve
 
-ROOT = Path(__file__).resolve().parent.parent
 ESCAPE = re.compile(rb"\x1b\[")
 
 
