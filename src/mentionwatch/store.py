@@ -12,13 +12,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from mentionwatch.errors import StoreError, UsageError
 from mentionwatch.migrations import MIGRATIONS
 from mentionwatch.models import Mention, Reply, State, StoredMention
 from mentionwatch.store_reports import ReportQueries
-from mentionwatch.store_rows import COLUMNS, explain, stored
+from mentionwatch.store_rows import COLUMNS, explain, raw_json, stored
 from mentionwatch.timeutil import from_db, to_db
 
 _OPEN_STATES = ("open", "snoozed")
@@ -161,23 +159,25 @@ class Store(ReportQueries):
                 "ON CONFLICT (account, remote_id) DO NOTHING",
                 (
                     (account, platform, r.remote_id, r.url, r.author, to_db(r.created_at),
-                     r.parent_id, r.thread_id, _raw(r.raw))
+                     r.parent_id, r.thread_id, raw_json(r.raw))
                     for r in replies
                 ),
             )  # fmt: skip
             new_replies = db.total_changes - before
             before = db.total_changes
+            # The account's own posts (stored as replies, this run's included) are never
+            # mentions. Looked up in one go: a NOT EXISTS per inserted row took half the time.
+            own = _stored_reply_ids(db, account, [m.remote_id for m in mentions])
             db.executemany(
                 "INSERT INTO mentions (account, platform, remote_id, kind, url, author, title, "
                 "text, thread_id, created_at, first_seen_at, raw) "
-                "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
-                "(SELECT 1 FROM replies WHERE account = ? AND remote_id = ?) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (account, remote_id) DO NOTHING",
                 (
                     (account, platform, m.remote_id, str(m.kind), m.url, m.author, m.title,
-                     m.text, m.thread_id, to_db(m.created_at), seen, _raw(m.raw),
-                     account, m.remote_id)
+                     m.text, m.thread_id, to_db(m.created_at), seen, raw_json(m.raw))
                     for m in mentions
+                    if m.remote_id not in own
                 ),
             )  # fmt: skip
             new_mentions = db.total_changes - before
@@ -371,20 +371,15 @@ def _select(where: MentionFilter, now: str) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def _raw(payload: Mapping[str, Any]) -> str:
-    """The payload as compact JSON; orjson is ~10x faster than json.dumps at this (~2 KB each).
-
-    orjson takes the plain JSON types a parsed response is made of; anything else (ints over
-    64 bits, non-string keys, dates, subclasses) goes to json.dumps, whose output it matches.
-    """
-    try:
-        return orjson.dumps(payload, option=_ORJSON_PLAIN).decode()
-    except TypeError:
-        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-_ORJSON_PLAIN = (
-    orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-)
+def _stored_reply_ids(db: sqlite3.Connection, account: str, ids: Sequence[str]) -> set[str]:
+    """Which of `ids` are stored replies of `account`, asked 500 at a time."""
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = db.execute(
+            "SELECT remote_id FROM replies WHERE account = ? AND remote_id IN "
+            f"({', '.join('?' * len(chunk))})",
+            (account, *chunk),
+        )
+        found.update(row[0] for row in rows)
+    return found
