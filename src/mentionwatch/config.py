@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import difflib
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mentionwatch.business import Calendar, load_zone, parse_holiday, parse_hours
 from mentionwatch.config_secrets import secret_sources
 from mentionwatch.errors import ConfigError
 from mentionwatch.models import Account
 from mentionwatch.sources.base import PLATFORMS, PlatformSpec
 from mentionwatch.timeutil import parse_duration
+
+if TYPE_CHECKING:
+    from mentionwatch.business import Calendar
 
 APP_NAME = "mentionwatch"
 CONFIG_ENV = "MENTIONWATCH_CONFIG"
@@ -99,6 +99,8 @@ def database_path(explicit: Path | None, config: Config | None) -> Path:
 
 def load(path: Path) -> Config:
     """Read and validate `path`. Secrets are only located here; `resolve_secrets` reads them."""
+    import tomllib
+
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -255,6 +257,8 @@ def _check_url(key: str, value: str, where: str) -> None:
 def _unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
     for key in table:
         if key not in allowed:
+            import difflib
+
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(f"{where}: unknown key {key!r}{hint}")
@@ -306,6 +310,9 @@ def _calendar_parts(
     table: Mapping[str, Any], where: str, base: Settings
 ) -> tuple[str, str, tuple[date, ...]]:
     """business_hours, timezone and holidays; each one falls back to [settings] on its own."""
+    # Imported here: commands on a config without a calendar never load the time zone data.
+    from mentionwatch.business import load_zone, parse_holiday
+
     hours: str = _get(table, "business_hours", str, where, base.business_hours)
     zone: str = _get(table, "timezone", str, where, base.timezone)
     if "timezone" in table:
@@ -333,6 +340,8 @@ def _calendar(
     holidays: tuple[date, ...],
     settings_raw: Mapping[str, Any] | None = None,
 ) -> Calendar | None:
+    from mentionwatch.business import Calendar, load_zone, parse_hours
+
     if not hours:
         # [settings] may list holidays for accounts that set their own hours.
         if table.get("holidays") and table is not settings_raw:

@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
 from rich.text import Text
 
-from mentionwatch.business import Calendar
 from mentionwatch.config import Config
 from mentionwatch.models import State, StoredMention
 from mentionwatch.text import strip_controls
 from mentionwatch.timeutil import format_duration
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from mentionwatch.business import Calendar
 
 OK, DUE_SOON, BREACHED = "ok", "due soon", "breached"
 
@@ -115,6 +118,8 @@ def record(mention: StoredMention, sla: Sla, now: datetime) -> dict[str, Any]:
 
 def mention_detail(m: StoredMention, config: Config, now: datetime) -> Table:
     """The `show` view: every field, full text, cleaned of control sequences."""
+    from rich.table import Table
+
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
