@@ -127,7 +127,7 @@ def show(mention_id: Annotated[int, typer.Argument(help="Mention id.")]) -> None
 @app.command("open")
 @handled
 def open_(mention_id: Annotated[int, typer.Argument(help="Mention id.")]) -> None:
-    """Open a mention in the web browser (prints the URL when there is none)."""
+    """Open a mention in the web browser (prints its URL when no browser starts)."""
     import webbrowser
 
     from mentionwatch.text import safe_url
