@@ -413,6 +413,7 @@ def test_terminal_escaping_leaves_nothing_a_terminal_would_act_on(text: str) -> 
 def test_csv_cells_never_start_a_formula(text: str) -> None:
     cell = csv_cell(text)
     assert not cell.startswith(FORMULA_STARTS)
+    assert cell.startswith("'") or not cell.lstrip().startswith(FORMULA_STARTS)
     assert not UNSAFE.search(cell.replace("\t", ""))
 
 

@@ -28,7 +28,8 @@ def one_line(text: str, width: int = 0) -> str:
 def csv_cell(text: str) -> str:
     """Neutralise spreadsheet formulas (OWASP CSV injection) and strip control characters."""
     clean = strip_controls(text)
-    if clean[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    # Some spreadsheets skip leading blanks and line breaks before reading a formula.
+    if clean[:1] in ("\t", "\r") or clean.lstrip()[:1] in ("=", "+", "-", "@"):
         return "'" + clean
     return clean
 
