@@ -91,10 +91,11 @@ def list_(
     """List unanswered mentions, oldest first, with their age and SLA status."""
     config = load_config(required=False)
     now = utcnow()
+    older = duration_option("--older-than", older_than) if older_than else None
     with open_store(config) as store:
         account = known_accounts(config, store, account)
         chosen = select(config, now, accounts=account, platforms=platform or (),
-                        older_than=older_than, overdue=overdue, states=state or (),
+                        older_than=older, overdue=overdue, states=state or (),
                         all_states=all_states, limit=limit)  # fmt: skip
         mentions = chosen.mentions(store, config, now)
         if as_json or as_jsonl:
@@ -233,10 +234,11 @@ def export_(
         raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     config = load_config(required=False)
     now = utcnow()
+    older = duration_option("--older-than", older_than) if older_than else None
     with open_store(config) as store:
         account = known_accounts(config, store, account)
         chosen = select(config, now, accounts=account, platforms=platform or (),
-                        older_than=older_than, overdue=overdue, states=state or (),
+                        older_than=older, overdue=overdue, states=state or (),
                         all_states=all_states, limit=limit)  # fmt: skip
         mentions = chosen.mentions(store, config, now)
         summary = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,11 +65,15 @@ class Config:
     accounts: tuple[Account, ...] = ()
     digest: Mapping[str, Any] = field(default_factory=dict)
 
+    @functools.cached_property
+    def by_name(self) -> Mapping[str, Account]:
+        """Accounts by name: looked up once a row by exports and SLA checks."""
+        return {account.name: account for account in self.accounts}
+
     def account(self, name: str) -> Account:
-        for account in self.accounts:
-            if account.name == name:
-                return account
-        raise ConfigError(f"{self.path}: no account named {name!r}")
+        if name not in self.by_name:
+            raise ConfigError(f"{self.path}: no account named {name!r}")
+        return self.by_name[name]
 
 
 def default_config_path() -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -43,10 +43,26 @@ class Sla:
 
 def sla_for(config: Config, account: str) -> Sla:
     """The account's target; mentions of accounts since removed from the config get the default."""
-    for entry in config.accounts:
-        if entry.name == account:
-            return Sla(entry.sla, entry.warn_at, entry.calendar)
-    return Sla(config.settings.sla, config.settings.warn_at, config.settings.calendar)
+    entry = config.by_name.get(account)
+    if entry is None:
+        return Sla(config.settings.sla, config.settings.warn_at, config.settings.calendar)
+    return Sla(entry.sla, entry.warn_at, entry.calendar)
+
+
+def sla_cutoffs(
+    config: Config, now: datetime, accounts: Sequence[str], threshold: Callable[[Sla], timedelta]
+) -> tuple[dict[str, datetime], timedelta | None]:
+    """Wall-clock cut-offs for mentions that may have waited past `threshold` of their SLA.
+
+    Business time never outruns the wall clock, so this is a safe first cut that keeps the query
+    on its index; each mention's own clock is checked after it. Named accounts get one cut-off
+    each (`due_before`); otherwise one for all, the most lenient (`older_than`), so that mentions
+    of accounts since removed from the config (on the default SLA) are not dropped.
+    """
+    if accounts:
+        return {name: now - threshold(sla_for(config, name)) for name in accounts}, None
+    targets = [sla_for(config, name) for name in ("", *config.by_name)]  # "": the default
+    return {}, min(threshold(target) for target in targets)
 
 
 def sla_status(mention: StoredMention, sla: Sla, now: datetime) -> tuple[str, timedelta]:

@@ -6,13 +6,11 @@ import enum
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mentionwatch.config import Config
-from mentionwatch.errors import UsageError
 from mentionwatch.models import State, StoredMention
 from mentionwatch.store import MentionFilter, Store
-from mentionwatch.timeutil import parse_duration
 
 
 class StateChoice(enum.StrEnum):
@@ -54,17 +52,14 @@ def select(
     *,
     accounts: Sequence[str] = (),
     platforms: Sequence[str] = (),
-    older_than: str | None = None,
+    older_than: timedelta | None = None,
     overdue: bool = False,
     states: Sequence[StateChoice] = (),
     all_states: bool = False,
     limit: int | None = None,
 ) -> Selection:
     """The selection the list/export options describe; open mentions when nothing is said."""
-    try:
-        older = parse_duration(older_than) if older_than else None
-    except ValueError as exc:
-        raise UsageError(f"--older-than: {exc}") from None
+    older = older_than
     plain = {State(s.value) for s in states if s.value not in _SLA_CHOICES}
     sla = frozenset(_SLA_CHOICES[s.value] for s in states if s.value in _SLA_CHOICES)
     if overdue:
@@ -74,22 +69,14 @@ def select(
     wanted = tuple(sorted(plain | {State.OPEN} if sla else plain or {State.OPEN}))
     due: dict[str, datetime] = {}
     if sla and not plain and "ok" not in sla:
-        # Business time never outruns the wall clock, so a wall-clock cut-off is a safe
-        # first cut that keeps the query on its index; calendars are applied after it.
-        from mentionwatch.report import sla_for
+        from mentionwatch.report import sla_cutoffs
 
         soon = "due soon" in sla
-        if accounts:
-            for name in accounts:
-                target = sla_for(config, name)
-                due[name] = now - target.target * (target.warn_at if soon else 1)
-        else:
-            # One cut-off for all, the most lenient: mentions of accounts since removed from
-            # the config (judged on the default SLA) must not drop out of --overdue.
-            targets = [sla_for(config, a.name) for a in config.accounts]
-            targets.append(sla_for(config, ""))
-            soonest = min(t.target * (t.warn_at if soon else 1) for t in targets)
-            older = max(older, soonest) if older else soonest
+        due, cut = sla_cutoffs(
+            config, now, accounts, lambda t: t.target * (t.warn_at if soon else 1)
+        )
+        if cut is not None:
+            older = max(older, cut) if older else cut
     where = MentionFilter(
         states=() if all_states and not overdue else wanted,
         accounts=tuple(accounts),

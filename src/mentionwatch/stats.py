@@ -19,7 +19,7 @@ from typing import Any
 from mentionwatch.business import load_zone
 from mentionwatch.config import Config
 from mentionwatch.models import State, StoredMention
-from mentionwatch.report import BREACHED, Sla, sla_for, sla_status
+from mentionwatch.report import BREACHED, Sla, sla_cutoffs, sla_for, sla_status
 from mentionwatch.store import MentionFilter, Store
 from mentionwatch.text import strip_controls
 
@@ -280,19 +280,11 @@ def breaches(
 ) -> list[Breach]:
     """Waiting mentions past their SLA (business time where set) or older than `max_age`."""
 
-    # Business time never runs faster than the wall clock, so a mention younger than both its
-    # SLA and max_age cannot be breaching: that cut-off keeps the query on its index.
-    def young(sla: timedelta) -> timedelta:
-        return min(sla, max_age) if max_age else sla
-
-    if accounts:
-        due = {name: now - young(sla_for(config, name).target) for name in accounts}
-        where = MentionFilter(accounts=tuple(accounts), due_before=due)
-    else:
-        # Mentions of accounts since removed from the config still wait (on the default SLA,
-        # as `list` shows them): one cut-off for all, since per-account ones would drop them.
-        shortest = min([a.sla for a in config.accounts], default=config.settings.sla)
-        where = MentionFilter(older_than=young(min(shortest, config.settings.sla)))
+    # A mention younger than both its SLA and max_age cannot be breaching.
+    due, cut = sla_cutoffs(
+        config, now, accounts, lambda t: min(t.target, max_age) if max_age else t.target
+    )
+    where = MentionFilter(accounts=tuple(accounts), due_before=due, older_than=cut)
     found = []
     for m in store.mentions(where, now):
         sla = sla_for(config, m.account)
