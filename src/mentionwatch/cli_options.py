@@ -154,7 +154,7 @@ def known_accounts(config: Config, store: Store | None, names: list[str] | None)
     With a store, an account removed from the config but still stored counts as known.
     """
     for name in names or []:
-        if name in {a.name for a in config.accounts}:
+        if name in config.by_name:
             continue
         if store is None or not store.has_account(name):
             known = ", ".join(a.name for a in config.accounts) or "none configured"

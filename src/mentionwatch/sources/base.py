@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -218,6 +218,21 @@ async def sweep_newest_first(
             newest = top if top is not None else state.floor
             return Batch(items, SweepState(floor=newest, extra=state.extra).encode())
     return Batch(items, SweepState(state.floor, top, token, state.extra).encode())
+
+
+def other_responders(
+    account: Account, own: Iterable[str] = (), *, case_sensitive: bool = False
+) -> list[str]:
+    """The configured responders without "@", blanks, repeats or the account itself (`own`)."""
+    fold: Callable[[str], str] = (lambda name: name) if case_sensitive else str.lower
+    seen = {fold(name.strip().lstrip("@")) for name in own}
+    names: list[str] = []
+    for raw in account.responders:
+        name = raw.strip().lstrip("@")
+        if name and fold(name) not in seen:
+            seen.add(fold(name))
+            names.append(name)
+    return names
 
 
 def split_cursor(cursor: str | None) -> dict[str, str]:

@@ -21,6 +21,7 @@ from mentionwatch.sources.base import (
     Page,
     SweepState,
     join_cursor,
+    other_responders,
     require,
     split_cursor,
     sweep_newest_first,
@@ -209,13 +210,7 @@ class BlueskySource:
 
     def _responders(self, own_did: str) -> list[str]:
         """Configured responders (handles or DIDs), without the account itself or repeats."""
-        own = {own_did.lower(), self.account.handle.strip().lstrip("@").lower()}
-        names: dict[str, str] = {}
-        for raw in self.account.responders:
-            actor = raw.strip().lstrip("@")
-            if actor and actor.lower() not in own:
-                names.setdefault(actor.lower(), actor)
-        return list(names.values())
+        return other_responders(self.account, [own_did, self.account.handle])
 
     def _warn_unreadable(self, actor: str, exc: XrpcError) -> None:
         # A warning, not an error: failing the run would also drop the account's own replies

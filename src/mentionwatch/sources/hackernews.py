@@ -21,7 +21,14 @@ from urllib.parse import quote
 
 from mentionwatch.errors import SourceError
 from mentionwatch.models import Account, Batch, Kind, Mention, Reply
-from mentionwatch.sources.base import Fetcher, SweepState, join_cursor, require, split_cursor
+from mentionwatch.sources.base import (
+    Fetcher,
+    SweepState,
+    join_cursor,
+    other_responders,
+    require,
+    split_cursor,
+)
 from mentionwatch.text import html_to_text
 from mentionwatch.timeutil import parse_timestamp, utcnow
 
@@ -124,8 +131,8 @@ class HackerNewsSource:
         return await self._comments(name, None, since)  # new: looks back `backfill`
 
     def _responders(self) -> list[str]:
-        names = (r.strip().lstrip("@") for r in self.account.responders)
-        return [n for n in dict.fromkeys(names) if n and n != self.handle]
+        # HN user names are case-sensitive: "Dana" and "dana" are two people.
+        return other_responders(self.account, [self.handle], case_sensitive=True)
 
     async def whoami(self) -> str:
         """HN needs no credential: this checks that the handle exists (one call)."""

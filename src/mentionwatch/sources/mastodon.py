@@ -22,6 +22,7 @@ from mentionwatch.sources.base import (
     Page,
     SweepState,
     join_cursor,
+    other_responders,
     split_cursor,
     sweep_newest_first,
 )
@@ -134,13 +135,7 @@ class MastodonSource:
 
     def _responders(self) -> list[str]:
         """Configured responders as `acct`s, without the account itself or repeats."""
-        own = self.account.handle.strip().lstrip("@").lower()
-        names: dict[str, str] = {}
-        for raw in self.account.responders:
-            acct = raw.strip().lstrip("@")
-            if acct and acct.lower() != own:
-                names.setdefault(acct.lower(), acct)
-        return list(names.values())
+        return other_responders(self.account, [self.account.handle])
 
     # Listings
 

@@ -25,6 +25,7 @@ from mentionwatch.sources.base import (
     Page,
     SweepState,
     join_cursor,
+    other_responders,
     require,
     split_cursor,
     sweep_newest_first,
@@ -118,7 +119,7 @@ class TwitterSource:
         user_id = await self._user_id(parts)
         params = {"tweet.fields": TWEET_FIELDS, "exclude": "retweets"}
         listings = {"tweets": _Listing(f"/2/users/{quote(user_id)}/tweets", TIMELINE, params)}
-        responders = [r.strip().lstrip("@") for r in self.account.responders if r.strip()]
+        responders = other_responders(self.account)
         if responders:
             # One search for all responders: one request a run, however many there are.
             who = " OR ".join(f"from:{name}" for name in responders)
