@@ -38,6 +38,9 @@ class Listing:
     top: int
     bodies: list[bytes]
     cap: int  # the most one page holds, whatever `limit` asks
+    # Mastodon links a next page after a full page only for statuses (records_continue?);
+    # notifications link one after any non-empty page.
+    next_only_when_full: bool = False
 
     def select(self, query: dict[str, str], page_size: int) -> tuple[int, int]:
         """The [start, end) slice a request with max_id/since_id/min_id/limit asks for.
@@ -176,7 +179,7 @@ def build_account(number: int, host: str, mentions: int, statuses: int, now: flo
         id=str(number),
         acct=acct,
         notifications=Listing(top, bodies, NOTIFICATIONS_CAP),
-        statuses=Listing(top + 10**8, status_bodies, STATUSES_CAP),
+        statuses=Listing(top + 10**8, status_bodies, STATUSES_CAP, next_only_when_full=True),
     )
 
 
@@ -213,14 +216,15 @@ def _page(instance: Instance, listing: Listing, path: str, query: dict[str, str]
     body = b"[" + b",".join(listing.bodies[start:end]) + b"]"
     if start >= end:
         return _response(200, body)
+    full = end - start == min(int(query.get("limit") or instance.page_size), listing.cap)
     # Like Mastodon, the links keep the request's filters and swap only the bounds.
     kept = [(k, v) for k, v in query.items() if k not in ("max_id", "since_id", "min_id")]
     base = f"http://{instance.host}:{instance.port}{path}?"
     newest, oldest = listing.top - start, listing.top - end + 1
-    link = (
-        f'Link: <{base}{urlencode([*kept, ("max_id", str(oldest))])}>; rel="next", '
-        f'<{base}{urlencode([*kept, ("min_id", str(newest))])}>; rel="prev"\r\n'
-    )
+    links = [f'<{base}{urlencode([*kept, ("min_id", str(newest))])}>; rel="prev"']
+    if full or not listing.next_only_when_full:
+        links.insert(0, f'<{base}{urlencode([*kept, ("max_id", str(oldest))])}>; rel="next"')
+    link = f"Link: {', '.join(links)}\r\n"
     return _response(200, body, link)
 
 
