@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mentionwatch.text import _feed_simple, _TextExtractor, html_to_text
+from mentionwatch.post_html import _simple_parts, _TextExtractor, html_to_text
 
 
 def parsed_by_htmlparser(markup: str) -> str:
@@ -37,11 +37,11 @@ _TAG = st.builds(
 )
 _TEXT = st.sampled_from(
     ["hello", " @brand ", "ExampleCo", "&amp;", "&lt;b&gt;", "&#39;", "&nope", "a < b", "<",
-     "<!-- c -->", "\n", "  ", "https://ex.co/a", "tail&"]
+     "<!-- c -->", "\n", "  ", "https://ex.co/a", "tail&", "\u00a0", "\x1c\u2003", "\r\n"]
 )  # fmt: skip
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(st.lists(st.one_of(_TAG, _TEXT), max_size=12))
 def test_fast_path_reads_markup_exactly_like_htmlparser(pieces: list[str]) -> None:
     markup = "".join(pieces)
@@ -50,7 +50,7 @@ def test_fast_path_reads_markup_exactly_like_htmlparser(pieces: list[str]) -> No
 
 def test_fast_path_takes_the_markup_mastodon_sends() -> None:
     markup = '<p>Hi <a href="https://ex.co/x" rel="nofollow">ex.co/x</a><br/>bye &amp; thanks</p>'
-    assert _feed_simple(_TextExtractor(), markup)
+    assert _simple_parts(markup) is not None
 
 
 def test_mastodon_mention_markup_keeps_links_that_text_hides() -> None:

@@ -22,8 +22,8 @@ import feedparser  # type: ignore[import-untyped]
 
 from mentionwatch.errors import SourceError
 from mentionwatch.models import Account, Batch, Kind, Mention, Reply
+from mentionwatch.post_html import html_to_text
 from mentionwatch.sources.base import Fetcher
-from mentionwatch.text import html_to_text
 from mentionwatch.timeutil import utcnow
 
 ACCEPT = (

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from mentionwatch.errors import SourceError
 from mentionwatch.models import Account, Batch, Kind, Mention, Reply
+from mentionwatch.post_html import html_to_text
 from mentionwatch.sources.base import (
     Fetcher,
     SweepState,
@@ -29,7 +30,6 @@ from mentionwatch.sources.base import (
     require,
     split_cursor,
 )
-from mentionwatch.text import html_to_text
 from mentionwatch.timeutil import parse_timestamp, utcnow
 
 DEFAULT_SERVER = "https://hn.algolia.com"

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import quote, urlsplit
 
 from mentionwatch.models import Account, Batch, Kind, Mention, Reply
+from mentionwatch.post_html import html_to_text
 from mentionwatch.sources.base import (
     Fetcher,
     Page,
@@ -27,7 +28,6 @@ from mentionwatch.sources.base import (
     sweep_newest_first,
 )
 from mentionwatch.sources.mastodon_api import Api, bounds, next_max_id
-from mentionwatch.text import html_to_text
 from mentionwatch.timeutil import utcnow
 
 PAGE_SIZE = 40  # the most search and statuses return
