@@ -215,7 +215,7 @@ def test_init_writes_a_private_starter_config_and_never_overwrites(tmp_path: Pat
 
 
 def test_each_starter_account_block_is_valid_once_uncommented(tmp_path: Path) -> None:
-    from mentionwatch.sources.base import PLATFORMS
+    from mentionwatch.sources.registry import PLATFORMS
     from mentionwatch.starter import STARTER_CONFIG
 
     settings, *blocks = STARTER_CONFIG.split("\n# [[accounts]]\n")

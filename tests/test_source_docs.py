@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mentionwatch.config import parse
-from mentionwatch.sources.base import PLATFORMS
+from mentionwatch.sources.registry import PLATFORMS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "platforms"
 TOML_BLOCK = re.compile(r"```toml\n(.*?)```", re.S)

@@ -16,8 +16,8 @@ from pytest_httpserver import HTTPServer
 from mentionwatch.errors import SourceError
 from mentionwatch.http import Http
 from mentionwatch.models import Account, Batch, Kind, State
-from mentionwatch.sources.base import PLATFORMS
 from mentionwatch.sources.feed import SOURCE, FeedSource
+from mentionwatch.sources.registry import PLATFORMS
 from tests.conftest import FakeClock, run
 from tests.fakes import check_online, poll_through_store
 

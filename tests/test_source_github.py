@@ -15,8 +15,8 @@ from werkzeug import Request, Response
 from mentionwatch.errors import RateLimitedError, SourceError
 from mentionwatch.http import Http, clock_text
 from mentionwatch.models import Account, Batch, Kind, Mention, Reply, State
-from mentionwatch.sources.base import PLATFORMS
 from mentionwatch.sources.github import SOURCE, GitHubSource
+from mentionwatch.sources.registry import PLATFORMS
 from mentionwatch.store import MentionFilter, Store
 from tests.conftest import FakeClock, run
 from tests.fakes import check_online, poll_through_store

@@ -26,8 +26,9 @@ from werkzeug import Request, Response
 from mentionwatch.errors import SourceError
 from mentionwatch.http import Http
 from mentionwatch.models import Account, Batch, Kind, State
-from mentionwatch.sources.base import PLATFORMS, Fetcher, split_cursor
+from mentionwatch.sources.base import Fetcher, split_cursor
 from mentionwatch.sources.hackernews import OVERLAP, SOURCE, HackerNewsSource
+from mentionwatch.sources.registry import PLATFORMS
 from mentionwatch.store import MentionFilter, Store
 from tests.conftest import FakeClock, run
 from tests.fakes import check_online, poll_through_store

@@ -16,8 +16,9 @@ from werkzeug import Request, Response
 from mentionwatch.errors import RateLimitedError, SourceError
 from mentionwatch.http import Http
 from mentionwatch.models import Account, Batch, Kind, Mention, Reply, State
-from mentionwatch.sources.base import PLATFORMS, split_cursor
+from mentionwatch.sources.base import split_cursor
 from mentionwatch.sources.mastodon import SOURCE, MastodonSource
+from mentionwatch.sources.registry import PLATFORMS
 from mentionwatch.store import MentionFilter, Store
 from mentionwatch.timeutil import utcnow
 from tests.conftest import FakeClock, run

@@ -20,8 +20,8 @@ from mentionwatch import __version__
 from mentionwatch.errors import SourceError
 from mentionwatch.http import Http
 from mentionwatch.models import Account, Kind, Reply, State
-from mentionwatch.sources.base import PLATFORMS
 from mentionwatch.sources.reddit import RedditSource
+from mentionwatch.sources.registry import PLATFORMS
 from mentionwatch.store import MentionFilter, Store
 from tests.conftest import FakeClock, run
 from tests.fakes import check_online, poll_through_store

@@ -88,7 +88,7 @@ def verify_online(config: Config) -> dict[str, tuple[bool, str]]:
 
 
 async def _verify_all(config: Config) -> dict[str, tuple[bool, str]]:
-    from mentionwatch.sources.base import PLATFORMS
+    from mentionwatch.sources.registry import PLATFORMS
 
     async def one(http: Http, account: Account) -> tuple[str, tuple[bool, str]]:
         fetcher = http.for_account(account)

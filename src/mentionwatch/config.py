@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from mentionwatch.config_secrets import secret_sources
 from mentionwatch.errors import ConfigError
 from mentionwatch.models import Account
-from mentionwatch.sources.base import PLATFORMS, PlatformSpec
+from mentionwatch.sources.registry import PLATFORMS, PlatformSpec
 from mentionwatch.timeutil import parse_duration
 
 if TYPE_CHECKING:

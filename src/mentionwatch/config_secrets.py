@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mentionwatch.errors import ConfigError
-from mentionwatch.sources.base import PLATFORMS, PlatformSpec
+from mentionwatch.sources.registry import PLATFORMS, PlatformSpec
 
 if TYPE_CHECKING:
     from mentionwatch.config import Config

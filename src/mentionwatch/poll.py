@@ -90,7 +90,7 @@ async def poll_account(
     hooks: PollHooks,
     clock: Callable[[], datetime],
 ) -> PollResult:
-    from mentionwatch.sources.base import PLATFORMS
+    from mentionwatch.sources.registry import PLATFORMS
 
     hooks.started(account)
     started = clock()

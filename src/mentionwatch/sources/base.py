@@ -1,12 +1,10 @@
-"""The Source interface, the registry of platforms, and the paging helper sources share.
+"""The Source interface and the paging helpers sources share (the registry is `registry`).
 
-Nothing here imports httpx: config validation and the read-only commands use the registry
-without paying for the HTTP stack.
+Nothing here imports httpx.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -83,58 +81,6 @@ class Source(Protocol):
     async def whoami(self) -> str:
         """One cheap authenticated call; returns who the credential belongs to."""
         ...
-
-
-@dataclass(frozen=True)
-class PlatformSpec:
-    """What the config may say for a platform; lives here so config checks need no HTTP."""
-
-    name: str
-    module: str
-    default_server: str | None
-    required: tuple[str, ...] = ()
-    optional: tuple[str, ...] = ()
-    secrets: tuple[str, ...] = ()
-    needs_one_of: tuple[str, ...] = ()  # an enabled account must give one of these secrets
-    needs_handle: bool = True
-    notes: str = ""
-
-    def load(self) -> type[Source]:
-        module = importlib.import_module(f"mentionwatch.sources.{self.module}")
-        cls: type[Source] = module.SOURCE
-        return cls
-
-
-# Adding a platform: its module (exporting SOURCE), this line, its tests, the README table.
-PLATFORMS: dict[str, PlatformSpec] = {
-    spec.name: spec
-    for spec in (
-        PlatformSpec(
-            "mastodon", "mastodon", None, required=("server",), secrets=("token",),
-            needs_one_of=("token",),
-        ),
-        PlatformSpec(
-            "bluesky", "bluesky", "https://bsky.social", optional=("appview",),
-            secrets=("app_password",), needs_one_of=("app_password",),
-        ),
-        PlatformSpec(
-            "github", "github", "https://api.github.com", secrets=("token",),
-            needs_one_of=("token",),
-        ),
-        PlatformSpec(
-            "reddit", "reddit", "https://oauth.reddit.com",
-            required=("client_id",), optional=("auth_url", "user_agent"),
-            secrets=("client_secret", "password", "refresh_token"),
-            needs_one_of=("password", "refresh_token"),
-        ),
-        PlatformSpec(
-            "twitter", "twitter", "https://api.x.com", secrets=("token",),
-            needs_one_of=("token",),
-        ),
-        PlatformSpec("hackernews", "hackernews", "https://hn.algolia.com", needs_handle=False),
-        PlatformSpec("feed", "feed", None, required=("url",), needs_handle=False),
-    )
-}  # fmt: skip
 
 
 K = TypeVar("K", int, str)
