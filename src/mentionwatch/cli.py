@@ -1,7 +1,5 @@
 """Typer commands only: parse, call one core function, render. Errors become exit codes here."""
 
-from __future__ import annotations
-
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -109,7 +107,8 @@ def list_(
             return
         from mentionwatch.list_view import mention_list
 
-        out.print(mention_list(rows, config, now, out.width), soft_wrap=True)
+        styled = out.color_system is not None
+        out.print(mention_list(rows, config, now, out.width, styled=styled), soft_wrap=True)
         err.print(f"{len(rows)} mention{'s' if len(rows) != 1 else ''}", style="dim")
 
 

@@ -25,8 +25,8 @@ from mentionwatch.store import Store
 from mentionwatch.text import one_line, strip_controls
 from mentionwatch.timeutil import parse_duration
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=False, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -1,8 +1,8 @@
 """The `list` view: fixed columns laid out by hand, the mention and its link on two lines.
 
 A rich Table took 40-80 ms to lay out 50 two-line rows, a fifth of `list`'s run time
-(benchmarks/RESULTS.md); this view is one Text built in a single pass and costs a few ms.
-Every cell is a Text, so mention text is never read as markup.
+(benchmarks/RESULTS.md); this view is one Text built from plain strings and their spans in
+a single pass, and costs a few ms. Nothing is read as markup, so mention text stays text.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from rich.cells import cell_len, chop_cells
-from rich.text import Text
+from rich.cells import cell_len, chop_cells, set_cell_size
+from rich.text import Span, Text
 
 from mentionwatch.config import Config
 from mentionwatch.models import State, StoredMention
@@ -36,25 +36,53 @@ class Row:
 
 
 def mention_list(
-    mentions: Sequence[StoredMention], config: Config, now: datetime, width: int = 100
+    mentions: Sequence[StoredMention],
+    config: Config,
+    now: datetime,
+    width: int = 100,
+    *,
+    styled: bool = True,
 ) -> Text:
-    """The header, then each mention's row and its link folded under the excerpt."""
+    """The header, then each mention's row and its link folded under the excerpt.
+
+    Unstyled (the console shows no styles: a pipe, a file, cron), the Text carries no spans.
+    """
     rows = [_row(m, config, now) for m in mentions]
     widths = _widths(rows, width)
-    out = Text()
+    out = _Builder(styled)
     _line(out, HEADERS, widths, ["bold"] * len(HEADERS))
     indent = " " * (sum(widths[:-1]) + len(GAP) * (len(widths) - 1))
     for row in rows:
         _line(out, row.cells, widths, ["dim", row.style, row.style, "", "cyan", ""])
         for piece in chop_cells(row.url, widths[-1]) if row.url else ():
-            out.append(indent)
-            out.append(piece, style="blue")
-            out.append("\n")
+            out.add(indent)
+            out.add(piece, "blue")
+            out.add("\n")
     if any(row.business for row in rows):
-        out.append(BUSINESS_NOTE, style="dim")
-        out.append("\n")
-    out.rstrip()
-    return out
+        out.add(BUSINESS_NOTE, "dim")
+        out.add("\n")
+    text = out.text()
+    text.rstrip()
+    return text
+
+
+class _Builder:
+    """One Text built from plain pieces and their styles in a single pass."""
+
+    def __init__(self, styled: bool) -> None:
+        self.styled = styled
+        self.pieces: list[str] = []
+        self.spans: list[Span] = []
+        self.length = 0
+
+    def add(self, piece: str, style: str = "") -> None:
+        if style and self.styled:
+            self.spans.append(Span(self.length, self.length + len(piece), style))
+        self.pieces.append(piece)
+        self.length += len(piece)
+
+    def text(self) -> Text:
+        return Text("".join(self.pieces), spans=self.spans)
 
 
 def _row(m: StoredMention, config: Config, now: datetime) -> Row:
@@ -85,12 +113,20 @@ def _widths(rows: Sequence[Row], screen: int) -> list[int]:
     return natural
 
 
-def _line(out: Text, cells: Sequence[str], widths: Sequence[int], styles: Sequence[str]) -> None:
+def _line(
+    out: _Builder, cells: Sequence[str], widths: Sequence[int], styles: Sequence[str]
+) -> None:
     last = len(widths) - 1
     for n, (cell, width, style) in enumerate(zip(cells, widths, styles, strict=True)):
-        text = Text(cell, style=style)
-        if n == 0:
-            text.pad_left(width - cell_len(cell))
-        text.truncate(width, overflow="ellipsis", pad=n < last)
-        out.append_text(text)
-        out.append(GAP if n < last else "\n")
+        out.add(_fit(cell, width, right=n == 0, pad=n < last), style)
+        out.add(GAP if n < last else "\n")
+
+
+def _fit(cell: str, width: int, *, right: bool, pad: bool) -> str:
+    """The cell cut to `width` cells with an ellipsis, or padded to it (as Text.truncate)."""
+    length = cell_len(cell)
+    if right and length < width:
+        cell, length = " " * (width - length) + cell, width
+    if length > width:
+        return set_cell_size(cell, width - 1) + "…"
+    return cell + " " * (width - length) if pad else cell

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -269,6 +268,8 @@ class Store(ReportQueries):
         return stored(found, now)
 
     def raw(self, mention_id: int) -> dict[str, Any]:
+        import json  # not orjson: a stored payload may hold ints over 64 bits
+
         row = self.db.execute("SELECT raw FROM mentions WHERE id = ?", (mention_id,)).fetchone()
         return dict(json.loads(row[0])) if row else {}
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from mentionwatch.errors import StoreError
 from mentionwatch.models import SentDigest, StoredMention
@@ -79,10 +80,10 @@ class ReportQueries:
             db.execute(
                 "INSERT INTO digests (sent_at, channel, recipients, message_id, subject, "
                 "covered_since, covered_until, counts, mention_ids) VALUES (?,?,?,?,?,?,?,?,?)",
-                (to_db(sent.sent_at), sent.channel, json.dumps(list(sent.recipients)),
+                (to_db(sent.sent_at), sent.channel, _json(list(sent.recipients)),
                  sent.message_id, sent.subject, to_db(sent.covered_since),
-                 to_db(sent.covered_until), json.dumps(dict(sent.counts)),
-                 json.dumps(list(sent.mention_ids))),
+                 to_db(sent.covered_until), _json(dict(sent.counts)),
+                 _json(list(sent.mention_ids))),
             )  # fmt: skip
 
     def last_digest(self) -> SentDigest | None:
@@ -94,13 +95,13 @@ class ReportQueries:
         return SentDigest(
             sent_at=from_db(row["sent_at"]),
             channel=row["channel"],
-            recipients=tuple(json.loads(row["recipients"])),
+            recipients=tuple(orjson.loads(row["recipients"])),
             message_id=row["message_id"],
             subject=row["subject"],
             covered_since=from_db(row["covered_since"]),
             covered_until=from_db(row["covered_until"]),
-            counts=dict(json.loads(row["counts"])),
-            mention_ids=tuple(json.loads(row["mention_ids"])),
+            counts=dict(orjson.loads(row["counts"])),
+            mention_ids=tuple(orjson.loads(row["mention_ids"])),
         )
 
     def answered_since(self, since: datetime, now: datetime) -> list[StoredMention]:
@@ -112,3 +113,7 @@ class ReportQueries:
             (to_db(since),),
         )
         return [stored(row, now) for row in rows]
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()

