@@ -431,7 +431,7 @@ def test_log_lines_quoting_a_server_carry_no_escape_sequence(
 ) -> None:
     import logging
 
-    from mentionwatch.cli_options import log_to_stderr
+    from mentionwatch.cli_poll import log_to_stderr
 
     log_to_stderr(True)
     try:

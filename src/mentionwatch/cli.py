@@ -25,7 +25,6 @@ from mentionwatch.cli_options import (
     handled,
     known_accounts,
     load_config,
-    log_to_stderr,
     open_store,
     out,
     written_atomically,
@@ -70,7 +69,6 @@ def main_options(
 ) -> None:
     """mentionwatch: poll your accounts for mentions, list what waits for an answer."""
     STATE.config, STATE.db, STATE.verbose = config, db, verbose
-    log_to_stderr(verbose)
 
 
 @app.command("list")
@@ -196,10 +194,9 @@ def poll(
     ] = False,
 ) -> None:
     """Fetch new mentions and replies from every enabled account."""
-    from mentionwatch.cli_poll import run
+    from mentionwatch.cli_poll import log_to_stderr, run
 
-    if verbose:
-        log_to_stderr(True)
+    log_to_stderr(verbose or STATE.verbose)
     config = load_config()
     names = known_accounts(config, None, account)
     config = resolve_secrets(config)
@@ -275,8 +272,9 @@ def config_check(
     ] = False,
 ) -> None:
     """Validate the config and show the accounts, secrets redacted."""
-    from mentionwatch.cli_poll import accounts_table, verify_online
+    from mentionwatch.cli_poll import accounts_table, log_to_stderr, verify_online
 
+    log_to_stderr(STATE.verbose)
     config = resolve_secrets(load_config())
     if config.digest:
         from mentionwatch.digest_config import digest_settings

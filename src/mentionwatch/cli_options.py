@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
-import logging
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from mentionwatch.config import Config
 from mentionwatch.errors import MentionwatchError, UsageError
 from mentionwatch.selection import StateChoice
 from mentionwatch.store import Store
-from mentionwatch.text import one_line, strip_controls
+from mentionwatch.text import one_line
 from mentionwatch.timeutil import parse_duration
 
 out = Console(highlight=False, soft_wrap=False, emoji=False)
@@ -88,23 +86,6 @@ def handled(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(130) from None
 
     return wrapper
-
-
-class CleanFormatter(logging.Formatter):
-    """Log lines quote servers and exceptions: no escape sequence reaches the terminal."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return "\n".join(strip_controls(line) for line in super().format(record).splitlines())
-
-
-def log_to_stderr(verbose: bool) -> None:
-    """Our own loggers only, so that libraries' chatter never reaches the user."""
-    logger = logging.getLogger("mentionwatch")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(CleanFormatter("%(message)s"))
-    logger.handlers[:] = [handler]
-    logger.propagate = False
-    logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def load_config(required: bool = True) -> Config:

@@ -1,8 +1,13 @@
-"""Rendering for `poll` and `config check`; kept apart so other commands never import httpx."""
+"""Rendering for `poll` and `config check`; kept apart so other commands never import httpx.
+
+Only these commands talk to servers, so only they set up logging (the others never log).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +23,24 @@ from mentionwatch.lock import poll_lock
 from mentionwatch.models import Account, PollResult
 from mentionwatch.poll import PollHooks, run_poll
 from mentionwatch.store import Store
-from mentionwatch.text import one_line
+from mentionwatch.text import one_line, strip_controls
+
+
+class CleanFormatter(logging.Formatter):
+    """Log lines quote servers and exceptions: no escape sequence reaches the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(strip_controls(line) for line in super().format(record).splitlines())
+
+
+def log_to_stderr(verbose: bool) -> None:
+    """Our own loggers only, so that libraries' chatter never reaches the user."""
+    logger = logging.getLogger("mentionwatch")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(CleanFormatter("%(message)s"))
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def summary_line(result: PollResult) -> Text:
