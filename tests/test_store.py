@@ -130,6 +130,31 @@ def test_snoozed_mention_comes_back_when_the_time_is_up(store: Store) -> None:
     assert open_ids(store, T0 + timedelta(hours=5)) == ["1"]
 
 
+def test_states_interleave_in_time_order_across_a_limit(store: Store) -> None:
+    """Each state is read as its own ordered arm; the arms must merge, not concatenate."""
+    save(store, [mention(str(n), minutes=n) for n in range(8)], [])
+    ids = {m.remote_id: m.id for m in store.mentions(MentionFilter(), T0)}
+    now = T0 + timedelta(hours=2)
+    store.set_state([ids["1"], ids["5"]], State.SNOOZED, T0, until=T0 + timedelta(hours=1))
+    store.set_state([ids["3"]], State.SNOOZED, T0, until=T0 + timedelta(hours=9))
+    store.set_state([ids["2"], ids["6"]], State.DISMISSED, T0)
+
+    def picked(**kw: object) -> list[str]:
+        return [m.remote_id for m in store.mentions(MentionFilter(**kw), now)]  # type: ignore[arg-type]
+
+    # Expired snoozes (1, 5) count as open and sit among the open ones in time.
+    assert picked() == ["0", "1", "4", "5", "7"]
+    assert picked(limit=3) == ["0", "1", "4"]
+    assert picked(limit=3, newest_first=True) == ["7", "5", "4"]
+    assert picked(states=(State.SNOOZED,)) == ["3"]
+    assert picked(states=(State.OPEN, State.DISMISSED), limit=4) == ["0", "1", "2", "4"]
+    assert picked(states=()) == [str(n) for n in range(8)]
+    assert picked(states=(), older_than=timedelta(minutes=116), limit=2, newest_first=True) == [
+        "4",
+        "3",
+    ]
+
+
 def test_done_records_a_manual_answer(store: Store) -> None:
     save(store, [mention("1")], [])
     [mid] = [m.id for m in store.mentions(MentionFilter(), T0)]
