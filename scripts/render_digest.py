@@ -20,7 +20,8 @@ from pathlib import Path
 from mentionwatch.config import parse
 from mentionwatch.digest import collect, compose
 from mentionwatch.digest_config import DigestSettings
-from mentionwatch.models import Mention, Reply, SentDigest
+from mentionwatch.fetched import Mention, Reply
+from mentionwatch.models import SentDigest
 from mentionwatch.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,8 +29,8 @@ from urllib.parse import parse_qs
 import uvicorn
 
 from mentionwatch.http import Http
-from mentionwatch.models import Account, PollResult, State
-from mentionwatch.poll import PollHooks, poll_account
+from mentionwatch.models import Account, State
+from mentionwatch.poll import PollHooks, PollResult, poll_account
 from mentionwatch.store import MentionFilter, Store
 from mentionwatch.timeutil import utcnow
 

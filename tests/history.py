@@ -37,7 +37,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from mentionwatch.models import Mention, Reply, State
+from mentionwatch.fetched import Mention, Reply
+from mentionwatch.models import State
 from mentionwatch.store import MentionFilter, Store
 from mentionwatch.timeutil import utcnow
 

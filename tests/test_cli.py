@@ -14,8 +14,8 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 from mentionwatch.cli import app
+from mentionwatch.fetched import Mention
 from mentionwatch.lock import poll_lock
-from mentionwatch.models import Mention
 from mentionwatch.store import Store
 from mentionwatch.timeutil import utcnow
 

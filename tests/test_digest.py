@@ -18,7 +18,8 @@ from mentionwatch.cli import app
 from mentionwatch.digest import collect, compose, plain_text, subject
 from mentionwatch.digest_config import DigestSettings, digest_settings, for_delivery
 from mentionwatch.errors import ConfigError, UsageError
-from mentionwatch.models import Mention, Reply, SentDigest
+from mentionwatch.fetched import Mention, Reply
+from mentionwatch.models import SentDigest
 from mentionwatch.store import Store
 from mentionwatch.timeutil import utcnow
 from tests.mailserver import PASSWORD, USER, free_port, smtp_server

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from mentionwatch.config import Config, Settings
 from mentionwatch.http import Http
-from mentionwatch.models import Account, PollResult
-from mentionwatch.poll import PollHooks, poll_all
+from mentionwatch.models import Account
+from mentionwatch.poll import PollHooks, PollResult, poll_all
 from mentionwatch.store import MentionFilter, Store
 from tests.conftest import FakeClock, run
 from tests.fakes import FAULTS, FakeMastodon, serve

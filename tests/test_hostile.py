@@ -27,7 +27,7 @@ from rich.text import Text
 from typer.testing import CliRunner
 
 from mentionwatch.cli import app
-from mentionwatch.models import Mention, Reply
+from mentionwatch.fetched import Mention, Reply
 from mentionwatch.store import Store
 from mentionwatch.text import csv_cell, html_text, markdown_text, one_line, strip_controls
 from mentionwatch.timeutil import utcnow

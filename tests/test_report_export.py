@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from mentionwatch.models import Mention
+from mentionwatch.fetched import Mention
 from tests.history import NOW, add, at, build, freeze, mw_split
 
 EVIL_ACCOUNT = "evil|<b>co</b>"

@@ -14,8 +14,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from mentionwatch.errors import SourceError
+from mentionwatch.fetched import Batch
 from mentionwatch.http import Http
-from mentionwatch.models import Account, Batch, Kind, State
+from mentionwatch.models import Account, Kind, State
 from mentionwatch.sources.feed import SOURCE, FeedSource
 from mentionwatch.sources.registry import PLATFORMS
 from tests.conftest import FakeClock, run

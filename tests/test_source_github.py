@@ -13,8 +13,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from mentionwatch.errors import RateLimitedError, SourceError
+from mentionwatch.fetched import Batch, Mention, Reply
 from mentionwatch.http import Http, clock_text
-from mentionwatch.models import Account, Batch, Kind, Mention, Reply, State
+from mentionwatch.models import Account, Kind, State
 from mentionwatch.sources.github import SOURCE, GitHubSource
 from mentionwatch.sources.registry import PLATFORMS
 from mentionwatch.store import MentionFilter, Store

@@ -24,8 +24,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from mentionwatch.errors import SourceError
+from mentionwatch.fetched import Batch
 from mentionwatch.http import Http
-from mentionwatch.models import Account, Batch, Kind, State
+from mentionwatch.models import Account, Kind, State
 from mentionwatch.sources.base import Fetcher, split_cursor
 from mentionwatch.sources.hackernews import OVERLAP, SOURCE, HackerNewsSource
 from mentionwatch.sources.registry import PLATFORMS

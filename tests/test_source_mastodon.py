@@ -14,8 +14,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from mentionwatch.errors import RateLimitedError, SourceError
+from mentionwatch.fetched import Batch, Mention, Reply
 from mentionwatch.http import Http
-from mentionwatch.models import Account, Batch, Kind, Mention, Reply, State
+from mentionwatch.models import Account, Kind, State
 from mentionwatch.sources.base import split_cursor
 from mentionwatch.sources.mastodon import SOURCE, MastodonSource
 from mentionwatch.sources.registry import PLATFORMS

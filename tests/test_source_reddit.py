@@ -18,8 +18,9 @@ from werkzeug import Request, Response
 
 from mentionwatch import __version__
 from mentionwatch.errors import SourceError
+from mentionwatch.fetched import Reply
 from mentionwatch.http import Http
-from mentionwatch.models import Account, Kind, Reply, State
+from mentionwatch.models import Account, Kind, State
 from mentionwatch.sources.reddit import RedditSource
 from mentionwatch.sources.registry import PLATFORMS
 from mentionwatch.store import MentionFilter, Store

@@ -14,8 +14,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from mentionwatch.errors import RateLimitedError, SourceError
+from mentionwatch.fetched import Mention
 from mentionwatch.http import Http
-from mentionwatch.models import Account, Kind, Mention, State
+from mentionwatch.models import Account, Kind, State
 from mentionwatch.sources.base import SweepState, split_cursor
 from mentionwatch.sources.twitter import SOURCE, TwitterSource
 from tests.conftest import FakeClock, run

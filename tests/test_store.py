@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from mentionwatch.errors import StoreError
+from mentionwatch.fetched import Mention, Reply
 from mentionwatch.migrations import MIGRATIONS
-from mentionwatch.models import Mention, Reply, State
+from mentionwatch.models import State
 from mentionwatch.store import MentionFilter, Store
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

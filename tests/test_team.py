@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from mentionwatch.models import Account, Batch, Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply
+from mentionwatch.models import Account
 from mentionwatch.sources.base import Fetcher
 from mentionwatch.sources.registry import PLATFORMS, PlatformSpec
 from tests.history import NOW, at, freeze, mention, mw_split

@@ -20,8 +20,8 @@ from mentionwatch.config import Config
 from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, MentionwatchError
 from mentionwatch.http import Http
 from mentionwatch.lock import poll_lock
-from mentionwatch.models import Account, PollResult
-from mentionwatch.poll import PollHooks, run_poll
+from mentionwatch.models import Account
+from mentionwatch.poll import PollHooks, PollResult, run_poll
 from mentionwatch.store import Store
 from mentionwatch.text import one_line, strip_controls
 

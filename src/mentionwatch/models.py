@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mentionwatch.business import Calendar
@@ -60,62 +60,6 @@ class Account:
         """Identities whose posts are never mentions and whose replies answer them."""
         names = {self.handle, *self.responders}
         return frozenset(n.lower().lstrip("@") for n in names if n)
-
-
-@dataclass(frozen=True)
-class Mention:
-    """A post that addresses the account and may need an answer."""
-
-    remote_id: str
-    url: str
-    author: str
-    text: str
-    created_at: datetime
-    kind: Kind = Kind.MENTION
-    # Flat-thread platforms (GitHub issues) only: a later reply anywhere in the thread answers.
-    thread_id: str | None = None
-    title: str = ""
-    raw: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A post by the account (or a responder) that may answer a mention."""
-
-    remote_id: str
-    url: str
-    author: str
-    created_at: datetime
-    parent_id: str | None = None
-    thread_id: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict)
-
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Batch(Generic[T]):
-    """What one source call fetched, and the cursor that covers exactly those items."""
-
-    items: Sequence[T]
-    cursor: str | None
-
-
-@dataclass(frozen=True)
-class PollResult:
-    account: str
-    platform: str
-    new_mentions: int = 0
-    newly_answered: int = 0
-    still_open: int = 0
-    new_replies: int = 0
-    error: str | None = None
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 @dataclass(frozen=True)

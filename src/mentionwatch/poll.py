@@ -13,13 +13,30 @@ from datetime import UTC, datetime
 
 from mentionwatch.config import Config
 from mentionwatch.errors import SourceError
+from mentionwatch.fetched import Mention
 from mentionwatch.http import Http
-from mentionwatch.models import Account, Mention, PollResult
+from mentionwatch.models import Account
 from mentionwatch.store import Store
 from mentionwatch.timeutil import utcnow
 
 log = logging.getLogger("mentionwatch.poll")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class PollResult:
+    account: str
+    platform: str
+    new_mentions: int = 0
+    newly_answered: int = 0
+    still_open: int = 0
+    new_replies: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 @dataclass

@@ -9,14 +9,17 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mentionwatch.errors import StoreError, UsageError
 from mentionwatch.migrations import MIGRATIONS
-from mentionwatch.models import Mention, Reply, State, StoredMention
+from mentionwatch.models import State, StoredMention
 from mentionwatch.store_reports import ReportQueries
 from mentionwatch.store_rows import COLUMNS, explain, raw_json, stored
 from mentionwatch.timeutil import from_db, to_db
+
+if TYPE_CHECKING:  # only polls build these; reading commands never define them
+    from mentionwatch.fetched import Mention, Reply
 
 _OPEN_STATES = ("open", "snoozed")
 # Raw payloads are ~2 KB: with 4 KB pages a mention row fills a page on its own. 16 KB pages

@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from mentionwatch.errors import SourceError
-from mentionwatch.models import Account, Batch, Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply
+from mentionwatch.models import Account
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
 
 from mentionwatch.errors import SourceError
-from mentionwatch.models import Account, Batch, Kind, Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply
+from mentionwatch.models import Account, Kind
 from mentionwatch.sources.base import (
     Fetcher,
     Page,

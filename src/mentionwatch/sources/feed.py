@@ -21,7 +21,8 @@ from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 import feedparser  # type: ignore[import-untyped]
 
 from mentionwatch.errors import SourceError
-from mentionwatch.models import Account, Batch, Kind, Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply
+from mentionwatch.models import Account, Kind
 from mentionwatch.post_html import html_to_text
 from mentionwatch.sources.base import Fetcher
 from mentionwatch.timeutil import utcnow

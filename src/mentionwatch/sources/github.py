@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from mentionwatch.errors import SourceError
-from mentionwatch.models import Batch, Kind, Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply
+from mentionwatch.models import Kind
 from mentionwatch.sources.base import (
     join_cursor,
     require,

@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from mentionwatch.errors import SourceError
-from mentionwatch.models import Account, Batch
+from mentionwatch.fetched import Batch
+from mentionwatch.models import Account
 from mentionwatch.sources.base import (
     Fetcher,
     Page,

@@ -20,7 +20,8 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from mentionwatch.errors import SourceError
-from mentionwatch.models import Account, Batch, Kind, Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply
+from mentionwatch.models import Account, Kind
 from mentionwatch.post_html import html_to_text
 from mentionwatch.sources.base import (
     Fetcher,

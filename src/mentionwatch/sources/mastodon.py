@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import quote, urlsplit
 
-from mentionwatch.models import Account, Batch, Kind, Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply
+from mentionwatch.models import Account, Kind
 from mentionwatch.post_html import html_to_text
 from mentionwatch.sources.base import (
     Fetcher,

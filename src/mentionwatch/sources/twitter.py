@@ -19,7 +19,8 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from mentionwatch.errors import RateLimitedError, SourceError
-from mentionwatch.models import Account, Batch, Kind, Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply
+from mentionwatch.models import Account, Kind
 from mentionwatch.sources.base import (
     Fetcher,
     Page,
