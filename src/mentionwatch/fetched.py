@@ -1,6 +1,7 @@
-"""What sources fetch: mentions, the replies that may answer them, and the batches they come in.
+"""What sources fetch: mentions, the replies that may answer them, the batches they come in,
+and their raw payloads as the JSON the store keeps.
 
-Apart from `models` so that commands which only read the store never define these.
+Apart from `models` so that commands which only read the store never load these (nor orjson).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
+
+import orjson
 
 from mentionwatch.models import Kind
 
@@ -51,3 +54,24 @@ class Batch(Generic[T]):
 
     items: Sequence[T]
     cursor: str | None
+
+
+def raw_json(payload: Mapping[str, Any]) -> str:
+    """The payload as compact JSON; orjson is ~10x faster than json.dumps at this (~2 KB each).
+
+    orjson takes the plain JSON types a parsed response is made of; anything else (ints over
+    64 bits, non-string keys, dates, subclasses) goes to json.dumps, whose output it matches.
+    """
+    try:
+        return orjson.dumps(payload, option=_ORJSON_PLAIN).decode()
+    except TypeError:
+        import json  # only for payloads orjson refuses; commands that only read never need it
+
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+_ORJSON_PLAIN = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)

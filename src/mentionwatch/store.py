@@ -15,7 +15,7 @@ from mentionwatch.errors import StoreError, UsageError
 from mentionwatch.migrations import MIGRATIONS
 from mentionwatch.models import State, StoredMention
 from mentionwatch.store_reports import ReportQueries
-from mentionwatch.store_rows import COLUMNS, explain, raw_json, stored
+from mentionwatch.store_rows import COLUMNS, explain, stored
 from mentionwatch.timeutil import from_db, to_db
 
 if TYPE_CHECKING:  # only polls build these; reading commands never define them
@@ -152,6 +152,8 @@ class Store(ReportQueries):
         now: datetime,
     ) -> SaveResult:
         """Store one account's poll atomically: data, answers and cursors, or nothing."""
+        from mentionwatch.fetched import raw_json  # with orjson, which only polls need
+
         seen = to_db(now)
         with self.transaction() as db:
             before = db.total_changes

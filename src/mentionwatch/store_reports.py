@@ -9,8 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from mentionwatch.errors import StoreError
 from mentionwatch.models import SentDigest, StoredMention
 from mentionwatch.store_rows import COLUMNS, explain, stored
@@ -76,17 +74,21 @@ class ReportQueries:
 
     def record_digest(self, sent: SentDigest) -> None:
         """Called only once the mail server (or stdout) took the digest."""
+        import json  # digests only; other commands start without it
+
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO digests (sent_at, channel, recipients, message_id, subject, "
                 "covered_since, covered_until, counts, mention_ids) VALUES (?,?,?,?,?,?,?,?,?)",
-                (to_db(sent.sent_at), sent.channel, _json(list(sent.recipients)),
+                (to_db(sent.sent_at), sent.channel, json.dumps(list(sent.recipients)),
                  sent.message_id, sent.subject, to_db(sent.covered_since),
-                 to_db(sent.covered_until), _json(dict(sent.counts)),
-                 _json(list(sent.mention_ids))),
+                 to_db(sent.covered_until), json.dumps(dict(sent.counts)),
+                 json.dumps(list(sent.mention_ids))),
             )  # fmt: skip
 
     def last_digest(self) -> SentDigest | None:
+        import json
+
         row = self.db.execute(
             "SELECT * FROM digests ORDER BY covered_until DESC, id DESC LIMIT 1"
         ).fetchone()
@@ -95,13 +97,13 @@ class ReportQueries:
         return SentDigest(
             sent_at=from_db(row["sent_at"]),
             channel=row["channel"],
-            recipients=tuple(orjson.loads(row["recipients"])),
+            recipients=tuple(json.loads(row["recipients"])),
             message_id=row["message_id"],
             subject=row["subject"],
             covered_since=from_db(row["covered_since"]),
             covered_until=from_db(row["covered_until"]),
-            counts=dict(orjson.loads(row["counts"])),
-            mention_ids=tuple(orjson.loads(row["mention_ids"])),
+            counts=dict(json.loads(row["counts"])),
+            mention_ids=tuple(json.loads(row["mention_ids"])),
         )
 
     def answered_since(self, since: datetime, now: datetime) -> list[StoredMention]:
@@ -113,7 +115,3 @@ class ReportQueries:
             (to_db(since),),
         )
         return [stored(row, now) for row in rows]
-
-
-def _json(value: object) -> str:
-    return orjson.dumps(value).decode()

@@ -1,13 +1,9 @@
-"""Rows of the mentions table as StoredMention, raw payloads as JSON, SQLite errors as sentences."""
+"""Rows of the mentions table as StoredMention, and SQLite errors as sentences."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
-
-import orjson
 
 from mentionwatch.models import State, StoredMention
 from mentionwatch.timeutil import from_db
@@ -52,24 +48,3 @@ def explain(exc: sqlite3.DatabaseError) -> str:
     if "not a database" in text or "malformed" in text:
         return "not a mentionwatch database, or it is corrupt (nothing was changed)"
     return text
-
-
-def raw_json(payload: Mapping[str, Any]) -> str:
-    """The payload as compact JSON; orjson is ~10x faster than json.dumps at this (~2 KB each).
-
-    orjson takes the plain JSON types a parsed response is made of; anything else (ints over
-    64 bits, non-string keys, dates, subclasses) goes to json.dumps, whose output it matches.
-    """
-    try:
-        return orjson.dumps(payload, option=_ORJSON_PLAIN).decode()
-    except TypeError:
-        import json  # only for payloads orjson refuses; commands that only read never need it
-
-        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-_ORJSON_PLAIN = (
-    orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-)

@@ -55,7 +55,9 @@ def parse_timestamp(value: str | int | float) -> datetime:
 
 def to_db(moment: datetime) -> str:
     """Fixed-width UTC text, so that string order is time order in SQL."""
-    return to_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is ~5x faster than strftime, and pads the year to four digits where glibc's
+    # %Y does not.
+    return to_utc(moment).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def from_db(text: str) -> datetime:
