@@ -443,3 +443,19 @@ def test_log_lines_quoting_a_server_carry_no_escape_sequence(
     logged = capsys.readouterr().err
     assert "server said: gone" in logged and "evil\nsecond line" in logged
     assert not any(c in logged for c in ("\x1b", "\x07", "\u202e"))
+
+
+def test_strip_controls_removes_exactly_the_control_and_bidi_code_points() -> None:
+    # Every code point, each on its own so no escape sequence forms across neighbours.
+    removed = {c for c in map(chr, range(0x110000)) if c != "\x1b" and strip_controls(c) == ""}
+    wanted = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+    assert removed == {c for c in map(chr, range(0x110000)) if wanted.fullmatch(c)} - {"\x1b"}
+    assert strip_controls("a\tb\nc") == "a\tb\nc"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_html_text_escapes_exactly_like_the_standard_library(text: str) -> None:
+    import html
+
+    assert html_text(text) == html.escape(strip_controls(text), quote=True)
