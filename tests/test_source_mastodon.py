@@ -172,7 +172,9 @@ class FakeMastodon:
         self.statuses_of: dict[str, list[dict[str, Any]]] = {}  # other accounts', by id
         routes: dict[str, Callable[[Request], Response]] = {
             NOTIFICATIONS: lambda r: self._paged(r, self.notifications, "types%5B%5D=mention"),
-            OWN_STATUSES: lambda r: self._paged(r, self.own_statuses, "exclude_reblogs=true"),
+            OWN_STATUSES: lambda r: self._paged(
+                r, self.own_statuses, "exclude_reblogs=true", next_only_when_full=True
+            ),
             SEARCH: self._search,
             VERIFY: lambda r: self._json(account_json(ME, "brand")),
             LOOKUP: self._lookup,
@@ -185,7 +187,10 @@ class FakeMastodon:
         self.known_accounts[acct.lower()] = account_json(account_id, acct)
         statuses = self.statuses_of.setdefault(account_id, [])
         path = f"/api/v1/accounts/{account_id}/statuses"
-        self._route(path, lambda r: self._paged(r, self.statuses_of[account_id], ""))
+        self._route(
+            path,
+            lambda r: self._paged(r, self.statuses_of[account_id], "", next_only_when_full=True),
+        )
         return statuses
 
     def forget(self, account_id: str) -> None:
@@ -238,7 +243,17 @@ class FakeMastodon:
             json.dumps(data), status_code, headers, content_type="application/json; charset=utf-8"
         )
 
-    def _paged(self, request: Request, items: list[dict[str, Any]], query: str) -> Response:
+    def _paged(
+        self,
+        request: Request,
+        items: list[dict[str, Any]],
+        query: str,
+        *,
+        next_only_when_full: bool = False,
+    ) -> Response:
+        """One page; account statuses link a next page only after a full one (Mastodon's
+        Accounts::StatusesController#records_continue?), notifications after any non-empty one.
+        """
         max_id = request.args.get("max_id")
         since_id = request.args.get("since_id") if self.honour_since_id else None
         limit = min(int(request.args.get("limit", "20")), self.page_size)
@@ -249,12 +264,12 @@ class FakeMastodon:
             and (since_id is None or _order(item["id"]) > _order(since_id))
         ][:limit]
         headers = {}
-        if chosen:  # Mastodon sends a next link whenever the page is not empty
+        if chosen:
             base = self.server.url_for(request.path)
-            headers["Link"] = (
-                f'<{base}?max_id={chosen[-1]["id"]}&{query}>; rel="next", '
-                f'<{base}?min_id={chosen[0]["id"]}&{query}>; rel="prev"'
-            )
+            links = [f'<{base}?min_id={chosen[0]["id"]}&{query}>; rel="prev"']
+            if len(chosen) == limit or not next_only_when_full:
+                links.insert(0, f'<{base}?max_id={chosen[-1]["id"]}&{query}>; rel="next"')
+            headers["Link"] = ", ".join(links)
         return self._json(chosen, extra=headers)
 
     def _search(self, request: Request) -> Response:
@@ -523,6 +538,20 @@ def test_own_replies_point_at_the_status_ids_of_the_mentions_they_answer(
     assert [m.remote_id for m in found.items if m.remote_id not in answered] == ["1002"]
     assert answers.items[0].url == "https://mastodon.example/@brand/5001"
     assert fake.requests(OWN_STATUSES)[0].args["exclude_reblogs"] == "true"
+
+
+def test_statuses_stop_where_the_server_links_no_next_page(fake: FakeMastodon, use: Any) -> None:
+    """A full statuses page links the next one, which is fetched; a short page links none, so
+    no request is spent confirming the end."""
+    fake.page_size = 3
+    fake.own_statuses = [own(5000 + n, str(1000 + n), minutes_ago=n) for n in range(3, 0, -1)]
+
+    assert [r.remote_id for r in replies(use).items] == ["5003", "5002", "5001"]
+    assert len(fake.requests(OWN_STATUSES)) == 2  # the full page, then an empty one
+
+    fake.own_statuses = [own(5004, "1004", minutes_ago=0.5)]
+    assert [r.remote_id for r in replies(use).items] == ["5004"]
+    assert len(fake.requests(OWN_STATUSES)) == 3  # the short page alone
 
 
 def test_a_reply_to_the_accounts_own_post_is_kind_reply(fake: FakeMastodon, use: Any) -> None:
