@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import tempfile
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from mentionwatch.config import Config, Settings
 from mentionwatch.http import Http
 from mentionwatch.models import Account
-from mentionwatch.poll import PollHooks, PollResult, poll_all
+from mentionwatch.poll import PollHooks, PollResult, poll_all, run_poll
 from mentionwatch.store import MentionFilter, Store
 from tests.conftest import FakeClock, run
 from tests.fakes import FAULTS, FakeMastodon, serve
@@ -142,3 +143,28 @@ def test_a_hanging_server_times_out_without_stalling_the_run(
         assert result.error is not None and "timed out" in result.error
         assert poll_once(store, account(url, token)).ok
         assert len(stored(store)) == 3
+
+
+def test_the_cycle_collector_pauses_for_a_poll_and_resumes_even_after_a_failure(
+    fake: tuple[FakeMastodon, str], tmp_path: Path
+) -> None:
+    app, url = fake
+    token = f"tok-{next(_tokens)}"
+    app.add_mentions(app.add_account(token, "brand"), 2)
+    app.faults.clear()
+    app.faults.append("500")
+    during: list[bool] = []
+    config = Config(Path("test.toml"), Settings(), (account(url, token),))
+    clock = FakeClock()
+    client = Http(sleep=clock.sleep, clock=clock.time, retries=0, timeout=0.5)
+    with Store.open(tmp_path / "m.db") as store:
+        [result] = run_poll(
+            config,
+            store,
+            hooks=PollHooks(started=lambda _: during.append(gc.isenabled())),
+            http=client,
+            clock=lambda: NOW,
+        )
+    assert result.error is not None and "HTTP 500" in result.error
+    assert during == [False]
+    assert gc.isenabled()
