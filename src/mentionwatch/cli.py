@@ -1,5 +1,7 @@
 """Typer commands only: parse, call one core function, render. Errors become exit codes here."""
 
+# Annotations are not postponed here (no `from __future__ import annotations`): Typer reads
+# every command's at each start, and evaluating ~280 strings cost ~8 ms of it.
 import sys
 from datetime import datetime
 from pathlib import Path
