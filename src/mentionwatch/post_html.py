@@ -89,15 +89,17 @@ def _simple_parts(markup: str) -> list[str] | None:
     """
     # [text, closing, tag, attributes, self-closing, text, closing, ...]
     pieces = _SIMPLE_TAG.split(markup)
-    if "<" in markup and any("<" in text for text in pieces[::5]):
-        return None  # a "<" that starts no simple tag
-    parts: list[str] = []
+    # Each simple tag holds exactly one "<" (its values may not), so any other "<" is one that
+    # starts no simple tag.
+    if markup.count("<") != len(pieces) // 5:
+        return None
+    texts = pieces[::5]
+    first = texts[0]
+    parts: list[str] = [_unescape(first)] if first else []
     href: str | None = None
     link_text: list[str] = []
-    if pieces[0]:
-        parts.append(html.unescape(pieces[0]))
-    for at in range(1, len(pieces), 5):
-        closing, tag, attrs, self_closing, text = pieces[at : at + 5]
+    tags = zip(pieces[1::5], pieces[2::5], pieces[3::5], pieces[4::5], texts[1:], strict=True)
+    for closing, tag, attrs, self_closing, text in tags:
         name = tag.lower()
         if name in _RAW_TEXT_TAGS:
             return None
@@ -111,18 +113,22 @@ def _simple_parts(markup: str) -> list[str] | None:
             href = None
         if text:
             # Text between two tags is unescaped as one piece, as HTMLParser does.
-            text = html.unescape(text)
+            text = _unescape(text)
             parts.append(text)
             if href is not None:
                 link_text.append(text)
     return parts
 
 
+def _unescape(text: str) -> str:
+    return html.unescape(text) if "&" in text else text
+
+
 def _href(attrs: str) -> str | None:
     """The last href among a tag's attributes, as HTMLParser's dict(attrs) would keep it."""
-    found: str | None = None
-    for attr in _SIMPLE_ATTR.finditer(attrs):
-        if attr.group(1).lower() == "href":
-            value = next((v for v in attr.groups()[1:] if v is not None), None)
-            found = html.unescape(value) if value is not None else None
+    found = ""
+    for name, double, single, bare in _SIMPLE_ATTR.findall(attrs):
+        if name.lower() == "href":
+            # An empty or missing value gives "" here, as it gives None to the caller either way.
+            found = _unescape(double or single or bare)
     return found or None
