@@ -58,6 +58,15 @@ def poll_once(store: Store, acct: Account, **options: Any) -> PollResult:
     return result
 
 
+def armed(app: FakeMastodon, mentions: int, *faults: str) -> str:
+    """A new account's token, with `mentions` waiting and the server's next answers `faults`."""
+    token = f"tok-{next(_tokens)}"
+    app.add_mentions(app.add_account(token, "brand"), mentions)
+    app.faults.clear()
+    app.faults.extend(faults)
+    return token
+
+
 def stored(store: Store) -> list[str]:
     return [m.remote_id for m in store.mentions(MentionFilter(states=()), NOW)]
 
@@ -115,11 +124,8 @@ def test_each_fault_fails_the_account_with_a_clear_message_and_keeps_nothing_hal
     fake: tuple[FakeMastodon, str], tmp_path: Path, fault: str, problem: str
 ) -> None:
     app, url = fake
-    token = f"tok-{next(_tokens)}"
-    app.add_mentions(app.add_account(token, "brand"), 7)
-    app.faults.clear()
+    token = armed(app, 7, "quota", fault)  # the second request fails, after one good page
     with Store.open(tmp_path / "m.db") as store:
-        app.faults.extend(["quota", fault])  # the second request fails, after one good page
         result = poll_once(store, account(url, token), retries=0)
         assert result.error is not None and problem in result.error
         assert result.error.startswith("brand: /api/")
@@ -133,10 +139,7 @@ def test_a_hanging_server_times_out_without_stalling_the_run(
     fake: tuple[FakeMastodon, str], tmp_path: Path
 ) -> None:
     app, url = fake
-    token = f"tok-{next(_tokens)}"
-    app.add_mentions(app.add_account(token, "brand"), 3)
-    app.faults.clear()
-    app.faults.append("hang")
+    token = armed(app, 3, "hang")
     app.hang_seconds = 1.0
     with Store.open(tmp_path / "m.db") as store:
         result = poll_once(store, account(url, token), retries=0, timeout=0.2)
@@ -149,10 +152,7 @@ def test_the_cycle_collector_pauses_for_a_poll_and_resumes_even_after_a_failure(
     fake: tuple[FakeMastodon, str], tmp_path: Path
 ) -> None:
     app, url = fake
-    token = f"tok-{next(_tokens)}"
-    app.add_mentions(app.add_account(token, "brand"), 2)
-    app.faults.clear()
-    app.faults.append("500")
+    token = armed(app, 2, "500")
     during: list[bool] = []
     config = Config(Path("test.toml"), Settings(), (account(url, token),))
     clock = FakeClock()
