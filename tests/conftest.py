@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 from collections.abc import Callable, Coroutine, Iterator
@@ -83,3 +84,11 @@ def example(tmp_path: Path) -> Path:
     (tmp_path / "examples").mkdir()
     shutil.copy(ROOT / "examples" / "alerts.atom", tmp_path / "examples" / "alerts.atom")
     return tmp_path / "config.toml"
+
+
+@pytest.fixture
+def warnings_logged(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Warnings of the mentionwatch loggers, even after a CLI test stopped their propagation."""
+    monkeypatch.setattr(logging.getLogger("mentionwatch"), "propagate", True)
+    caplog.set_level(logging.WARNING, logger="mentionwatch")
+    return lambda: [r.getMessage() for r in caplog.records if r.name.startswith("mentionwatch")]

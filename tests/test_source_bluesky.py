@@ -780,14 +780,6 @@ def reply_by(who: str, rkey: str, n: int, parent: str | None) -> dict[str, Any]:
     return {"post": post_view(rkey, who, minute(n), "on it", parent=parent)}
 
 
-@pytest.fixture
-def warnings_logged(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Warnings of the mentionwatch loggers, even after a CLI test stopped their propagation."""
-    monkeypatch.setattr(logging.getLogger("mentionwatch"), "propagate", True)
-    caplog.set_level(logging.WARNING, logger="mentionwatch")
-    return lambda: [r.getMessage() for r in caplog.records if r.name.startswith("mentionwatch")]
-
-
 def test_a_reply_by_a_responder_answers_the_mention_with_its_time_and_url(
     pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
 ) -> None:

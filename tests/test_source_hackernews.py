@@ -9,7 +9,6 @@ filtering rather than canned pages.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
 import time
@@ -494,14 +493,6 @@ def test_server_defaults_to_algolia() -> None:
 
 
 # Responders: other users whose comments answer the account's mentions
-
-
-@pytest.fixture
-def warnings_logged(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Warnings of the mentionwatch loggers, even after a CLI test stopped their propagation."""
-    monkeypatch.setattr(logging.getLogger("mentionwatch"), "propagate", True)
-    caplog.set_level(logging.WARNING, logger="mentionwatch")
-    return lambda: [r.getMessage() for r in caplog.records if r.name.startswith("mentionwatch")]
 
 
 def test_a_comment_by_a_responder_answers_the_mention_with_its_time_and_url(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -765,14 +764,6 @@ def test_registry_loads_this_source() -> None:
 
 
 # Responders: other accounts whose replies answer the account's mentions
-
-
-@pytest.fixture
-def warnings_logged(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Warnings of the mentionwatch loggers, even after a CLI test stopped their propagation."""
-    monkeypatch.setattr(logging.getLogger("mentionwatch"), "propagate", True)
-    caplog.set_level(logging.WARNING, logger="mentionwatch")
-    return lambda: [r.getMessage() for r in caplog.records if r.name.startswith("mentionwatch")]
 
 
 def stored(db_path: Path) -> dict[str, Any]:
