@@ -18,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mentionwatch.config import parse
-from mentionwatch.digest import collect, compose
-from mentionwatch.digest_config import DigestSettings
+from mentionwatch.digest.model import collect
+from mentionwatch.digest.render import compose
+from mentionwatch.digest.settings import DigestSettings
 from mentionwatch.fetched import Mention, Reply
 from mentionwatch.models import SentDigest
 from mentionwatch.store import Store

@@ -261,7 +261,7 @@ def poll_through_store(
 
 def check_online(account: Account) -> tuple[bool, str]:
     """What `mentionwatch config check --online` reports for one account: (ok, who or why)."""
-    from mentionwatch.cli_poll import verify_online
+    from mentionwatch.cli.poll import verify_online
     from mentionwatch.config import Config
 
     return verify_online(Config(Path("config.toml"), accounts=(account,)))[account.name]

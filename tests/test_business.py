@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mentionwatch.business import Calendar, Window, first_instant, parse_hours
+from mentionwatch.business_hours import Calendar, Window, first_instant, parse_hours
 from mentionwatch.config import load
 from mentionwatch.errors import ConfigError
 from mentionwatch.models import State, StoredMention
-from mentionwatch.report import BREACHED, DUE_SOON, Sla, sla_status
+from mentionwatch.sla import BREACHED, DUE_SOON, Sla, sla_status
 
 MINUTE = timedelta(minutes=1)
 # Zones whose transitions fall inside windows or outside them, never on a window's edge,

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from mentionwatch.cli import app
 from mentionwatch.fetched import Mention
-from mentionwatch.lock import poll_lock
 from mentionwatch.store import Store
+from mentionwatch.store.lock import poll_lock
 from mentionwatch.timeutil import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent

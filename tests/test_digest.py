@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from mentionwatch import config as config_mod
 from mentionwatch.cli import app
-from mentionwatch.digest import collect, compose, plain_text, subject
-from mentionwatch.digest_config import DigestSettings, digest_settings, for_delivery
+from mentionwatch.digest.model import collect, subject
+from mentionwatch.digest.render import compose, plain_text
+from mentionwatch.digest.settings import DigestSettings, digest_settings, for_delivery
 from mentionwatch.errors import ConfigError, UsageError
 from mentionwatch.fetched import Mention, Reply
 from mentionwatch.models import SentDigest

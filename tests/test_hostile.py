@@ -369,8 +369,9 @@ def test_digest_message_headers_stay_single_and_the_html_part_inert(config: Path
     assert [h.split(":")[0] for h in headers] == ["From", "To", "Subject", "Date", "Message-ID"]
 
     from mentionwatch.config import load
-    from mentionwatch.digest import collect, compose
-    from mentionwatch.digest_config import digest_settings
+    from mentionwatch.digest.model import collect
+    from mentionwatch.digest.render import compose
+    from mentionwatch.digest.settings import digest_settings
 
     loaded = load(config)
     settings = digest_settings(loaded)
@@ -431,7 +432,7 @@ def test_log_lines_quoting_a_server_carry_no_escape_sequence(
 ) -> None:
     import logging
 
-    from mentionwatch.cli_poll import log_to_stderr
+    from mentionwatch.cli.poll import log_to_stderr
 
     log_to_stderr(True)
     try:

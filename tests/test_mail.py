@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mentionwatch.digest_config import SmtpSettings
+from mentionwatch.digest.mail import send_sendmail, send_smtp, sendmail_path
+from mentionwatch.digest.settings import SmtpSettings
 from mentionwatch.errors import EXIT_DELIVERY, DeliveryError
-from mentionwatch.mail import send_sendmail, send_smtp, sendmail_path
 from tests.mailserver import PASSWORD, USER, free_port, silent_server, smtp_server
 
 # Plain AUTH on loopback is what these tests mean to exercise.

@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 from werkzeug import Request, Response
 
 from mentionwatch.cli import app
-from mentionwatch.lock import poll_lock
-from mentionwatch.mail import send_smtp
+from mentionwatch.digest.mail import send_smtp
+from mentionwatch.store.lock import poll_lock
 
 runner = CliRunner()
 
@@ -256,7 +256,7 @@ def test_smtp_password_is_not_shown_when_the_server_echoes_the_login() -> None:
     import socket
     import threading
 
-    from mentionwatch.digest_config import SmtpSettings
+    from mentionwatch.digest.settings import SmtpSettings
 
     password = "smtp-Passw0rd-secret"
     listener = socket.socket()

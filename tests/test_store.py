@@ -11,9 +11,9 @@ import pytest
 
 from mentionwatch.errors import StoreError
 from mentionwatch.fetched import Mention, Reply
-from mentionwatch.migrations import MIGRATIONS
 from mentionwatch.models import State
 from mentionwatch.store import MentionFilter, Store
+from mentionwatch.store.migrations import MIGRATIONS
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 

@@ -17,7 +17,7 @@ from mentionwatch.sources.registry import PLATFORMS, PlatformSpec
 from mentionwatch.timeutil import parse_duration
 
 if TYPE_CHECKING:
-    from mentionwatch.business import Calendar
+    from mentionwatch.business_hours import Calendar
 
 APP_NAME = "mentionwatch"
 CONFIG_ENV = "MENTIONWATCH_CONFIG"
@@ -316,7 +316,7 @@ def _calendar_parts(
 ) -> tuple[str, str, tuple[date, ...]]:
     """business_hours, timezone and holidays; each one falls back to [settings] on its own."""
     # Imported here: commands on a config without a calendar never load the time zone data.
-    from mentionwatch.business import load_zone, parse_holiday
+    from mentionwatch.business_hours import load_zone, parse_holiday
 
     hours: str = _get(table, "business_hours", str, where, base.business_hours)
     zone: str = _get(table, "timezone", str, where, base.timezone)
@@ -345,7 +345,7 @@ def _calendar(
     holidays: tuple[date, ...],
     settings_raw: Mapping[str, Any] | None = None,
 ) -> Calendar | None:
-    from mentionwatch.business import Calendar, load_zone, parse_hours
+    from mentionwatch.business_hours import Calendar, load_zone, parse_hours
 
     if not hours:
         # [settings] may list holidays for accounts that set their own hours.

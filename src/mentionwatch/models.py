@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mentionwatch.business import Calendar
+    from mentionwatch.business_hours import Calendar
 
 
 class State(enum.StrEnum):

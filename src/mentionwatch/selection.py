@@ -38,7 +38,7 @@ class Selection:
     limit: int | None
 
     def mentions(self, store: Store, config: Config, now: datetime) -> Iterator[StoredMention]:
-        from mentionwatch.report import sla_filter
+        from mentionwatch.sla import sla_filter
 
         found = store.mentions(self.where, now)
         if not self.sla:
@@ -69,7 +69,7 @@ def select(
     wanted = tuple(sorted(plain | {State.OPEN} if sla else plain or {State.OPEN}))
     due: dict[str, datetime] = {}
     if sla and not plain and "ok" not in sla:
-        from mentionwatch.report import sla_cutoffs
+        from mentionwatch.sla import sla_cutoffs
 
         soon = "due soon" in sla
         due, cut = sla_cutoffs(

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from mentionwatch.business import load_zone
+from mentionwatch.business_hours import load_zone
 from mentionwatch.config import Config
 from mentionwatch.models import State, StoredMention
-from mentionwatch.report import BREACHED, Sla, sla_cutoffs, sla_for, sla_status
+from mentionwatch.sla import BREACHED, Sla, sla_cutoffs, sla_for, sla_status
 from mentionwatch.store import MentionFilter, Store
 from mentionwatch.text import strip_controls
 

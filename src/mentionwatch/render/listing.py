@@ -16,7 +16,7 @@ from rich.text import Span, Text
 
 from mentionwatch.config import Config
 from mentionwatch.models import State, StoredMention
-from mentionwatch.report import BREACHED, DUE_SOON, OK, sla_for, sla_label, sla_status
+from mentionwatch.sla import BREACHED, DUE_SOON, OK, sla_for, sla_label, sla_status
 from mentionwatch.text import one_line
 from mentionwatch.timeutil import format_duration
 

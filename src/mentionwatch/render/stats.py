@@ -13,7 +13,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from mentionwatch.report import BREACHED
+from mentionwatch.sla import BREACHED
 from mentionwatch.stats import Breach, Figures, Stats, Times, Waiting
 from mentionwatch.text import one_line
 from mentionwatch.timeutil import format_duration

@@ -1,12 +1,19 @@
-"""The digest's HTML part: tables and inline styles only, so it renders in every mail client.
+"""The digest rendered: the plain-text part, the HTML part and the message that carries both.
 
-Mention text is hostile: every string goes through `html_text`, every link through `safe_url`,
+The HTML uses tables and inline styles only, so it renders in every mail client. Mention text is
+hostile: every string goes through `html_text`, every link through `safe_url`,
 and nothing here loads a remote resource or runs a script.
 """
 
 from __future__ import annotations
 
-from mentionwatch.digest import Digest, Section, items, scorecard
+import textwrap
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+
+from mentionwatch.digest.model import Digest, Section, items, scorecard, subject
+from mentionwatch.digest.settings import DigestSettings
 from mentionwatch.text import html_text, one_line, safe_url
 from mentionwatch.timeutil import format_duration
 
@@ -14,6 +21,60 @@ _FONT = "-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif"
 _MUTED = "#59636e"
 _RULE = "#d8dee4"
 _COLORS = {"overdue": "#cf222e", "new": "#0969da", "waiting": "#9a6700", "answered": "#1a7f37"}
+
+
+def plain_text(digest: Digest, prefix: str) -> str:
+    """The text/plain part; also what `digest` prints for cron's MAILTO."""
+    lines = [f"{prefix} digest, {digest.now:%a %d %b %Y %H:%M} UTC", scorecard(digest), ""]
+    if not digest.waiting_count:
+        lines += ["Nothing waiting for an answer. 🎉", ""]
+    for section in digest.sections:
+        if not section.total:
+            continue
+        lines.append(f"{section.title.upper()} ({section.total})")
+        for item in items(digest, section):
+            facts = [item.when, item.sla, f"{item.platform}/{item.account}", item.author]
+            facts += ["new"] if item.new else []
+            lines.append(f"  #{item.id} " + " · ".join(f for f in facts if f))
+            lines += textwrap.wrap(
+                item.excerpt, 76, initial_indent="    ", subsequent_indent="    "
+            )
+            lines.append("    " + (item.url or "(no link)"))
+        if section.total > len(section.items):
+            lines.append(f"  … and {section.total - len(section.items)} more: mentionwatch list")
+        lines.append("")
+    if digest.first:
+        lines.append(f"First digest: \"new\" and \"answered\" cover the last "
+                     f"{format_duration(digest.now - digest.since)}.")  # fmt: skip
+    lines.append("Clear items with: mentionwatch done|dismiss|snooze ID (see mentionwatch list).")
+    return "\n".join(lines) + "\n"
+
+
+def compose(digest: Digest, settings: DigestSettings, recipients: Sequence[str]) -> EmailMessage:
+    """The multipart/alternative message: plain text first, then HTML, UTF-8 throughout."""
+    sender = settings.sender or "mentionwatch@localhost"
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    title = subject(digest, settings.subject_prefix)
+    message = EmailMessage()
+    message["Subject"] = title
+    message["From"] = sender
+    if recipients:
+        message["To"] = ", ".join(recipients)
+    message["Date"] = format_datetime(digest.now)
+    message["Message-ID"] = make_msgid("digest", domain=domain)
+    # RFC 3834: tells vacation responders and ticket systems not to answer a robot.
+    message["Auto-Submitted"] = "auto-generated"
+    # Quoted-printable keeps every line 7-bit and short, whatever the server supports.
+    message.set_content(plain_text(digest, settings.subject_prefix), cte="quoted-printable")
+    message.add_alternative(
+        render_html(digest, settings.subject_prefix, title), subtype="html", cte="quoted-printable"
+    )
+    return message
+
+
+def plain_part(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    return str(body.get_content()) if body is not None else ""
 
 
 def render_html(digest: Digest, prefix: str, title: str) -> str:

@@ -12,9 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any, TextIO
 
-from mentionwatch.report import sla_label
-from mentionwatch.stats import Stats
-from mentionwatch.stats_view import (
+from mentionwatch.render.stats import (
     BUSINESS_NOTE,
     TIMES,
     VOLUME,
@@ -25,6 +23,8 @@ from mentionwatch.stats_view import (
     times_rows,
     volume_rows,
 )  # fmt: skip
+from mentionwatch.sla import sla_label
+from mentionwatch.stats import Stats
 from mentionwatch.text import html_text, markdown_text, one_line, safe_url
 from mentionwatch.timeutil import format_duration
 

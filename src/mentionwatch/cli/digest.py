@@ -10,7 +10,8 @@ from rich.console import Console
 
 from mentionwatch import digest as core
 from mentionwatch.config import Config
-from mentionwatch.digest_config import DigestSettings, digest_settings, for_delivery
+from mentionwatch.digest.render import plain_part
+from mentionwatch.digest.settings import DigestSettings, digest_settings, for_delivery
 from mentionwatch.errors import UsageError
 from mentionwatch.store import Store
 from mentionwatch.text import one_line
@@ -69,14 +70,14 @@ def run_digest(
 
 def _deliverer(channel: str, settings: DigestSettings) -> core.Deliver:
     def deliver(message: EmailMessage) -> Sequence[str]:
-        from mentionwatch import mail
+        from mentionwatch.digest import mail
 
         if channel == "smtp":
             assert settings.smtp is not None
             return mail.send_smtp(message, settings.smtp, settings.sender, settings.to)
         if channel == "sendmail":
             return mail.send_sendmail(message, settings.sendmail)
-        sys.stdout.write(core.plain_part(message))
+        sys.stdout.write(plain_part(message))
         sys.stdout.flush()
         return []
 
@@ -90,7 +91,7 @@ def _show(message: EmailMessage, channel: str, dry_run: bool) -> None:
             if message[name]:
                 sys.stdout.write(f"{name}: {one_line(str(message[name]))}\n")
         sys.stdout.write("\n")
-    sys.stdout.write(core.plain_part(message))
+    sys.stdout.write(plain_part(message))
     html = message.get_body(("html",))
     if dry_run and html is not None:
         size = len(str(html.get_content()).encode("utf-8"))

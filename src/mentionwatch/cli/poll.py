@@ -19,10 +19,10 @@ from rich.text import Text
 from mentionwatch.config import Config
 from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, MentionwatchError
 from mentionwatch.http import Http
-from mentionwatch.lock import poll_lock
 from mentionwatch.models import Account
 from mentionwatch.poll import PollHooks, PollResult, run_poll
 from mentionwatch.store import Store
+from mentionwatch.store.lock import poll_lock
 from mentionwatch.text import one_line, strip_controls
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import parseaddr
 
-from mentionwatch.digest_config import SmtpSettings
+from mentionwatch.digest.settings import SmtpSettings
 from mentionwatch.errors import DeliveryError
 from mentionwatch.text import one_line
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from mentionwatch.config import Config
 from mentionwatch.models import StoredMention
-from mentionwatch.report import record, sla_for
+from mentionwatch.render.records import record
+from mentionwatch.sla import sla_for
 from mentionwatch.text import csv_cell
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def export(
     The report formats (markdown, html) need `summary`, the figures `stats` computes.
     """
     if fmt in REPORTS:
-        from mentionwatch.export_report import REPORT_WRITERS
+        from mentionwatch.render.report import REPORT_WRITERS
 
         if summary is None:
             raise ValueError(f"the {fmt} report needs its summary")

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mentionwatch.errors import StoreError, UsageError
-from mentionwatch.migrations import MIGRATIONS
 from mentionwatch.models import State, StoredMention
-from mentionwatch.store_reports import ReportQueries
-from mentionwatch.store_rows import COLUMNS, explain, stored
+from mentionwatch.store.migrations import MIGRATIONS
+from mentionwatch.store.queries import ReportQueries
+from mentionwatch.store.rows import COLUMNS, explain, stored
 from mentionwatch.timeutil import from_db, to_db
 
 if TYPE_CHECKING:  # only polls build these; reading commands never define them

@@ -11,7 +11,7 @@ import typer
 
 from mentionwatch import __version__
 from mentionwatch import config as config_mod
-from mentionwatch.cli_options import (
+from mentionwatch.cli.common import (
     STATE,
     AccountOption,
     AllOption,
@@ -97,7 +97,7 @@ def list_(
                         all_states=all_states, limit=limit)  # fmt: skip
         mentions = chosen.mentions(store, config, now)
         if as_json or as_jsonl:
-            from mentionwatch.export import export
+            from mentionwatch.render.export import export
 
             export("json" if as_json else "jsonl", mentions, config, now, sys.stdout)
             return
@@ -105,7 +105,7 @@ def list_(
         if not rows:
             err.print("Nothing waiting. 🎉" if not all_states else "No mentions stored.")
             return
-        from mentionwatch.list_view import mention_list
+        from mentionwatch.render.listing import mention_list
 
         styled = out.color_system is not None
         out.print(mention_list(rows, config, now, out.width, styled=styled), soft_wrap=True)
@@ -116,7 +116,7 @@ def list_(
 @handled
 def show(mention_id: Annotated[int, typer.Argument(help="Mention id.")]) -> None:
     """Show one mention in full."""
-    from mentionwatch.report import mention_detail
+    from mentionwatch.render.detail import mention_detail
 
     config = load_config(required=False)
     now = utcnow()
@@ -196,7 +196,7 @@ def poll(
     ] = False,
 ) -> None:
     """Fetch new mentions and replies from every enabled account."""
-    from mentionwatch.cli_poll import log_to_stderr, run
+    from mentionwatch.cli.poll import log_to_stderr, run
 
     log_to_stderr(verbose or STATE.verbose)
     config = load_config()
@@ -226,7 +226,7 @@ def export_(
     limit: LimitOption = None,
 ) -> None:
     """Export mentions (open ones unless --state/--all say otherwise), streaming."""
-    from mentionwatch.export import FORMATS, REPORTS, export
+    from mentionwatch.render.export import FORMATS, REPORTS, export
 
     if fmt not in FORMATS:
         raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -274,12 +274,12 @@ def config_check(
     ] = False,
 ) -> None:
     """Validate the config and show the accounts, secrets redacted."""
-    from mentionwatch.cli_poll import accounts_table, log_to_stderr, verify_online
+    from mentionwatch.cli.poll import accounts_table, log_to_stderr, verify_online
 
     log_to_stderr(STATE.verbose)
     config = resolve_secrets(load_config())
     if config.digest:
-        from mentionwatch.digest_config import digest_settings
+        from mentionwatch.digest.settings import digest_settings
 
         digest_settings(config)  # a [digest] mistake surfaces now, not at 8am from cron
     if not config.accounts:
@@ -334,7 +334,7 @@ def digest(
     ] = False,
 ) -> None:
     """Print (for cron's MAILTO) or email the digest of what waits; never twice a day."""
-    from mentionwatch.cli_digest import run_digest
+    from mentionwatch.cli.digest import run_digest
 
     if email and sendmail:
         raise UsageError("--email and --sendmail: choose one")
@@ -364,8 +364,8 @@ def stats(
     """Response-time figures: answered, response rate, first-response times, within SLA."""
     import json
 
+    from mentionwatch.render.stats import render
     from mentionwatch.stats import compute, to_json
-    from mentionwatch.stats_view import render
 
     window = duration_option("--since", since)
     config = load_config(required=False)
@@ -391,8 +391,8 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the breaching items.")] = False,
 ) -> None:
     """Exit 1 with a one-line summary when a mention is past its SLA; for cron and monitors."""
+    from mentionwatch.render.stats import check_summary
     from mentionwatch.stats import breaches
-    from mentionwatch.stats_view import check_summary
 
     age = duration_option("--max-age", max_age) if max_age else None
     config = load_config(required=False)
@@ -401,7 +401,7 @@ def check(
         account = known_accounts(config, store, account)  # a typo must not pass as all clear
         found = breaches(store, config, now, account, age)
     if as_json:
-        from mentionwatch.export import export
+        from mentionwatch.render.export import export
 
         export("json", (b.mention for b in found), config, now, sys.stdout)
     elif found:

@@ -1,25 +1,17 @@
-"""The digest: what is overdue, what waits, what is new and what was answered since the last one.
-
-Building only (sections, subject, plain text, the message): `digest_config` reads the settings,
-`digest_html` renders the HTML part and `mail` delivers. `run` is the one flow the CLI calls:
-it never sends twice within `min_interval` and records a digest only once it was delivered.
-"""
+"""The digest's content: what is overdue, what waits, what is new and what was answered since
+the last one, as sections of items, with its subject and scorecard."""
 
 from __future__ import annotations
 
-import enum
 import statistics
-import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
 
 from mentionwatch.config import Config
-from mentionwatch.digest_config import DigestSettings
+from mentionwatch.digest.settings import DigestSettings
 from mentionwatch.models import SentDigest, State, StoredMention
-from mentionwatch.report import BREACHED, sla_for, sla_label, sla_status
+from mentionwatch.sla import BREACHED, sla_for, sla_label, sla_status
 from mentionwatch.store import MentionFilter, Store
 from mentionwatch.text import one_line
 from mentionwatch.timeutil import format_duration
@@ -173,125 +165,3 @@ def items(digest: Digest, section: Section) -> list[Item]:
             )
         )
     return shown
-
-
-def plain_text(digest: Digest, prefix: str) -> str:
-    """The text/plain part; also what `digest` prints for cron's MAILTO."""
-    lines = [f"{prefix} digest, {digest.now:%a %d %b %Y %H:%M} UTC", scorecard(digest), ""]
-    if not digest.waiting_count:
-        lines += ["Nothing waiting for an answer. 🎉", ""]
-    for section in digest.sections:
-        if not section.total:
-            continue
-        lines.append(f"{section.title.upper()} ({section.total})")
-        for item in items(digest, section):
-            facts = [item.when, item.sla, f"{item.platform}/{item.account}", item.author]
-            facts += ["new"] if item.new else []
-            lines.append(f"  #{item.id} " + " · ".join(f for f in facts if f))
-            lines += textwrap.wrap(
-                item.excerpt, 76, initial_indent="    ", subsequent_indent="    "
-            )
-            lines.append("    " + (item.url or "(no link)"))
-        if section.total > len(section.items):
-            lines.append(f"  … and {section.total - len(section.items)} more: mentionwatch list")
-        lines.append("")
-    if digest.first:
-        lines.append(f"First digest: \"new\" and \"answered\" cover the last "
-                     f"{format_duration(digest.now - digest.since)}.")  # fmt: skip
-    lines.append("Clear items with: mentionwatch done|dismiss|snooze ID (see mentionwatch list).")
-    return "\n".join(lines) + "\n"
-
-
-def compose(digest: Digest, settings: DigestSettings, recipients: Sequence[str]) -> EmailMessage:
-    """The multipart/alternative message: plain text first, then HTML, UTF-8 throughout."""
-    from mentionwatch.digest_html import render_html
-
-    sender = settings.sender or "mentionwatch@localhost"
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    title = subject(digest, settings.subject_prefix)
-    message = EmailMessage()
-    message["Subject"] = title
-    message["From"] = sender
-    if recipients:
-        message["To"] = ", ".join(recipients)
-    message["Date"] = format_datetime(digest.now)
-    message["Message-ID"] = make_msgid("digest", domain=domain)
-    # RFC 3834: tells vacation responders and ticket systems not to answer a robot.
-    message["Auto-Submitted"] = "auto-generated"
-    # Quoted-printable keeps every line 7-bit and short, whatever the server supports.
-    message.set_content(plain_text(digest, settings.subject_prefix), cte="quoted-printable")
-    message.add_alternative(
-        render_html(digest, settings.subject_prefix, title), subtype="html", cte="quoted-printable"
-    )
-    return message
-
-
-def plain_part(message: EmailMessage) -> str:
-    body = message.get_body(("plain",))
-    return str(body.get_content()) if body is not None else ""
-
-
-# -- the flow --------------------------------------------------------------------------------
-
-
-class Outcome(enum.Enum):
-    SENT = "sent"
-    NOTHING_WAITING = "nothing waiting"
-    TOO_SOON = "too soon"
-    PREVIEW = "preview"
-
-
-# Delivers the message; returns the recipients the server refused (the rest got it).
-Deliver = Callable[[EmailMessage], Sequence[str]]
-
-
-@dataclass(frozen=True)
-class RunResult:
-    outcome: Outcome
-    digest: Digest
-    message: EmailMessage | None = None
-    last: SentDigest | None = None
-    refused: tuple[str, ...] = ()
-
-    @property
-    def too_soon(self) -> bool:
-        return self.outcome is Outcome.TOO_SOON
-
-
-def run(
-    store: Store,
-    config: Config,
-    settings: DigestSettings,
-    *,
-    now: datetime,
-    channel: str,
-    deliver: Deliver | None,
-    if_any: bool = False,
-    force: bool = False,
-) -> RunResult:
-    """Build and deliver one digest; `deliver=None` previews (never recorded, never blocked)."""
-    last = store.last_digest()
-    digest = collect(store, config, settings, now, last)
-    if if_any and not digest.waiting_count:
-        return RunResult(Outcome.NOTHING_WAITING, digest, last=last)
-    recipients = settings.to if channel != "stdout" else ()
-    message = compose(digest, settings, recipients)
-    if deliver is None:
-        return RunResult(Outcome.PREVIEW, digest, message, last)
-    if last is not None and not force and now - last.sent_at < settings.min_interval:
-        return RunResult(Outcome.TOO_SOON, digest, message, last)
-    refused = tuple(deliver(message))
-    store.record_digest(
-        SentDigest(
-            sent_at=now,
-            channel=channel,
-            recipients=tuple(r for r in recipients if parseaddr(r)[1] not in refused),
-            message_id=str(message["Message-ID"]),
-            subject=str(message["Subject"]),
-            covered_since=digest.since,
-            covered_until=now,
-            counts=digest.counts(),
-            mention_ids=digest.mention_ids(),
-        )
-    )
-    return RunResult(Outcome.SENT, digest, message, last, refused)

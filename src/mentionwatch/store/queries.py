@@ -11,7 +11,7 @@ from typing import Any
 
 from mentionwatch.errors import StoreError
 from mentionwatch.models import SentDigest, StoredMention
-from mentionwatch.store_rows import COLUMNS, explain, stored
+from mentionwatch.store.rows import COLUMNS, explain, stored
 from mentionwatch.timeutil import from_db, to_db
 
 

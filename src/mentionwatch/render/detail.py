@@ -1,0 +1,63 @@
+"""The `show` view of one stored mention."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+
+from mentionwatch.config import Config
+from mentionwatch.models import State, StoredMention
+from mentionwatch.sla import sla_for, sla_label, sla_status
+from mentionwatch.text import strip_controls
+from mentionwatch.timeutil import format_duration
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+
+def mention_detail(m: StoredMention, config: Config, now: datetime) -> Table:
+    """The `show` view: every field, full text, cleaned of control sequences."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    rows: list[tuple[str, str]] = [
+        ("ID", str(m.id)),
+        ("State", str(m.state)),
+        ("Platform", m.platform),
+        ("Account", m.account),
+        ("Kind", m.kind),
+        ("Author", m.author),
+        (
+            "Posted",
+            f"{m.created_at:%Y-%m-%d %H:%M} UTC ({format_duration(now - m.created_at)} ago)",
+        ),
+        ("URL", m.url),
+    ]
+    sla = sla_for(config, m.account)
+    if m.state in (State.OPEN, State.SNOOZED):
+        status, left = sla_status(m, sla, now)
+        rows.append(("SLA", f"{status}, {sla_label(status, left, bool(sla.calendar))}, "
+                     f"due {sla.due(m.created_at):%Y-%m-%d %H:%M} UTC"))  # fmt: skip
+    if sla.calendar:
+        rows.append(("Business hours", sla.calendar.describe()))
+    if m.snoozed_until:
+        rows.append(("Snoozed until", f"{m.snoozed_until:%Y-%m-%d %H:%M} UTC"))
+    if m.answered_at and m.response_time is not None:
+        by = m.answered_by or "?"
+        after = format_duration(m.response_time)
+        if sla.calendar:
+            business = format_duration(sla.elapsed(m.created_at, m.answered_at))
+            after += f" ({business} in business hours)"
+        rows.append(("Answered", f"{m.answered_at:%Y-%m-%d %H:%M} UTC by {by}, after {after}"))
+        if m.answered_url:
+            rows.append(("Answer", m.answered_url))
+    if m.title:
+        rows.append(("Title", m.title))
+    rows.append(("Text", m.text))
+    for label, value in rows:
+        grid.add_row(Text(label), Text(strip_controls(value)))
+    return grid
