@@ -41,9 +41,9 @@ def cal(spec: str, zone: str = "Europe/Berlin", holidays: tuple[str, ...] = ()) 
     return Calendar.parse(spec, zone, holidays)
 
 
-def local(zone: str, *args: int) -> datetime:
+def local(zone: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """The first instant the clock in `zone` shows that time."""
-    return first_instant(datetime(*args), ZoneInfo(zone))  # type: ignore[misc]
+    return first_instant(datetime(year, month, day, hour, minute), ZoneInfo(zone))
 
 
 @st.composite

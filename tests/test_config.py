@@ -152,7 +152,7 @@ def test_a_missing_secret_or_a_mistyped_platform_key_is_one_line_with_exit_3(
 
 
 def test_a_disabled_account_or_a_read_only_command_needs_no_secret(
-    write_config: Callable[[str], Path],
+    write_config: Callable[..., Path],
 ) -> None:
     table = account_table("github", 'handle = "octocat"')
     path = write_config(table + "enabled = false\n")

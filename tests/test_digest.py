@@ -251,11 +251,13 @@ def test_full_digest_config_is_read_and_password_comes_from_env(
     assert settings.min_interval == timedelta(hours=12) and settings.max_items == 20
     assert settings.smtp is not None and settings.smtp.port == 465
     assert settings.smtp.ca_file == tmp_path / "ca.pem"
-    ready = for_delivery(settings, "smtp", read_env={"SMTP_PASSWORD": "pw"}.get)
+    env: dict[str, str] = {"SMTP_PASSWORD": "pw"}
+    ready = for_delivery(settings, "smtp", read_env=env.get)
     assert ready.smtp is not None and ready.smtp.password == "pw"
     assert "pw" not in repr(ready)
     with pytest.raises(ConfigError, match=r"\[digest.smtp\]: key 'password'.*SMTP_PASSWORD"):
-        for_delivery(settings, "smtp", read_env={}.get)
+        no_env: dict[str, str] = {}
+        for_delivery(settings, "smtp", read_env=no_env.get)
 
 
 @pytest.mark.parametrize(

@@ -133,7 +133,12 @@ def test_open_launches_only_clean_http_urls(
     import webbrowser
 
     opened: list[str] = []
-    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url) or True)
+
+    def fake_open(url: str) -> bool:
+        opened.append(url)
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", fake_open)
     assert mw(config, "open", "1")[0] == 0
     assert opened == ["https://example.com/p/1"]
     db = tmp_path / "mw.db"
@@ -178,8 +183,8 @@ def test_stats_and_check_show_the_oldest_waiting_mention_inert(tmp_path: Path) -
         assert "old[bold]acct" in out
     code, out, _ = mw(path, "check")
     assert code == 1 and len(out.strip().splitlines()) == 1
-    for args in (("stats", "--json"), ("check", "--json")):
-        code, out, _ = mw(path, *args)
+    for json_args in (("stats", "--json"), ("check", "--json")):
+        code, out, _ = mw(path, *json_args)
         clean(out)
         json.loads(out)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs
 
 import pytest
@@ -18,7 +18,7 @@ from werkzeug import Request, Response
 
 from mentionwatch import __version__
 from mentionwatch.errors import SourceError
-from mentionwatch.fetched import Reply
+from mentionwatch.fetched import Batch, Mention, Reply
 from mentionwatch.http import Http
 from mentionwatch.models import Account, Kind, State
 from mentionwatch.sources.reddit import RedditSource
@@ -85,7 +85,9 @@ def message(id36: str, minutes_ago: float) -> dict[str, Any]:
     }
 
 
-def post(id36: str, minutes_ago: float, *, author: str = "poster", selftext: str = "") -> dict:
+def post(
+    id36: str, minutes_ago: float, *, author: str = "poster", selftext: str = ""
+) -> dict[str, Any]:
     return {
         "kind": "t3",
         "data": {
@@ -102,7 +104,9 @@ def post(id36: str, minutes_ago: float, *, author: str = "poster", selftext: str
     }
 
 
-def own_comment(id36: str, minutes_ago: float, parent_id: str, author: str = "brandco") -> dict:
+def own_comment(
+    id36: str, minutes_ago: float, parent_id: str, author: str = "brandco"
+) -> dict[str, Any]:
     return {
         "kind": "t1",
         "data": {
@@ -230,12 +234,16 @@ def account(httpserver: HTTPServer) -> Account:
     )
 
 
-@pytest.fixture
-def call(
-    make_http: Callable[..., Http],
-) -> Callable[[Account, Callable[[RedditSource], Coroutine[Any, Any, T]]], T]:
-    """Run one source method inside a fresh Http (fake clock) and return what it returned."""
+class Call(Protocol):
+    """Runs one source method inside a fresh Http (fake clock) and returns what it returned."""
 
+    def __call__(
+        self, account: Account, use: Callable[[RedditSource], Coroutine[Any, Any, T]]
+    ) -> T: ...
+
+
+@pytest.fixture
+def call(make_http: Callable[..., Http]) -> Call:
     def go(account: Account, use: Callable[[RedditSource], Coroutine[Any, Any, T]]) -> T:
         async def inner() -> T:
             async with make_http() as http:
@@ -246,11 +254,13 @@ def call(
     return go
 
 
-def poll_mentions(call: Any, account: Account, cursor: str | None = None, since: datetime = EPOCH):
+def poll_mentions(
+    call: Call, account: Account, cursor: str | None = None, since: datetime = EPOCH
+) -> Batch[Mention]:
     return call(account, lambda s: s.mentions(cursor, since))
 
 
-def ids(items: Any) -> list[str]:
+def ids(items: Iterable[Mention | Reply]) -> list[str]:
     return [item.remote_id for item in items]
 
 
@@ -261,7 +271,9 @@ def test_source_is_registered_for_the_reddit_platform() -> None:
     assert PLATFORMS["reddit"].load() is RedditSource
 
 
-def test_mentions_are_paged_through_by_after_fullname(reddit, account, call) -> None:
+def test_mentions_are_paged_through_by_after_fullname(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     reddit.listings["/message/mentions"] = [comment(f"m{i}", i) for i in range(5)]
     batch = poll_mentions(call, account)
     assert ids(batch.items) == [f"t1_m{i}" for i in range(5)]
@@ -270,7 +282,9 @@ def test_mentions_are_paged_through_by_after_fullname(reddit, account, call) -> 
     assert all(r.args["limit"] == "100" and r.args["raw_json"] == "1" for r in pages)
 
 
-def test_second_poll_fetches_only_new_mentions(reddit, account, call) -> None:
+def test_second_poll_fetches_only_new_mentions(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     reddit.listings["/message/mentions"] = [comment(f"m{i}", 10 + i) for i in range(3)]
     first = poll_mentions(call, account)
     reddit.listings["/message/mentions"].insert(0, comment("new1", 1))
@@ -280,7 +294,9 @@ def test_second_poll_fetches_only_new_mentions(reddit, account, call) -> None:
     assert reddit.paths().count("/message/mentions") == 1
 
 
-def test_page_cap_stops_early_and_the_next_poll_fills_the_gap(reddit, account, call) -> None:
+def test_page_cap_stops_early_and_the_next_poll_fills_the_gap(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     capped = replace(account, max_pages=2)
     reddit.listings["/message/mentions"] = [comment(f"m{i}", 10 + i) for i in range(7)]
     first = poll_mentions(call, capped)
@@ -293,7 +309,9 @@ def test_page_cap_stops_early_and_the_next_poll_fills_the_gap(reddit, account, c
     assert len(seen) == len(set(seen))
 
 
-def test_mentions_with_the_same_second_are_not_lost_across_polls(reddit, account, call) -> None:
+def test_mentions_with_the_same_second_are_not_lost_across_polls(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     reddit.listings["/message/mentions"] = [comment("b0", 5)]
     first = poll_mentions(call, account)
     # Created in the same second as the last one seen, but later (higher base-36 serial).
@@ -302,7 +320,9 @@ def test_mentions_with_the_same_second_are_not_lost_across_polls(reddit, account
     assert ids(second.items) == ["t1_b1"]
 
 
-def test_first_poll_stops_at_the_backfill_horizon(reddit, account, call) -> None:
+def test_first_poll_stops_at_the_backfill_horizon(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     reddit.listings["/message/mentions"] = [comment(f"m{i}", i * 60) for i in range(6)]
     since = datetime.fromtimestamp(NOW, UTC) - timedelta(minutes=90)
     batch = poll_mentions(call, account, since=since)
@@ -312,7 +332,7 @@ def test_first_poll_stops_at_the_backfill_horizon(reddit, account, call) -> None
 
 
 def test_inbox_replies_are_reply_mentions_and_private_messages_are_skipped(
-    reddit, account, call
+    reddit: FakeReddit, account: Account, call: Call
 ) -> None:
     reddit.listings["/message/inbox"] = [
         comment("r1", 1, type="comment_reply", parent_id="t1_mine"),
@@ -327,20 +347,24 @@ def test_inbox_replies_are_reply_mentions_and_private_messages_are_skipped(
     ]
 
 
-def test_a_comment_in_both_listings_is_returned_once_as_a_mention(reddit, account, call) -> None:
+def test_a_comment_in_both_listings_is_returned_once_as_a_mention(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     reddit.listings["/message/mentions"] = [comment("both", 1)]
     reddit.listings["/message/inbox"] = [comment("both", 1, type="comment_reply")]
     batch = poll_mentions(call, account)
     assert [(m.remote_id, m.kind) for m in batch.items] == [("t1_both", Kind.MENTION)]
 
 
-def test_the_accounts_own_comments_are_not_mentions(reddit, account, call) -> None:
+def test_the_accounts_own_comments_are_not_mentions(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     reddit.listings["/message/mentions"] = [comment("self", 1, author="BrandCo"), comment("x", 2)]
     assert ids(poll_mentions(call, account).items) == ["t1_x"]
 
 
 def test_mention_text_is_unescaped_and_its_url_is_the_context_permalink(
-    reddit, account, call
+    reddit: FakeReddit, account: Account, call: Call
 ) -> None:
     item = comment("txt", 3, body="Tom &amp; Jerry &lt;3 /u/brandco")
     item["data"]["link_title"] = "Q&amp;A thread"
@@ -357,7 +381,9 @@ def test_mention_text_is_unescaped_and_its_url_is_the_context_permalink(
 # --- keyword search ------------------------------------------------------------------------
 
 
-def test_keyword_hits_are_posts_from_site_search(reddit, account, call) -> None:
+def test_keyword_hits_are_posts_from_site_search(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     with_keywords = replace(account, keywords=("ExampleCo", "example co"))
     reddit.searches["ExampleCo"] = [
         post("p1", 1, selftext="I love ExampleCo &amp; friends"),
@@ -377,7 +403,9 @@ def test_keyword_hits_are_posts_from_site_search(reddit, account, call) -> None:
     assert all(a["sort"] == "new" and a["type"] == "link" for a in searches)
 
 
-def test_each_keyword_resumes_from_its_own_cursor(reddit, account, call) -> None:
+def test_each_keyword_resumes_from_its_own_cursor(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     with_keywords = replace(account, keywords=("alpha", "beta"))
     reddit.searches["alpha"] = [post("a1", 10)]
     reddit.searches["beta"] = [post("b1", 20)]
@@ -388,7 +416,9 @@ def test_each_keyword_resumes_from_its_own_cursor(reddit, account, call) -> None
     assert ids(second.items) == ["t3_b2"]
 
 
-def test_a_keyword_added_later_backfills_only_the_horizon(reddit, account, call) -> None:
+def test_a_keyword_added_later_backfills_only_the_horizon(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     first = poll_mentions(call, account)
     reddit.searches["gamma"] = [post("g1", 60), post("g2", 10 * 24 * 60)]
     later = replace(account, keywords=("gamma",), backfill=timedelta(days=3))
@@ -399,7 +429,9 @@ def test_a_keyword_added_later_backfills_only_the_horizon(reddit, account, call)
 # --- own replies and "answered" ------------------------------------------------------------
 
 
-def test_own_comments_link_to_the_mention_they_answer(reddit, account, call, tmp_path) -> None:
+def test_own_comments_link_to_the_mention_they_answer(
+    reddit: FakeReddit, account: Account, call: Call, tmp_path: Path
+) -> None:
     reddit.listings["/message/mentions"] = [comment("asked", 30), comment("ignored", 40)]
     reddit.user_comments("brandco", [own_comment("ans", 5, parent_id="t1_asked")])
     mentions = poll_mentions(call, account)
@@ -417,7 +449,9 @@ def test_own_comments_link_to_the_mention_they_answer(reddit, account, call, tmp
     assert states == {"t1_asked": State.ANSWERED, "t1_ignored": State.OPEN}
 
 
-def test_a_top_level_comment_answers_a_keyword_post(reddit, account, call, tmp_path) -> None:
+def test_a_top_level_comment_answers_a_keyword_post(
+    reddit: FakeReddit, account: Account, call: Call, tmp_path: Path
+) -> None:
     with_keywords = replace(account, keywords=("ExampleCo",))
     reddit.searches["ExampleCo"] = [post("kw1", 30)]
     reddit.user_comments("brandco", [own_comment("top", 5, parent_id="t3_kw1")])
@@ -427,7 +461,9 @@ def test_a_top_level_comment_answers_a_keyword_post(reddit, account, call, tmp_p
     assert states == {"t3_kw1": State.ANSWERED}
 
 
-def test_own_replies_resume_from_their_cursor(reddit, account, call) -> None:
+def test_own_replies_resume_from_their_cursor(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     reddit.user_comments("brandco", [own_comment(f"c{i}", 10 + i, "t1_x") for i in range(3)])
     first = call(account, lambda s: s.replies(None, EPOCH))
     reddit.listings["/user/brandco/comments"].insert(0, own_comment("c9", 1, "t1_y"))
@@ -437,7 +473,9 @@ def test_own_replies_resume_from_their_cursor(reddit, account, call) -> None:
     assert all(r.args["sort"] == "new" for r in reddit.requests if "comments" in r.path)
 
 
-def test_responders_comments_count_as_replies(reddit, account, call) -> None:
+def test_responders_comments_count_as_replies(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     with_helper = replace(account, responders=("u/helper_bot",))
     reddit.user_comments("brandco", [])
     reddit.user_comments("helper_bot", [own_comment("h1", 2, "t1_q", author="helper_bot")])
@@ -445,11 +483,12 @@ def test_responders_comments_count_as_replies(reddit, account, call) -> None:
     assert [(r.remote_id, r.author, r.parent_id) for r in batch.items] == [
         ("t1_h1", "helper_bot", "t1_q")
     ]
+    assert batch.cursor is not None
     assert set(json.loads(batch.cursor)) == {"brandco", "helper_bot"}
 
 
 def stored_states(
-    tmp_path: Path, account: Account, mentions: Any, replies: Any
+    tmp_path: Path, account: Account, mentions: Sequence[Mention], replies: Sequence[Reply]
 ) -> dict[str, State]:
     with Store.open(tmp_path / "m.db") as store:
         now = datetime.fromtimestamp(NOW, UTC)
@@ -462,7 +501,7 @@ def stored_states(
 
 
 def test_login_uses_basic_auth_a_password_grant_and_reddits_user_agent(
-    reddit, account, call
+    reddit: FakeReddit, account: Account, call: Call
 ) -> None:
     poll_mentions(call, account)
     [login] = reddit.token_requests
@@ -477,7 +516,7 @@ def test_login_uses_basic_auth_a_password_grant_and_reddits_user_agent(
 
 
 def test_refresh_token_and_custom_user_agent_are_used_when_configured(
-    reddit, account, call
+    reddit: FakeReddit, account: Account, call: Call
 ) -> None:
     installed = replace(
         account,
@@ -494,7 +533,7 @@ def test_refresh_token_and_custom_user_agent_are_used_when_configured(
 
 
 def test_a_wrong_password_is_an_error_naming_the_account_not_the_password(
-    reddit, account, call
+    reddit: FakeReddit, account: Account, call: Call
 ) -> None:
     reddit.grant_error = "invalid_grant"
     with pytest.raises(SourceError) as caught:
@@ -507,13 +546,17 @@ def test_a_wrong_password_is_an_error_naming_the_account_not_the_password(
     assert reddit.requests == []
 
 
-def test_missing_password_and_refresh_token_is_an_error(reddit, account, call) -> None:
+def test_missing_password_and_refresh_token_is_an_error(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     bare = replace(account, secrets={"client_secret": CLIENT_SECRET})
     with pytest.raises(SourceError, match="'password'.*'refresh_token'"):
         poll_mentions(call, bare)
 
 
-def test_an_expired_token_is_renewed_once_mid_run(reddit, account, call) -> None:
+def test_an_expired_token_is_renewed_once_mid_run(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     reddit.listings["/message/mentions"] = [comment(f"m{i}", i) for i in range(4)]
     original = reddit.page
 
@@ -529,7 +572,7 @@ def test_an_expired_token_is_renewed_once_mid_run(reddit, account, call) -> None
 
 
 def test_the_access_token_is_redacted_from_errors_and_logs(
-    reddit, account, make_http: Callable[..., Http]
+    reddit: FakeReddit, account: Account, make_http: Callable[..., Http]
 ) -> None:
     async def go() -> str:
         async with make_http() as http:
@@ -540,7 +583,9 @@ def test_the_access_token_is_redacted_from_errors_and_logs(
     assert run(go()) == "Authorization: bearer ***"
 
 
-def test_a_token_refused_after_renewal_is_an_error_without_the_token(reddit, account, call) -> None:
+def test_a_token_refused_after_renewal_is_an_error_without_the_token(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     reddit.accept_tokens = False
     with pytest.raises(SourceError, match="token for account brand-reddit was refused") as caught:
         poll_mentions(call, account)
@@ -556,7 +601,7 @@ def test_a_token_refused_after_renewal_is_an_error_without_the_token(reddit, acc
 
 
 def test_a_spent_quota_waits_for_the_reset_before_the_next_request(
-    reddit, account, call, clock: FakeClock
+    reddit: FakeReddit, account: Account, call: Call, clock: FakeClock
 ) -> None:
     reddit.listings["/message/mentions"] = [comment(f"m{i}", i) for i in range(3)]
     reddit.ratelimit = {"remaining": "0.0", "reset": "30", "used": "600"}
@@ -565,7 +610,9 @@ def test_a_spent_quota_waits_for_the_reset_before_the_next_request(
     assert clock.sleeps and all(29.5 <= s <= 31 for s in clock.sleeps)
 
 
-def test_a_429_is_retried_after_the_reset(reddit, account, call, clock: FakeClock) -> None:
+def test_a_429_is_retried_after_the_reset(
+    reddit: FakeReddit, account: Account, call: Call, clock: FakeClock
+) -> None:
     reddit.listings["/message/mentions"] = [comment("m0", 1)]
     reddit.server.expect_oneshot_request("/message/mentions").respond_with_response(
         Response(
@@ -582,7 +629,9 @@ def test_a_429_is_retried_after_the_reset(reddit, account, call, clock: FakeCloc
 # --- bad payloads ----------------------------------------------------------------------------
 
 
-def test_a_listing_without_children_names_the_field(reddit, account, call) -> None:
+def test_a_listing_without_children_names_the_field(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     reddit.server.expect_oneshot_request("/message/mentions").respond_with_json(
         {"kind": "Listing", "data": {"after": None}}
     )
@@ -591,7 +640,9 @@ def test_a_listing_without_children_names_the_field(reddit, account, call) -> No
     assert caught.value.endpoint == "/message/mentions"
 
 
-def test_an_item_without_created_utc_names_the_field(reddit, account, call) -> None:
+def test_an_item_without_created_utc_names_the_field(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     broken = comment("m0", 1)
     del broken["data"]["created_utc"]
     reddit.listings["/message/mentions"] = [broken]
@@ -599,7 +650,9 @@ def test_an_item_without_created_utc_names_the_field(reddit, account, call) -> N
         poll_mentions(call, account)
 
 
-def test_an_html_page_instead_of_json_is_an_error(reddit, account, call) -> None:
+def test_an_html_page_instead_of_json_is_an_error(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     reddit.server.expect_oneshot_request("/message/mentions").respond_with_data(
         "<html>reddit is down</html>", content_type="text/html"
     )
@@ -607,7 +660,9 @@ def test_an_html_page_instead_of_json_is_an_error(reddit, account, call) -> None
         poll_mentions(call, account)
 
 
-def test_whoami_names_the_authenticated_user(reddit, account, call) -> None:
+def test_whoami_names_the_authenticated_user(
+    reddit: FakeReddit, account: Account, call: Call
+) -> None:
     reddit.me = {"name": "BrandCo", "id": "abc"}
     assert call(account, lambda s: s.whoami()) == "u/BrandCo"
     assert reddit.paths() == ["/api/v1/me"]
@@ -617,7 +672,7 @@ def test_whoami_names_the_authenticated_user(reddit, account, call) -> None:
 
 
 def test_a_poll_stores_an_answered_and_an_unanswered_mention_and_a_later_reply_answers_it(
-    reddit, account, make_http: Callable[..., Http], tmp_path: Path
+    reddit: FakeReddit, account: Account, make_http: Callable[..., Http], tmp_path: Path
 ) -> None:
     reddit.listings["/message/mentions"] = [comment("asked", 30), comment("waiting", 40)]
     reddit.user_comments("brandco", [own_comment("ans", 5, parent_id="t1_asked")])
@@ -633,13 +688,15 @@ def test_a_poll_stores_an_answered_and_an_unanswered_mention_and_a_later_reply_a
     assert states == {"t1_asked": State.ANSWERED, "t1_waiting": State.ANSWERED}
 
 
-def test_config_check_online_says_who_the_credential_logs_in_as(reddit, account) -> None:
+def test_config_check_online_says_who_the_credential_logs_in_as(
+    reddit: FakeReddit, account: Account
+) -> None:
     assert check_online(account) == (True, "u/brandco")
     assert len(reddit.token_requests) == 1 and reddit.paths() == ["/api/v1/me"]
 
 
 def test_config_check_online_names_the_account_and_env_vars_for_a_wrong_password(
-    reddit, account
+    reddit: FakeReddit, account: Account
 ) -> None:
     reddit.grant_error = "invalid_grant"
     ok, said = check_online(account)

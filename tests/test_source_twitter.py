@@ -443,7 +443,7 @@ def test_spent_quota_with_a_distant_reset_fails_fast_naming_the_reset_time(
 def test_quota_spent_mid_sweep_keeps_the_fetched_page_and_resumes_next_run(
     fake: FakeX, account: Account, make_http: Callable[..., Http], clock: FakeClock
 ) -> None:
-    cursor = json.dumps({"user_id": BRAND_ID, "handle": "Brand"})
+    cursor: str | None = json.dumps({"user_id": BRAND_ID, "handle": "Brand"})
     fake.mentions = [tweet(i) for i in range(1, 151)]
     fake.headers = {
         "x-rate-limit-limit": "10",
