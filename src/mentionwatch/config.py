@@ -6,7 +6,7 @@ import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +14,7 @@ from mentionwatch.config_secrets import secret_sources
 from mentionwatch.errors import ConfigError
 from mentionwatch.models import Account
 from mentionwatch.sources.registry import PLATFORMS, PlatformSpec
-from mentionwatch.timeutil import parse_duration
+from mentionwatch.timeutil import display_zone, parse_duration
 
 if TYPE_CHECKING:
     from mentionwatch.business_hours import Calendar
@@ -69,6 +69,11 @@ class Config:
     def by_name(self) -> Mapping[str, Account]:
         """Accounts by name: looked up once a row by exports and SLA checks."""
         return {account.name: account for account in self.accounts}
+
+    @functools.cached_property
+    def zone(self) -> tzinfo | None:
+        """Where shown times are in: [settings] timezone; None is the system's local zone."""
+        return display_zone(self.settings.timezone)
 
     def account(self, name: str) -> Account:
         if name not in self.by_name:

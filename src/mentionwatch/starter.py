@@ -22,7 +22,7 @@ backfill = "3d"     # how far back the first poll of an account looks
 # database = "mentionwatch.db"   # relative to this file; default: your user data folder
 # max_pages = 10    # pages per listing per run; the next run continues where this one stopped
 # business_hours = "Mon-Fri 09:00-18:00"   # count SLAs in these hours only (needs timezone)
-# timezone = "Europe/Berlin"
+# timezone = "Europe/Berlin"        # shown times and business hours; default: the system zone
 
 # [[accounts]]
 # name = "brand-mastodon"            # unique; used by --account and in every output

@@ -13,15 +13,15 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from mentionwatch.business_hours import load_zone
 from mentionwatch.config import Config
 from mentionwatch.models import State, StoredMention
 from mentionwatch.sla import BREACHED, Sla, sla_cutoffs, sla_for, sla_status
 from mentionwatch.store import MentionFilter, Store
 from mentionwatch.text import strip_controls
+from mentionwatch.timeutil import zone_label
 
 GROUPINGS = ("account", "platform", "day")
 # What `stats` and the Markdown/HTML reports look back over unless told otherwise.
@@ -107,6 +107,7 @@ class Stats:
     histogram: tuple[tuple[str, int], ...]
     daily: tuple[tuple[date, int, int], ...]  # day, received, answered
     calendars: dict[str, str]  # account -> its business hours
+    tz: tzinfo | None = None  # where times are shown; None is the system's local zone
 
 
 @dataclass
@@ -157,12 +158,9 @@ class _Tally:
         )
 
 
-def day_zone(config: Config) -> tzinfo:
-    """The zone whose days `--by day` counts: [settings] timezone, else UTC."""
-    s = config.settings
-    if s.calendar is not None:
-        return s.calendar.zone
-    return load_zone(s.timezone) if s.timezone else UTC
+def day_zone(config: Config) -> tzinfo | None:
+    """The zone whose days `--by day` counts: the one times are shown in (None: the system's)."""
+    return config.zone
 
 
 def compute(
@@ -212,7 +210,8 @@ def compute(
         since=start,
         now=now,
         by=by,
-        zone=str(zone),
+        zone=zone_label(zone),
+        tz=zone,
         total=total.figures("all", _worst(oldest)),
         groups=tuple(figures),
         histogram=_histogram(total.business),
@@ -247,7 +246,7 @@ def _histogram(times: Sequence[timedelta]) -> tuple[tuple[str, int], ...]:
 
 
 def _days(
-    counts: dict[date, list[int]], start: datetime, now: datetime, zone: tzinfo
+    counts: dict[date, list[int]], start: datetime, now: datetime, zone: tzinfo | None
 ) -> tuple[tuple[date, int, int], ...]:
     """Every day of the window, quiet ones included, so a sparkline keeps its time axis."""
     first, last = start.astimezone(zone).date(), now.astimezone(zone).date()

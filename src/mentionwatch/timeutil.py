@@ -1,9 +1,9 @@
-"""The one duration parser and the one time formatter."""
+"""The one duration parser, the one duration formatter and the one time formatter."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+)\s*([smhdw])")
@@ -30,6 +30,46 @@ def format_duration(delta: timedelta) -> str:
     first = next((i for i, (n, _) in enumerate(parts) if n), len(parts) - 1)
     shown = [f"{n}{u}" for n, u in parts[first : first + 2] if n]
     return " ".join(shown) or "0s"
+
+
+# What `format_time` shows by default: a date and a time of day to the minute.
+MINUTE = "%Y-%m-%d %H:%M"
+
+
+def display_zone(name: str) -> tzinfo | None:
+    """The zone times are shown in: an IANA name ([settings] timezone), else None.
+
+    None stands for the system's local zone: `astimezone(None)` asks the C library for each
+    instant, so its summer and winter time are both right without knowing the zone's name.
+    """
+    if not name:
+        return None
+    from zoneinfo import ZoneInfo  # only configs that name a zone pay for loading its data
+
+    return ZoneInfo(name)
+
+
+def format_time(moment: datetime, zone: tzinfo | None, fmt: str = MINUTE) -> str:
+    """A moment as its wall clock in `zone` (None: the system's), with the zone's abbreviation.
+
+    E.g. "2026-11-20 16:00 CET". Zones without a letter abbreviation show their offset
+    ("UTC-03"). Stored and exported times stay UTC; this is for people reading them.
+    """
+    shown = to_utc(moment).astimezone(zone)
+    return f"{shown.strftime(fmt)} {zone_abbreviation(shown)}"
+
+
+def zone_abbreviation(shown: datetime) -> str:
+    name = shown.tzname() or ""
+    return f"UTC{name}" if name.startswith(("+", "-")) else name
+
+
+def zone_label(zone: tzinfo | None) -> str:
+    """The zone's name for a heading: its IANA key, or the system's local abbreviation."""
+    key = getattr(zone, "key", None)
+    if isinstance(key, str):
+        return key
+    return zone_abbreviation(datetime.now(UTC).astimezone(zone))
 
 
 def utcnow() -> datetime:

@@ -15,7 +15,7 @@ from mentionwatch.digest.settings import DigestSettings, digest_settings, for_de
 from mentionwatch.errors import UsageError
 from mentionwatch.store import Store
 from mentionwatch.text import one_line
-from mentionwatch.timeutil import format_duration, utcnow
+from mentionwatch.timeutil import format_duration, format_time, utcnow
 
 
 def run_digest(
@@ -109,7 +109,8 @@ def _last_sent(result: core.RunResult, settings: DigestSettings) -> str:
     assert last is not None
     ago = format_duration(result.digest.now - last.sent_at)
     where = ", ".join(last.recipients) or last.channel
+    when = format_time(last.sent_at, result.digest.zone)
     return (
-        f"the last one went to {where} {ago} ago ({last.sent_at:%Y-%m-%d %H:%M} UTC), within "
+        f"the last one went to {where} {ago} ago ({when}), within "
         f"min_interval ({format_duration(settings.min_interval)}); use --force to send anyway"
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from mentionwatch.config import Config
 from mentionwatch.digest.settings import DigestSettings
@@ -43,6 +43,7 @@ class Digest:
     new_ids: frozenset[int] = frozenset()
     # The SLA label ("overdue by 3h", "20m left") of each waiting mention shown.
     sla: Mapping[int, str] = field(default_factory=dict)
+    zone: tzinfo | None = None  # where times are shown; None is the system's local zone
 
     @property
     def sections(self) -> tuple[Section, ...]:
@@ -102,6 +103,7 @@ def collect(
         median_response=timedelta(seconds=statistics.median(seconds)) if seconds else None,
         new_ids=frozenset(new_ids),
         sla=sla,
+        zone=config.zone,
     )
 
 

@@ -15,7 +15,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from mentionwatch.digest.model import Digest, Section, items, scorecard, subject
 from mentionwatch.digest.settings import DigestSettings
 from mentionwatch.text import html_text, one_line, safe_url
-from mentionwatch.timeutil import format_duration
+from mentionwatch.timeutil import format_duration, format_time
 
 _FONT = "-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif"
 _MUTED = "#59636e"
@@ -25,7 +25,8 @@ _COLORS = {"overdue": "#cf222e", "new": "#0969da", "waiting": "#9a6700", "answer
 
 def plain_text(digest: Digest, prefix: str) -> str:
     """The text/plain part; also what `digest` prints for cron's MAILTO."""
-    lines = [f"{prefix} digest, {digest.now:%a %d %b %Y %H:%M} UTC", scorecard(digest), ""]
+    when = format_time(digest.now, digest.zone, "%a %d %b %Y %H:%M")
+    lines = [f"{prefix} digest, {when}", scorecard(digest), ""]
     if not digest.waiting_count:
         lines += ["Nothing waiting for an answer. 🎉", ""]
     for section in digest.sections:
@@ -110,7 +111,7 @@ def _header(digest: Digest, prefix: str) -> str:
     return _row(
         f'<h1 style="margin:0;font-size:20px;font-weight:600;">{html_text(prefix)} digest</h1>'
         f'<p style="margin:2px 0 0;font-size:13px;color:{_MUTED};">'
-        f"{digest.now:%a %d %b %Y, %H:%M} UTC</p>",
+        f"{html_text(format_time(digest.now, digest.zone, '%a %d %b %Y, %H:%M'))}</p>",
         "padding:20px 24px 12px;",
     )
 

@@ -11,7 +11,7 @@ from mentionwatch.config import Config
 from mentionwatch.models import State, StoredMention
 from mentionwatch.sla import sla_for, sla_label, sla_status
 from mentionwatch.text import strip_controls
-from mentionwatch.timeutil import format_duration
+from mentionwatch.timeutil import format_duration, format_time
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 def mention_detail(m: StoredMention, config: Config, now: datetime) -> Table:
     """The `show` view: every field, full text, cleaned of control sequences."""
     from rich.table import Table
+
+    def when(moment: datetime) -> str:
+        return format_time(moment, config.zone)
 
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -33,7 +36,7 @@ def mention_detail(m: StoredMention, config: Config, now: datetime) -> Table:
         ("Author", m.author),
         (
             "Posted",
-            f"{m.created_at:%Y-%m-%d %H:%M} UTC ({format_duration(now - m.created_at)} ago)",
+            f"{when(m.created_at)} ({format_duration(now - m.created_at)} ago)",
         ),
         ("URL", m.url),
     ]
@@ -41,18 +44,18 @@ def mention_detail(m: StoredMention, config: Config, now: datetime) -> Table:
     if m.state in (State.OPEN, State.SNOOZED):
         status, left = sla_status(m, sla, now)
         rows.append(("SLA", f"{status}, {sla_label(status, left, bool(sla.calendar))}, "
-                     f"due {sla.due(m.created_at):%Y-%m-%d %H:%M} UTC"))  # fmt: skip
+                     f"due {when(sla.due(m.created_at))}"))  # fmt: skip
     if sla.calendar:
         rows.append(("Business hours", sla.calendar.describe()))
     if m.snoozed_until:
-        rows.append(("Snoozed until", f"{m.snoozed_until:%Y-%m-%d %H:%M} UTC"))
+        rows.append(("Snoozed until", when(m.snoozed_until)))
     if m.answered_at and m.response_time is not None:
         by = m.answered_by or "?"
         after = format_duration(m.response_time)
         if sla.calendar:
             business = format_duration(sla.elapsed(m.created_at, m.answered_at))
             after += f" ({business} in business hours)"
-        rows.append(("Answered", f"{m.answered_at:%Y-%m-%d %H:%M} UTC by {by}, after {after}"))
+        rows.append(("Answered", f"{when(m.answered_at)} by {by}, after {after}"))
         if m.answered_url:
             rows.append(("Answer", m.answered_url))
     if m.title:

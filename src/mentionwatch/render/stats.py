@@ -16,7 +16,7 @@ from rich.text import Text
 from mentionwatch.sla import BREACHED
 from mentionwatch.stats import Breach, Figures, Stats, Times, Waiting
 from mentionwatch.text import one_line
-from mentionwatch.timeutil import format_duration
+from mentionwatch.timeutil import format_duration, format_time
 
 SPARKS = "▁▂▃▄▅▆▇█"
 BUSINESS_NOTE = "(bh): counted in business hours only"
@@ -29,7 +29,7 @@ def heading(stats: Stats) -> str:
     window = format_duration(stats.now - stats.since)
     return (
         f"Mentions received in the last {window} "
-        f"(since {stats.since:%Y-%m-%d %H:%M} UTC, until {stats.now:%Y-%m-%d %H:%M} UTC)"
+        f"(since {format_time(stats.since, stats.tz)}, until {format_time(stats.now, stats.tz)})"
     )
 
 
