@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import shutil
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 import pytest
 
 from mentionwatch.http import Http
+from tests import pgcluster
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,3 +94,65 @@ def warnings_logged(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.Monkey
     monkeypatch.setattr(logging.getLogger("mentionwatch"), "propagate", True)
     caplog.set_level(logging.WARNING, logger="mentionwatch")
     return lambda: [r.getMessage() for r in caplog.records if r.name.startswith("mentionwatch")]
+
+
+# -- PostgreSQL: one server per session, a fresh database per test -----------------------------
+
+_databases = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A URL to the test server's maintenance database, with a migrated template beside it.
+
+    .ci/run starts the server and says where (MENTIONWATCH_TEST_PG); without it one is started
+    here from Debian's binaries; without those, PostgreSQL tests are skipped.
+    """
+    url = os.environ.get(pgcluster.TEST_PG_ENV, "")
+    cluster = None
+    if not url:
+        bindir = pgcluster.server_bin()
+        if bindir is None:
+            pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+        cluster = pgcluster.Cluster(bindir)
+        url = cluster.start()
+    try:
+        pgcluster.wait_ready(url)
+        _make_template(url)
+        yield url
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def _make_template(server: str) -> None:
+    import psycopg
+
+    from mentionwatch.store import Store
+
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {pgcluster.TEMPLATE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {pgcluster.TEMPLATE}")
+    Store.open(pgcluster.database_url(server, pgcluster.TEMPLATE)).close()
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """An empty, migrated database of its own, dropped after the test."""
+    import psycopg
+
+    name = f"mw_test_{os.getpid()}_{next(_databases)}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {pgcluster.TEMPLATE}")
+    yield pgcluster.database_url(pg_server, name)
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_location(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Each test that takes it runs once on a SQLite file and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return tmp_path / "data" / "m.db"
+    url: str = request.getfixturevalue("pg_url")
+    return url

@@ -11,7 +11,7 @@ import pytest
 
 from mentionwatch.store import Store
 
-HEAVY = ("httpx", "httpcore", "anyio", "feedparser", "pydantic")
+HEAVY = ("httpx", "httpcore", "anyio", "feedparser", "pydantic", "psycopg")
 
 
 @pytest.mark.parametrize(

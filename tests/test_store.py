@@ -1,9 +1,13 @@
-"""The SQLite store: exactly-once storage, answered detection, manual states, safety."""
+"""The store on both backends: exactly-once storage, answered detection, manual states, safety.
+
+Tests taking `store` run on a SQLite file and on PostgreSQL (conftest's `db_location`).
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import stat
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,8 +46,9 @@ def reply(rid: str, parent: str | None, minutes: int, thread: str | None = None)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store.open(tmp_path / "data" / "m.db")
+def store(db_location: Path | str) -> Iterator[Store]:
+    with Store.open(db_location) as opened:
+        yield opened
 
 
 def save(store: Store, mentions: list[Mention], replies: list[Reply], minutes: int = 600) -> int:
@@ -198,13 +203,18 @@ def test_corrupt_file_is_refused_without_being_changed(tmp_path: Path) -> None:
     assert path.read_bytes() == b"this is not sqlite" * 100
 
 
-def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "m.db"
-    Store.open(path).close()
-    with sqlite3.connect(path) as db:
-        db.execute("INSERT INTO schema_migrations VALUES ('9999_future', 'x')")
+def test_database_from_a_newer_version_is_refused(db_location: Path | str) -> None:
+    with Store.open(db_location) as store:
+        store.db.execute("INSERT INTO schema_migrations VALUES ('9999_future', 'x')")
     with pytest.raises(StoreError, match="newer mentionwatch"):
-        Store.open(path)
+        Store.open(db_location)
+
+
+def test_every_migration_is_recorded_on_both_backends(db_location: Path | str) -> None:
+    with Store.open(db_location) as store:
+        names = [r[0] for r in store.db.execute("SELECT name FROM schema_migrations")]
+    assert sorted(names) == sorted(name for name, _ in MIGRATIONS)
+    Store.open(db_location).close()  # reopening runs nothing twice
 
 
 def test_prune_keeps_open_mentions(store: Store) -> None:

@@ -26,13 +26,16 @@ DB_ENV = "MENTIONWATCH_DB"
 _SETTINGS_KEYS = {
     "sla", "warn_at", "backfill", "database", "max_pages", "max_wait", "concurrency",
     "per_host", "timeout", "retries", "business_hours", "timezone", "holidays",
+    "password_file", "user", "lease",
 }  # fmt: skip
 _ACCOUNT_KEYS = {
     "name", "platform", "server", "api_url", "handle", "keywords", "sla", "warn_at",
     "backfill", "enabled", "max_pages", "responders", "ignore_authors", "business_hours",
     "timezone", "holidays",
 }  # fmt: skip
-_TOP_KEYS = {"settings", "accounts", "digest"}
+_TOP_KEYS = {"settings", "accounts", "digest", "users"}
+USER_ENV = "MENTIONWATCH_USER"
+_URL_SCHEMES = ("postgresql://", "postgres://")
 # Secrets a platform cannot poll without; a tuple names alternatives, one of them is enough.
 # Options that are base URLs, checked like `server`.
 _URL_OPTIONS = {"appview", "auth_url"}
@@ -43,7 +46,14 @@ class Settings:
     sla: timedelta = timedelta(hours=1)
     warn_at: float = 0.75
     backfill: timedelta = timedelta(days=3)
-    database: Path | None = None
+    # A SQLite file, or a `postgresql://` URL (a str) for a database the team shares.
+    database: Path | str | None = None
+    # The PostgreSQL password, when neither $PGPASSWORD nor ~/.pgpass gives it.
+    password_file: Path | None = None
+    # Who is acting, recorded with every manual change; "" = $MENTIONWATCH_USER or the OS user.
+    user: str = ""
+    # How long a PostgreSQL poller holds an account before another may take it over.
+    lease: timedelta = timedelta(minutes=10)
     max_pages: int = 10
     max_wait: timedelta = timedelta(seconds=60)
     concurrency: int = 64
@@ -64,6 +74,8 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     accounts: tuple[Account, ...] = ()
     digest: Mapping[str, Any] = field(default_factory=dict)
+    # [users]: each team member's e-mail address, for `digest --per-assignee`.
+    users: Mapping[str, str] = field(default_factory=dict)
 
     @functools.cached_property
     def by_name(self) -> Mapping[str, Account]:
@@ -95,11 +107,20 @@ def config_path(explicit: Path | None) -> Path:
     return default_config_path()
 
 
-def database_path(explicit: Path | None, config: Config | None) -> Path:
+def is_database_url(value: str) -> bool:
+    return value.startswith(_URL_SCHEMES)
+
+
+def _location(value: str) -> Path | str:
+    return value if is_database_url(value) else Path(value).expanduser()
+
+
+def database_path(explicit: Path | str | None, config: Config | None) -> Path | str:
+    """The database to open: a Path, or a `postgresql://` URL (a str)."""
     if explicit is not None:
-        return explicit
+        return _location(str(explicit)) if isinstance(explicit, str) else explicit
     if os.environ.get(DB_ENV):
-        return Path(os.environ[DB_ENV])
+        return _location(os.environ[DB_ENV])
     if config is not None and config.settings.database is not None:
         return config.settings.database
     from platformdirs import user_data_path
@@ -142,23 +163,58 @@ def parse(raw: Mapping[str, Any], path: Path) -> Config:
             raise ConfigError(f"{path}: accounts[{index}]: duplicate account name {account.name!r}")
         accounts.append(account)
     digest = _table(raw, "digest", f"{path}")
-    return Config(path, settings, tuple(accounts), digest)
+    return Config(path, settings, tuple(accounts), digest, _users(raw, path))
+
+
+def _users(raw: Mapping[str, Any], path: Path) -> dict[str, str]:
+    users = _table(raw, "users", f"{path}")
+    for name, address in users.items():
+        if not isinstance(address, str) or "@" not in address:
+            raise ConfigError(
+                f"{path}: [users]: key {name!r} must be an e-mail address, not {address!r}"
+            )
+    return dict(users)
+
+
+def acting_user(config: Config | None) -> str:
+    """Who is acting: [settings] user, else $MENTIONWATCH_USER, else the OS user name."""
+    if config is not None and config.settings.user:
+        return config.settings.user
+    if os.environ.get(USER_ENV, "").strip():
+        return os.environ[USER_ENV].strip()
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers) and no $USER
+        return f"uid{os.getuid()}"
 
 
 def _settings(raw: Mapping[str, Any], path: Path, where: str) -> Settings:
     base = Settings()
     hours, zone, holidays = _calendar_parts(raw, where, base)
     database = _get(raw, "database", str, where, None)
-    db_path = None
-    if database:
+    db_path: Path | str | None = None
+    if database and is_database_url(database):
+        db_path = database
+    elif database:
         db_path = Path(database).expanduser()
         if not db_path.is_absolute():
             db_path = path.parent / db_path
+    password_file = _get(raw, "password_file", str, where, None)
+    password_path = None
+    if password_file:
+        password_path = Path(password_file).expanduser()
+        if not password_path.is_absolute():
+            password_path = path.parent / password_path
     return Settings(
         sla=_duration(raw, "sla", where, base.sla),
         warn_at=_fraction(raw, where, base.warn_at),
         backfill=_duration(raw, "backfill", where, base.backfill),
         database=db_path,
+        password_file=password_path,
+        user=_get(raw, "user", str, where, base.user).strip(),
+        lease=_duration(raw, "lease", where, base.lease),
         max_pages=_positive(raw, "max_pages", where, base.max_pages),
         max_wait=_duration(raw, "max_wait", where, base.max_wait),
         concurrency=_positive(raw, "concurrency", where, base.concurrency),

@@ -22,6 +22,7 @@ from mentionwatch.cli.common import (
     OverdueOption,
     PlatformOption,
     StateOption,
+    database_password,
     duration_option,
     err,
     handled,
@@ -60,7 +61,10 @@ def main_options(
         typer.Option("--config", "-c", envvar=config_mod.CONFIG_ENV, help="Config file."),
     ] = None,
     db: Annotated[
-        Path | None, typer.Option("--db", envvar=config_mod.DB_ENV, help="Database file.")
+        str | None,
+        typer.Option(
+            "--db", envvar=config_mod.DB_ENV, help="Database file, or a postgresql:// URL."
+        ),
     ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log every request to stderr.")
@@ -202,7 +206,8 @@ def poll(
     config = load_config()
     names = known_accounts(config, None, account)
     config = resolve_secrets(config)
-    code = run(config, config_mod.database_path(STATE.db, config), names, lock_timeout, out, err)
+    location = config_mod.database_path(STATE.db, config)
+    code = run(config, location, names, lock_timeout, out, err, database_password(config))
     if code:
         raise typer.Exit(code)
 

@@ -33,7 +33,7 @@ R = TypeVar("R")
 @dataclass
 class Globals:
     config: Path | None = None
-    db: Path | None = None
+    db: str | None = None
     verbose: bool = False
 
 
@@ -99,8 +99,19 @@ def load_config(required: bool = True) -> Config:
 
 @contextmanager
 def open_store(config: Config, create: bool = True) -> Iterator[Store]:
-    with Store.open(config_mod.database_path(STATE.db, config), create=create) as store:
+    location = config_mod.database_path(STATE.db, config)
+    with Store.open(location, create=create, password=database_password(config)) as store:
         yield store
+
+
+def database_password(config: Config) -> str | None:
+    """The PostgreSQL password from [settings] password_file (libpq reads the other places)."""
+    if config.settings.password_file is None:
+        return None
+    from mentionwatch.config_secrets import read_secret
+
+    where = f"{config.path}: [settings]: key 'password_file'"
+    return read_secret(where, f"file {config.settings.password_file}")
 
 
 def duration_option(name: str, text: str) -> timedelta:

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 from rich.console import Console
@@ -57,17 +58,20 @@ def summary_line(result: PollResult) -> Text:
 
 def run(
     config: Config,
-    db_path: Path,
+    db_path: Path | str,
     names: Sequence[str],
     lock_timeout: float,
     out: Console,
     err: Console,
+    password: str | None = None,
 ) -> int:
     """Poll under the lock and print one line per account; returns the exit code."""
     if not any(a.enabled for a in config.accounts):
         err.print(f"{config.path}: no enabled accounts to poll", markup=False)
         return 0
-    with poll_lock(db_path, lock_timeout), Store.open(db_path) as store:
+    # SQLite: one poll at a time per file. PostgreSQL: pollers share the accounts by leases.
+    lock = poll_lock(db_path, lock_timeout) if isinstance(db_path, Path) else nullcontext()
+    with lock, Store.open(db_path, password=password) as store:
         if err.is_terminal:
             results = _with_progress(config, store, names, err)
             for result in results:

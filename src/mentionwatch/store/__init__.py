@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from mentionwatch.errors import StoreError, UsageError
 from mentionwatch.models import State, StoredMention
+from mentionwatch.store.backend import Connection, Dialect, dialect_of, is_url, shown
 from mentionwatch.store.migrations import MIGRATIONS
 from mentionwatch.store.queries import ReportQueries
 from mentionwatch.store.rows import COLUMNS, explain, stored
@@ -61,12 +62,31 @@ def _create_private(path: Path) -> None:
 
 
 class Store(ReportQueries):
-    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, db: Connection, path: Path | str) -> None:
         self.db = db
-        self.path = path
+        # Where messages say the database is: the file, or the URL without its password.
+        self.path = path if isinstance(path, Path) else shown(path)
+        self.dialect: Dialect = dialect_of(db)
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = True) -> Store:
+    def open(
+        cls, location: Path | str, *, create: bool = True, password: str | None = None
+    ) -> Store:
+        """A SQLite file, or a `postgresql://` URL (psycopg is imported only then)."""
+        if is_url(location):
+            from mentionwatch.store.postgres import connect
+
+            store = cls(connect(str(location), password), str(location))
+            try:
+                store.migrate()
+            except BaseException:
+                store.close()
+                raise
+            return store
+        return cls._open_sqlite(Path(location), create)
+
+    @classmethod
+    def _open_sqlite(cls, path: Path, create: bool) -> Store:
         new = not path.exists()
         if new:
             if not create:
@@ -99,9 +119,10 @@ class Store(ReportQueries):
         self.close()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
+        """One atomic unit; on SQLite it takes the write lock up front (no upgrade deadlocks)."""
         try:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
             try:
                 yield self.db
             except BaseException:
@@ -112,6 +133,16 @@ class Store(ReportQueries):
             raise StoreError(f"{self.path}: {explain(exc)}") from None
 
     def migrate(self) -> None:
+        if self.dialect == "postgresql":
+            # Pollers starting together on several machines: one migrates, the others wait.
+            self.db.execute("SELECT pg_advisory_lock(7315001)")
+        try:
+            self._migrate()
+        finally:
+            if self.dialect == "postgresql":
+                self.db.execute("SELECT pg_advisory_unlock(7315001)")
+
+    def _migrate(self) -> None:
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
@@ -156,8 +187,7 @@ class Store(ReportQueries):
 
         seen = to_db(now)
         with self.transaction() as db:
-            before = db.total_changes
-            db.executemany(
+            new_replies = db.executemany(
                 "INSERT INTO replies (account, platform, remote_id, url, author, created_at, "
                 "parent_id, thread_id, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (account, remote_id) DO NOTHING",
@@ -166,13 +196,11 @@ class Store(ReportQueries):
                      r.parent_id, r.thread_id, raw_json(r.raw))
                     for r in replies
                 ),
-            )  # fmt: skip
-            new_replies = db.total_changes - before
-            before = db.total_changes
+            ).rowcount  # fmt: skip
             # The account's own posts (stored as replies, this run's included) are never
             # mentions. Looked up in one go: a NOT EXISTS per inserted row took half the time.
             own = _stored_reply_ids(db, account, [m.remote_id for m in mentions])
-            db.executemany(
+            new_mentions = db.executemany(
                 "INSERT INTO mentions (account, platform, remote_id, kind, url, author, title, "
                 "text, thread_id, created_at, first_seen_at, raw) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -183,8 +211,7 @@ class Store(ReportQueries):
                     for m in mentions
                     if m.remote_id not in own
                 ),
-            )  # fmt: skip
-            new_mentions = db.total_changes - before
+            ).rowcount  # fmt: skip
             answered = self._match_answers(db, account)
             for listing, value in cursors.items():
                 if value is None:
@@ -198,7 +225,7 @@ class Store(ReportQueries):
             still_open = self._count_open(db, account, seen)
         return SaveResult(new_mentions, new_replies, answered, still_open)
 
-    def _match_answers(self, db: sqlite3.Connection, account: str) -> int:
+    def _match_answers(self, db: Connection, account: str) -> int:
         """Mark open mentions that one of the stored replies answers; returns how many."""
         rows = db.execute(
             """
@@ -217,7 +244,7 @@ class Store(ReportQueries):
             {"account": account},
         ).fetchall()
         # Descending order so that the earliest reply for each mention is written last and wins.
-        first: dict[int, sqlite3.Row] = {row["mention"]: row for row in rows}
+        first: dict[int, Any] = {row["mention"]: row for row in rows}
         db.executemany(
             "UPDATE mentions SET state = 'answered', answered_at = ?, answered_url = ?, "
             "answered_by = ?, state_changed_at = ?, snoozed_until = NULL WHERE id = ?",
@@ -228,7 +255,7 @@ class Store(ReportQueries):
         )
         return len(first)
 
-    def _count_open(self, db: sqlite3.Connection, account: str, now: str) -> int:
+    def _count_open(self, db: Connection, account: str, now: str) -> int:
         row = db.execute(
             "SELECT COUNT(*) FROM mentions WHERE account = ? AND (state = 'open' "
             "OR (state = 'snoozed' AND snoozed_until <= ?))",
@@ -328,11 +355,14 @@ class Store(ReportQueries):
         row = self.db.execute("SELECT 1 FROM mentions WHERE account = ? LIMIT 1", (account,))
         return row.fetchone() is not None
 
-    def last_runs(self) -> list[sqlite3.Row]:
-        return self.db.execute(
-            "SELECT * FROM poll_runs WHERE id IN (SELECT MAX(id) FROM poll_runs GROUP BY account)"
-            " ORDER BY account"
-        ).fetchall()
+    def last_runs(self) -> list[Any]:
+        return list(
+            self.db.execute(
+                "SELECT * FROM poll_runs WHERE id IN "
+                "(SELECT MAX(id) FROM poll_runs GROUP BY account)"
+                " ORDER BY account"
+            )
+        )
 
 
 def _select(where: MentionFilter, now: str) -> tuple[str, list[Any]]:
@@ -383,7 +413,7 @@ def _select(where: MentionFilter, now: str) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def _stored_reply_ids(db: sqlite3.Connection, account: str, ids: Sequence[str]) -> set[str]:
+def _stored_reply_ids(db: Connection, account: str, ids: Sequence[str]) -> set[str]:
     """Which of `ids` are stored replies of `account`, asked 500 at a time."""
     found: set[str] = set()
     for start in range(0, len(ids), 500):

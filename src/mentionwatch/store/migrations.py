@@ -5,20 +5,24 @@ Never edit or reorder a step that has shipped: add a new one.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
-Migration = tuple[str, Callable[[sqlite3.Connection], None]]
+from mentionwatch.store.backend import Connection
+
+# Each step runs on either backend. Write SQLite's dialect: store/postgres.py translates
+# parameters and column types (INTEGER PRIMARY KEY, TEXT, REAL) in CREATE/ALTER TABLE; a step
+# that needs more asks `dialect_of(db)`.
+Migration = tuple[str, Callable[[Connection], None]]
 
 
-def _script(db: sqlite3.Connection, sql: str) -> None:
+def _script(db: Connection, sql: str) -> None:
     """Statement by statement: executescript() would commit behind our back."""
     for statement in sql.split(";"):
         if statement.strip():
             db.execute(statement)
 
 
-def _initial(db: sqlite3.Connection) -> None:
+def _initial(db: Connection) -> None:
     _script(
         db,
         """
@@ -92,7 +96,7 @@ def _initial(db: sqlite3.Connection) -> None:
     )
 
 
-def _digests(db: sqlite3.Connection) -> None:
+def _digests(db: Connection) -> None:
     """Every digest actually delivered, so reruns never send twice and "since" has an anchor."""
     _script(
         db,

@@ -11,6 +11,7 @@ from typing import Any
 
 from mentionwatch.errors import StoreError
 from mentionwatch.models import SentDigest, StoredMention
+from mentionwatch.store.backend import Connection, Dialect
 from mentionwatch.store.rows import COLUMNS, explain, stored
 from mentionwatch.timeutil import from_db, to_db
 
@@ -18,10 +19,11 @@ from mentionwatch.timeutil import from_db, to_db
 class ReportQueries:
     """Mixed into Store, which provides the connection and the transaction."""
 
-    db: sqlite3.Connection
-    path: Path
+    db: Connection
+    path: Path | str
+    dialect: Dialect
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+    def transaction(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
     # -- stats -----------------------------------------------------------------------------
@@ -53,11 +55,12 @@ class ReportQueries:
         """Each account's oldest waiting mention, however old (open, or a snooze that ran out)."""
         params: list[Any] = [to_db(now)]
         where = self._in_clauses(accounts, platforms, params)
-        # SQLite takes the bare `id` from the row that holds the MIN().
+        # The first waiting row of each account, ties broken by id on both backends.
         sql = (
-            f"SELECT {COLUMNS} FROM mentions WHERE id IN (SELECT id FROM (SELECT id, "
-            "MIN(created_at) FROM mentions WHERE (state = 'open' OR (state = 'snoozed' AND "
-            f"snoozed_until <= ?)){where} GROUP BY account)) ORDER BY created_at, id"
+            f"SELECT {COLUMNS} FROM (SELECT {COLUMNS}, ROW_NUMBER() OVER (PARTITION BY account "
+            "ORDER BY created_at, id) AS n FROM mentions WHERE (state = 'open' OR "
+            f"(state = 'snoozed' AND snoozed_until <= ?)){where}) AS firsts WHERE n = 1 "
+            "ORDER BY created_at, id"
         )
         return [stored(row, now) for row in self.db.execute(sql, params)]
 
@@ -108,9 +111,11 @@ class ReportQueries:
 
     def answered_since(self, since: datetime, now: datetime) -> list[StoredMention]:
         """Mentions answered at or after `since`, oldest mention first."""
-        # "+state": look rows up by the answered_at index, not by scanning every answered one.
+        # SQLite's "+state": look rows up by the answered_at index, not by scanning every
+        # answered one (PostgreSQL's planner picks the index by itself).
+        state = "+state" if self.dialect == "sqlite" else "state"
         rows = self.db.execute(
-            f"SELECT {COLUMNS} FROM mentions WHERE answered_at >= ? AND +state = 'answered' "
+            f"SELECT {COLUMNS} FROM mentions WHERE answered_at >= ? AND {state} = 'answered' "
             "ORDER BY created_at, id",
             (to_db(since),),
         )

@@ -1,9 +1,11 @@
-"""Rows of the mentions table as StoredMention, and SQLite errors as sentences."""
+"""Rows of the mentions table as StoredMention (from either backend), and SQLite errors as
+sentences."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
+from typing import Any
 
 from mentionwatch.models import State, StoredMention
 from mentionwatch.timeutil import from_db
@@ -14,7 +16,7 @@ COLUMNS = (
 )
 
 
-def stored(row: sqlite3.Row, now: datetime) -> StoredMention:
+def stored(row: Any, now: datetime) -> StoredMention:
     state = State(row["state"])
     until = from_db(row["snoozed_until"]) if row["snoozed_until"] else None
     if state is State.SNOOZED and (until is None or until <= now):
