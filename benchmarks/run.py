@@ -125,6 +125,11 @@ class Bench:
 
         return run
 
+    def concurrent_floor(self, config: Path, accounts: list[SimAccount]) -> Callable[[int], Run]:
+        env = {**self.env, **token_env(accounts)}
+        command = [PYTHON, "-m", "benchmarks.concurrent_floor", str(config)]
+        return lambda rep: run_child(command, env=env)
+
     def script(self, module: str, account_list: Path) -> Callable[[int], Run]:
         return lambda rep: run_child([PYTHON, "-m", module, str(account_list)], env=self.env)
 
@@ -135,11 +140,11 @@ class Bench:
         print(f"  {name}: {shown} (target {figure.target_text}): {figure.verdict}", flush=True)
         print(f"    {detail}", flush=True)
 
-    # -- 1 and 2: many accounts, many instances, real latency --------------------------------
+    # -- 1, 2 and 3: many accounts, many instances, real latency --------------------------------
 
     def many_accounts(self) -> None:
         s = self.sizes
-        print(f"[1, 2] {s.accounts} accounts on {s.instances} instances, "
+        print(f"[1, 2, 3] {s.accounts} accounts on {s.instances} instances, "
               f"{s.latency * 1000:.0f} ms a request", flush=True)  # fmt: skip
         spec = {
             "instances": [
@@ -158,15 +163,23 @@ class Bench:
             write_config(one, accounts[:1], self.work / "unused.db")
             listed = self.work / "accounts.json"
             write_account_list(listed, accounts)
-            sides = [self.poll(many, accounts, "many"), self.poll(one, accounts[:1], "one")]
-            many_runs, one_runs = self.side_by_side(s.repeats, sides)
+            floor = self.concurrent_floor(many, accounts)
+            sides = [self.poll(many, accounts, "many"), self.poll(one, accounts[:1], "one"), floor]
+            many_runs, one_runs, floor_runs = self.side_by_side(s.repeats, sides)
             t_many = median([r.seconds for r in many_runs])
             t_one = median([r.seconds for r in one_runs])
+            t_floor = median([r.seconds for r in floor_runs])
             self.add(
                 f"1. poll {s.accounts} accounts ÷ poll 1 account",
-                t_many / t_one, 1.3, False,
+                t_many / t_one, 1.6, False,
                 f"{t_many:.2f}s ÷ {t_one:.2f}s, median of {s.repeats}; peak RSS of the "
                 f"{s.accounts}-account poll {median([r.peak_rss_mb for r in many_runs]):.0f} MB",
+            )  # fmt: skip
+            self.add(
+                f"2. poll {s.accounts} accounts ÷ the same requests through poll's client",
+                t_many / t_floor, 1.15, False,
+                f"{t_many:.2f}s ÷ {t_floor:.2f}s, median of {s.repeats}; the floor fetches and "
+                "parses with mentionwatch's Http and limits, storing nothing",
             )  # fmt: skip
             self.seconds["poll_many"] = t_many
             if self.only != "1":
@@ -176,25 +189,25 @@ class Bench:
         s = self.sizes
         if not have_mastodon_py():
             skipped = "Mastodon.py could not be imported or installed; comparison skipped"
-            self.add("2. Mastodon.py script ÷ mentionwatch poll", None, 20, True, skipped)
+            self.add("3. Mastodon.py script ÷ mentionwatch poll", None, 40, True, skipped)
             return
         sides = [self.script("benchmarks.mastodon_py", listed), self.poll(config, accounts, "vs")]
         script_runs, poll_runs = self.side_by_side(s.slow_repeats, sides)
         t_script = median([r.seconds for r in script_runs])
         t_poll = median([r.seconds for r in poll_runs])
         self.add(
-            f"2. sequential Mastodon.py script ÷ mentionwatch poll ({s.accounts} accounts)",
+            f"3. sequential Mastodon.py script ÷ mentionwatch poll ({s.accounts} accounts)",
             t_script / t_poll,
-            20,
+            40,
             True,
             f"{t_script:.2f}s ÷ {t_poll:.2f}s, median of {s.slow_repeats}",
         )
 
-    # -- 3: storing costs next to nothing beside downloading ---------------------------------
+    # -- 4 and 5: storing costs next to nothing beside downloading ---------------------------------
 
     def storage(self) -> None:
         s = self.sizes
-        print(f"[3] one account, {s.big_poll:,} new mentions, no latency", flush=True)
+        print(f"[4, 5] one account, {s.big_poll:,} new mentions, no latency", flush=True)
         pages = s.big_poll // 40 + 2
         # Account 2 is a tenth the size: Mastodon.py needs minutes for the full one.
         spec = {
@@ -227,14 +240,18 @@ class Bench:
                     f"; Mastodon.py on {s.big_poll // 10:,} mentions: {mpy.seconds:.1f}s, "
                     f"{mpy.seconds / floor.seconds:.1f}× the floor's {floor.seconds:.1f}s"
                 )
-            self.add(f"3. poll {s.big_poll:,} mentions ÷ download-and-parse floor",
+            self.add(f"4. poll {s.big_poll:,} mentions ÷ download-and-parse floor",
                      t_poll / t_floor, 1.5, False, detail)  # fmt: skip
+            rss = median([r.peak_rss_mb for r in runs[0]])
+            self.add(f"5. peak RSS (MB) of the {s.big_poll:,}-mention first poll", rss, 200,
+                     False, f"median of {len(runs[0])}; the floor peaks at "
+                     f"{median([r.peak_rss_mb for r in runs[1]]):.0f} MB")  # fmt: skip
 
-    # -- 4 and 5: the read side on a big database --------------------------------------------
+    # -- 6 and 7: the read side on a big database --------------------------------------------
 
     def read_side(self) -> None:
         s = self.sizes
-        print(f"[4, 5] a database of {s.db_rows:,} mentions ({s.db_open:,} open)", flush=True)
+        print(f"[6, 7] a database of {s.db_rows:,} mentions ({s.db_open:,} open)", flush=True)
         big, small = self.work / "big-list.db", self.work / "small-list.db"
         began = time.monotonic()
         build_database(big, s.db_rows, s.db_open)
@@ -256,8 +273,8 @@ class Bench:
         t_list = median([r.seconds for r in list_runs])
         t_base = median([r.seconds for r in base_runs])
         t_typer = median([r.seconds for r in typer_runs])
-        self.add("4. list --limit 50 ÷ python -c 'import typer, rich.table'", t_list / t_base,
-                 1.5, False, f"{t_list * 1000:.0f} ms ÷ {t_base * 1000:.0f} ms, "
+        self.add("6. list --limit 50 ÷ python -c 'import typer, rich.table'", t_list / t_base,
+                 1.3, False, f"{t_list * 1000:.0f} ms ÷ {t_base * 1000:.0f} ms, "
                  f"median of {s.startup_repeats}; {s.db_rows:,} rows, {s.db_open:,} open; "
                  f"an empty Typer command with two options: {t_typer * 1000:.0f} ms "
                  f"({t_typer / t_base:.2f}× the baseline)")  # fmt: skip
@@ -270,7 +287,7 @@ class Bench:
         big_runs, small_runs = self.side_by_side(min(s.repeats, 2), [export_big, export_small])
         rss_big = median([r.peak_rss_mb for r in big_runs])
         rss_small = median([r.peak_rss_mb for r in small_runs])
-        self.add(f"5. peak RSS, export csv of {s.db_rows:,} ÷ of {s.small_export:,} rows",
+        self.add(f"7. peak RSS, export csv of {s.db_rows:,} ÷ of {s.small_export:,} rows",
                  rss_big / rss_small, 1.2, False,
                  f"{rss_big:.1f} MB ÷ {rss_small:.1f} MB, median of {len(big_runs)}; "
                  f"{median([r.seconds for r in big_runs]):.1f}s for the big export")  # fmt: skip
@@ -341,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         choices=("many", "1", "storage", "3", "read"),
-        help="One group only: many (figures 1, 2), 1 (figure 1 alone), storage (3), read (4, 5).",
+        help="One group only: many (figures 1-3), 1 (figures 1, 2), storage (4, 5), read (6, 7).",
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()

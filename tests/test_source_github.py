@@ -269,7 +269,7 @@ def test_mention_is_the_comment_that_mentioned_the_user(httpserver: HTTPServer, 
             kind=Kind.MENTION,
             thread_id="acme/widgets#42",
             title="Widget crashes on start",
-            raw={"notification": note, "comment": comment},
+            raw="",  # kept only with keep_raw (tests/test_keep_raw.py)
         )
     ]
     (listing,) = requests_to(httpserver, "/notifications")

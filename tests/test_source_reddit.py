@@ -375,7 +375,7 @@ def test_mention_text_is_unescaped_and_its_url_is_the_context_permalink(
     assert mention.url == "https://www.reddit.com/r/example/comments/post1/a_title/txt/?context=3"
     assert mention.author == "someone"
     assert mention.created_at == datetime.fromtimestamp(NOW - 180, UTC)
-    assert mention.raw["type"] == "username_mention"
+    assert mention.raw == ""  # payloads are kept only with keep_raw
 
 
 # --- keyword search ------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def mention(rid: str, minutes: int = 0, **kw: object) -> Mention:
         author="fan",
         text=f"hello {rid}",
         created_at=T0 + timedelta(minutes=minutes),
-        raw={"id": rid},
+        raw=f'{{"id": "{rid}"}}',
         **kw,  # type: ignore[arg-type]
     )
 

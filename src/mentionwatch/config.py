@@ -26,12 +26,12 @@ DB_ENV = "MENTIONWATCH_DB"
 _SETTINGS_KEYS = {
     "sla", "warn_at", "backfill", "database", "max_pages", "max_wait", "concurrency",
     "per_host", "timeout", "retries", "business_hours", "timezone", "holidays",
-    "password_file", "user", "lease",
+    "password_file", "user", "lease", "keep_raw",
 }  # fmt: skip
 _ACCOUNT_KEYS = {
     "name", "platform", "server", "api_url", "handle", "keywords", "sla", "warn_at",
     "backfill", "enabled", "max_pages", "responders", "ignore_authors", "business_hours",
-    "timezone", "holidays",
+    "timezone", "holidays", "keep_raw",
 }  # fmt: skip
 _TOP_KEYS = {"settings", "accounts", "digest", "users"}
 USER_ENV = "MENTIONWATCH_USER"
@@ -60,6 +60,7 @@ class Settings:
     per_host: int = 8
     timeout: timedelta = timedelta(seconds=20)
     retries: int = 3
+    keep_raw: bool = False
     # The business calendar accounts inherit key by key; `timezone` alone also sets the days
     # that `stats --by day` counts in.
     business_hours: str = ""
@@ -221,6 +222,7 @@ def _settings(raw: Mapping[str, Any], path: Path, where: str) -> Settings:
         per_host=_positive(raw, "per_host", where, base.per_host),
         timeout=_duration(raw, "timeout", where, base.timeout),
         retries=_positive(raw, "retries", where, base.retries, minimum=0),
+        keep_raw=_get(raw, "keep_raw", bool, where, base.keep_raw),
         business_hours=hours,
         timezone=zone,
         holidays=holidays,
@@ -268,6 +270,7 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
         warn_at=_fraction(entry, where, settings.warn_at),
         backfill=_duration(entry, "backfill", where, settings.backfill),
         enabled=_get(entry, "enabled", bool, where, True),
+        keep_raw=_get(entry, "keep_raw", bool, where, settings.keep_raw),
         max_pages=_positive(entry, "max_pages", where, settings.max_pages),
         responders=_strings(entry, "responders", where),
         ignore_authors=_strings(entry, "ignore_authors", where),

@@ -1,5 +1,5 @@
 """What sources fetch: mentions, the replies that may answer them, the batches they come in,
-and their raw payloads as the JSON the store keeps.
+and, for accounts that keep them, their raw payloads as the JSON the store keeps.
 
 Apart from `models` so that commands which only read the store never load these (nor orjson).
 """
@@ -7,13 +7,13 @@ Apart from `models` so that commands which only read the store never load these 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
 
-from mentionwatch.models import Kind
+from mentionwatch.models import Account, Kind
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class Mention:
     # Flat-thread platforms (GitHub issues) only: a later reply anywhere in the thread answers.
     thread_id: str | None = None
     title: str = ""
-    raw: Mapping[str, Any] = field(default_factory=dict)
+    # The payload as JSON text when the account keeps raw payloads (`keep_raw`), else "".
+    raw: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Reply:
     created_at: datetime
     parent_id: str | None = None
     thread_id: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict)
+    raw: str = ""
 
 
 T = TypeVar("T")
@@ -54,6 +55,11 @@ class Batch(Generic[T]):
 
     items: Sequence[T]
     cursor: str | None
+
+
+def kept(account: Account, payload: Any) -> str:
+    """The payload to store: serialised now, so that the parsed page can be freed at once."""
+    return raw_json(payload) if account.keep_raw else ""
 
 
 def raw_json(payload: Mapping[str, Any]) -> str:

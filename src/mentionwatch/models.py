@@ -43,6 +43,8 @@ class Account:
     backfill: timedelta = timedelta(days=3)
     enabled: bool = True
     max_pages: int = 10
+    # Store each post's payload as the platform sent it (JSON), for `show --raw`.
+    keep_raw: bool = False
     responders: tuple[str, ...] = ()
     ignore_authors: tuple[str, ...] = ()
     secrets: Mapping[str, str] = field(default_factory=dict)

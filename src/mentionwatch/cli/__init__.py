@@ -118,13 +118,21 @@ def list_(
 
 @app.command()
 @handled
-def show(mention_id: Annotated[int, typer.Argument(help="Mention id.")]) -> None:
+def show(
+    mention_id: Annotated[int, typer.Argument(help="Mention id.")],
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Print the payload the platform sent (needs keep_raw).")
+    ] = False,
+) -> None:
     """Show one mention in full."""
-    from mentionwatch.render.detail import mention_detail
+    from mentionwatch.render.detail import mention_detail, raw_payload
 
     config = load_config(required=False)
     now = utcnow()
     with open_store(config, create=False) as store:
+        if raw:
+            out.print(raw_payload(mention_id, store.raw(mention_id)), markup=False, soft_wrap=True)
+            return
         out.print(mention_detail(store.get(mention_id, now), config, now))
 
 

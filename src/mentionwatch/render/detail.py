@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from mentionwatch.config import Config
+from mentionwatch.errors import UsageError
 from mentionwatch.models import State, StoredMention
 from mentionwatch.sla import sla_for, sla_label, sla_status
 from mentionwatch.text import strip_controls
@@ -64,3 +65,15 @@ def mention_detail(m: StoredMention, config: Config, now: datetime) -> Table:
     for label, value in rows:
         grid.add_row(Text(label), Text(strip_controls(value)))
     return grid
+
+
+def raw_payload(mention_id: int, payload: str | None) -> str:
+    """A kept payload, indented; every non-ASCII character escaped, so no control one gets out."""
+    import json  # not orjson: a stored payload may hold ints over 64 bits
+
+    if payload is None:
+        raise UsageError(
+            f"mention {mention_id} has no stored payload: set keep_raw = true in [settings] "
+            "or the account, and it is kept for mentions polled after that"
+        )
+    return json.dumps(json.loads(payload), indent=2, ensure_ascii=True)

@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
 
 from mentionwatch.errors import SourceError
-from mentionwatch.fetched import Batch, Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply, kept
 from mentionwatch.models import Account, Kind
 from mentionwatch.sources.base import (
     Fetcher,
@@ -205,7 +205,7 @@ class BlueskySource:
             author=handle,
             created_at=self._created_at(endpoint, post),
             parent_id=parent,
-            raw=item,
+            raw=kept(self.account, item),
         )
         return _Entry(_key(at), at, reply)
 
@@ -238,7 +238,7 @@ class BlueskySource:
             text=post_text(str(text), _dig(record, "facets")),
             created_at=self._created_at(endpoint, item),
             kind=kind,
-            raw=item,
+            raw=kept(self.account, item),
         )
 
     def _post_uri(self, endpoint: str, item: Any) -> str:

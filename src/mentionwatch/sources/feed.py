@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 import feedparser  # type: ignore[import-untyped]
 
 from mentionwatch.errors import SourceError
-from mentionwatch.fetched import Batch, Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply, raw_json
 from mentionwatch.models import Account, Kind
 from mentionwatch.post_html import html_to_text
 from mentionwatch.sources.base import Fetcher
@@ -128,7 +128,7 @@ class FeedSource:
             created_at=published or utcnow(),
             kind=Kind.FEED,
             title=title,
-            raw=_jsonable(entry),
+            raw=raw_json(_jsonable(entry)) if self.account.keep_raw else "",
         )
 
     def _fallback_url(self, entry: Any) -> str:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from mentionwatch.errors import SourceError
-from mentionwatch.fetched import Batch, Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply, kept
 from mentionwatch.models import Kind
 from mentionwatch.sources.base import (
     join_cursor,
@@ -149,7 +149,7 @@ class GitHubSource(GitHubApi):
             kind=kind,
             thread_id=thread,
             title=title,
-            raw={"notification": note, "comment": item} if note else item,
+            raw=kept(self.account, {"notification": note, "comment": item} if note else item),
         )
 
     def _bare_notification(
@@ -166,7 +166,7 @@ class GitHubSource(GitHubApi):
             created_at=self._time(note, "/notifications", "updated_at"),
             thread_id=thread,
             title=title,
-            raw={"notification": note},
+            raw=kept(self.account, {"notification": note}),
         )
 
     async def _keyword(self, keyword: str, cursor: str | None, since: datetime) -> Batch[Mention]:
@@ -246,7 +246,7 @@ class GitHubSource(GitHubApi):
             created_at=self._time(when, endpoint, field),
             parent_id=None,
             thread_id=f"{repo}#{number}" if number is not None else None,
-            raw=event,
+            raw=kept(self.account, event),
         )
 
 

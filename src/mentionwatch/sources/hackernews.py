@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from mentionwatch.errors import SourceError
-from mentionwatch.fetched import Batch, Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply, kept
 from mentionwatch.models import Account, Kind
 from mentionwatch.post_html import html_to_text
 from mentionwatch.sources.base import (
@@ -246,7 +246,7 @@ class HackerNewsSource:
             created_at=parse_timestamp(hit["created_at_i"]),
             kind=kind,
             title=_title(hit),
-            raw=hit,
+            raw=kept(self.account, hit),
         )
 
     def _child_mention(self, child: Any, title: str, parent_id: str) -> Mention | None:
@@ -267,7 +267,7 @@ class HackerNewsSource:
             created_at=parse_timestamp(created),
             kind=Kind.REPLY,
             title=title,
-            raw=raw,
+            raw=kept(self.account, raw),
         )
 
     def _reply(self, hit: dict[str, Any], author: str) -> Reply:
@@ -278,7 +278,7 @@ class HackerNewsSource:
             author=str(hit.get("author") or author),
             created_at=parse_timestamp(hit["created_at_i"]),
             parent_id=str(parent) if parent is not None else None,
-            raw=hit,
+            raw=kept(self.account, hit),
         )
 
     def _error(self, endpoint: str, problem: str) -> SourceError:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import quote, urlsplit
 
-from mentionwatch.fetched import Batch, Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply, kept
 from mentionwatch.models import Account, Kind
 from mentionwatch.post_html import html_to_text
 from mentionwatch.sources.base import (
@@ -258,7 +258,7 @@ class MastodonSource:
             author=str(self.api.field(STATUSES, status, "account", "acct")),
             created_at=at,
             parent_id=str(parent),
-            raw=status,
+            raw=kept(self.account, status),
         )
         return _Entry(key, at, reply)
 
@@ -277,7 +277,7 @@ class MastodonSource:
             text=text,
             created_at=self.api.time_at(endpoint, item, *prefix, "created_at"),
             kind=kind,
-            raw=item,
+            raw=kept(self.account, item),
         )
 
     def _url(self, endpoint: str, status: dict[str, Any], *prefix: str) -> str:

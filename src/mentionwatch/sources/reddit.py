@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from mentionwatch import __version__
 from mentionwatch.errors import SourceError
-from mentionwatch.fetched import Batch, Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply, kept
 from mentionwatch.models import Account, Kind
 from mentionwatch.sources.base import (
     Fetcher,
@@ -251,7 +251,7 @@ class RedditSource:
             created_at=self._created(path, thing),
             kind=kind,
             title=_clean(thing.get("link_title")),
-            raw=thing,
+            raw=kept(self.account, thing),
         )
 
     def _parse_inbox_reply(self, path: str, thing: Thing) -> Mention | None:
@@ -273,7 +273,7 @@ class RedditSource:
             created_at=self._created(path, thing),
             kind=Kind.KEYWORD,
             title=title,
-            raw=thing,
+            raw=kept(self.account, thing),
         )
 
     def _parse_reply(self, path: str, thing: Thing) -> Reply:
@@ -283,7 +283,7 @@ class RedditSource:
             author=str(thing.get("author") or self.user),
             created_at=self._created(path, thing),
             parent_id=self._field(path, thing, "parent_id"),
-            raw=thing,
+            raw=kept(self.account, thing),
         )
 
     # --- helpers --------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from mentionwatch.errors import RateLimitedError, SourceError
-from mentionwatch.fetched import Batch, Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply, kept
 from mentionwatch.models import Account, Kind
 from mentionwatch.sources.base import (
     Fetcher,
@@ -282,7 +282,7 @@ class TwitterSource:
             text=_display_text(post.raw),
             created_at=post.created_at,
             kind=kind,
-            raw=post.raw,
+            raw=kept(self.account, post.raw),
         )
 
     def _reply(self, post: _Post, default_author: str) -> Reply | None:
@@ -296,7 +296,7 @@ class TwitterSource:
             author=author,
             created_at=post.created_at,
             parent_id=parent,
-            raw=post.raw,
+            raw=kept(self.account, post.raw),
         )
 
     # -- the account's user id --------------------------------------------------------------

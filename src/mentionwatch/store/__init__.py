@@ -183,8 +183,6 @@ class Store(ReportQueries):
         now: datetime,
     ) -> SaveResult:
         """Store one account's poll atomically: data, answers and cursors, or nothing."""
-        from mentionwatch.fetched import raw_json  # with orjson, which only polls need
-
         seen = to_db(now)
         with self.transaction() as db:
             new_replies = db.executemany(
@@ -193,7 +191,7 @@ class Store(ReportQueries):
                 "ON CONFLICT (account, remote_id) DO NOTHING",
                 (
                     (account, platform, r.remote_id, r.url, r.author, to_db(r.created_at),
-                     r.parent_id, r.thread_id, raw_json(r.raw))
+                     r.parent_id, r.thread_id, r.raw)
                     for r in replies
                 ),
             ).rowcount  # fmt: skip
@@ -207,7 +205,7 @@ class Store(ReportQueries):
                 "ON CONFLICT (account, remote_id) DO NOTHING",
                 (
                     (account, platform, m.remote_id, str(m.kind), m.url, m.author, m.title,
-                     m.text, m.thread_id, to_db(m.created_at), seen, raw_json(m.raw))
+                     m.text, m.thread_id, to_db(m.created_at), seen, m.raw)
                     for m in mentions
                     if m.remote_id not in own
                 ),
@@ -299,11 +297,12 @@ class Store(ReportQueries):
             raise UsageError(f"no mention with id {mention_id}")
         return stored(found, now)
 
-    def raw(self, mention_id: int) -> dict[str, Any]:
-        import json  # not orjson: a stored payload may hold ints over 64 bits
-
+    def raw(self, mention_id: int) -> str | None:
+        """The payload kept for a mention (JSON text); None unless `keep_raw` was on."""
         row = self.db.execute("SELECT raw FROM mentions WHERE id = ?", (mention_id,)).fetchone()
-        return dict(json.loads(row[0])) if row else {}
+        if row is None:
+            raise UsageError(f"no mention with id {mention_id}")
+        return str(row[0]) or None
 
     def set_state(
         self, ids: Iterable[int], state: State, now: datetime, until: datetime | None = None
