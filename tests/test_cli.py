@@ -151,6 +151,7 @@ def test_second_poll_while_one_runs_exits_with_its_own_code(example: Path) -> No
 
     db = database_path(None, load(example))
     assert isinstance(db, Path)
+    Store.open(db).close()
     with poll_lock(db, 0):
         code, output = mw(example, "poll")
     assert code == 6 and "another `mentionwatch poll` is running" in output

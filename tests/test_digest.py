@@ -424,19 +424,80 @@ def test_dry_run_shows_the_message_and_sends_nothing(tmp_path: Path) -> None:
     assert len(server.inbox.messages) == 1
 
 
-def test_without_mail_prints_the_plain_text_once_for_crons_mailto(tmp_path: Path) -> None:
+def test_stdout_prints_the_plain_text_once_for_crons_mailto(tmp_path: Path) -> None:
     seeded(tmp_path)
     config = cli_config(tmp_path, free_port())
-    code, out, err = mw(config)
+    code, out, err = mw(config, "--stdout")
     assert code == 0 and err == ""
     assert out.startswith("mentionwatch digest, ") and "OVERDUE (2)" in out
     last = recorded(tmp_path)
     assert last is not None and last.channel == "stdout"
-    code, out, err = mw(config)
+    code, out, err = mw(config, "--stdout")
     assert code == 0 and out == "" and "the last one went to stdout" in err
+    due = last.sent_at + timedelta(hours=20)
+    assert f"the next is due {due:%Y-%m-%d %H:%M} UTC (in 19h 59m" in err
+
+
+def test_a_plain_digest_only_shows_it_wherever_its_output_goes(tmp_path: Path) -> None:
+    """`digest | head` or `> /dev/null` once used up the day's digest (CliRunner's stdout is
+    no terminal, like a pipe)."""
+    seeded(tmp_path)
+    db = tmp_path / "m.db"
+    before = db.read_bytes()
+    with smtp_server(tmp_path) as server:
+        config = cli_config(tmp_path, server.port)
+        for _ in range(3):
+            code, out, err = mw(config)
+            assert code == 0 and err == "" and "OVERDUE (2)" in out
+        assert recorded(tmp_path) is None and db.read_bytes() == before
+        assert mw(config, "--email") == (0, "", "")
+    assert len(server.inbox.messages) == 1
+    code, out, err = mw(config)  # a preview is never blocked, and says nothing about it
+    assert code == 0 and "OVERDUE (2)" in out and err == ""
+
+
+def test_stdout_and_email_are_one_choice(tmp_path: Path) -> None:
+    seeded(tmp_path)
+    config = cli_config(tmp_path, free_port())
+    code, _, err = mw(config, "--stdout", "--email")
+    assert code == 2 and "choose one" in err
+    code, _, err = mw(config, "--stdout", "--to", "a@example.com")
+    assert code == 2 and "--to needs --email or --sendmail" in err
+
+
+def test_new_means_received_in_the_covered_window_even_on_the_first_digest(
+    tmp_path: Path,
+) -> None:
+    """A first poll's backfill stores weeks-old mentions; the first digest called them new."""
+    now = utcnow()
+    with Store.open(tmp_path / "m.db") as store:
+        found = [mention("month-old", now - timedelta(days=28)),
+                 mention("this-morning", now - timedelta(hours=2))]  # fmt: skip
+        store.save_poll("hn", "hackernews", found, [], {}, now)
+    config = cli_config(tmp_path, free_port())
+    code, out, _ = mw(config, "--stdout")
+    assert code == 0
+    new = out.split("NEW IN THE LAST 20H (1)")[1]
+    assert "this-morning" in new and "month-old" not in new
+    overdue = out.split("OVERDUE (1)")[1].split("NEW IN")[0]
+    assert "month-old" in overdue and " · new" not in overdue  # nor flagged "new" there
+    # The next digest: a new account's backfill is old news too; a late-polled one is not.
+    later = now + timedelta(hours=21)
+    with Store.open(tmp_path / "m.db") as store:
+        last = store.last_digest()
+        assert last is not None
+        settings = digest_settings(config_mod.load(config))
+        found = [mention("backfilled", now - timedelta(days=20)),
+                 mention("late", last.covered_until - timedelta(minutes=5)),
+                 mention("fresh-2", later - timedelta(hours=1))]  # fmt: skip
+        store.save_poll("brand", "mastodon", found, [], {}, later)
+        digest = collect(store, config_mod.load(config), settings, later, last)
+    shown = {m.id: m.remote_id for s in digest.sections for m in s.items}
+    assert {shown[i] for i in digest.new_ids} == {"late", "fresh-2"}
 
 
 def test_if_any_prints_nothing_when_nothing_waits(tmp_path: Path) -> None:
+    Store.open(tmp_path / "m.db").close()
     config = cli_config(tmp_path, free_port())
     assert mw(config, "--if-any") == (0, "", "")
     assert mw(config, "--email", "--if-any") == (0, "", "")

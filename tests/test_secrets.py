@@ -23,6 +23,7 @@ from werkzeug import Request, Response
 
 from mentionwatch.cli import app
 from mentionwatch.digest.mail import send_smtp
+from mentionwatch.store import Store
 from mentionwatch.store.lock import poll_lock
 
 runner = CliRunner()
@@ -340,6 +341,7 @@ def test_init_writes_the_config_private(tmp_path: Path) -> None:
 
 def test_export_files_are_private(tmp_path: Path) -> None:
     config = config_for(tmp_path, "https://feeds.example")
+    Store.open(tmp_path / "mw.db").close()
     old = os.umask(0o022)
     try:
         target = tmp_path / "out.csv"

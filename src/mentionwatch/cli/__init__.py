@@ -27,6 +27,7 @@ from mentionwatch.cli.common import (
     err,
     handled,
     known_accounts,
+    known_platforms,
     load_config,
     open_store,
     out,
@@ -94,9 +95,9 @@ def list_(
     config = load_config(required=False)
     now = utcnow()
     older = duration_option("--older-than", older_than) if older_than else None
-    with open_store(config) as store:
+    with open_store(config, write=False) as store:
         account = known_accounts(config, store, account)
-        chosen = select(config, now, accounts=account, platforms=platform or (),
+        chosen = select(config, now, accounts=account, platforms=known_platforms(platform),
                         older_than=older, overdue=overdue, states=state or (),
                         all_states=all_states, limit=limit)  # fmt: skip
         mentions = chosen.mentions(store, config, now)
@@ -129,7 +130,7 @@ def show(
 
     config = load_config(required=False)
     now = utcnow()
-    with open_store(config, create=False) as store:
+    with open_store(config, write=False) as store:
         if raw:
             out.print(raw_payload(mention_id, store.raw(mention_id)), markup=False, soft_wrap=True)
             return
@@ -145,7 +146,7 @@ def open_(mention_id: Annotated[int, typer.Argument(help="Mention id.")]) -> Non
     from mentionwatch.text import safe_url
 
     config = load_config(required=False)
-    with open_store(config, create=False) as store:
+    with open_store(config, write=False) as store:
         url = safe_url(store.get(mention_id, utcnow()).url)
     if not url:
         raise UsageError(f"mention {mention_id} has no web link")
@@ -155,7 +156,7 @@ def open_(mention_id: Annotated[int, typer.Argument(help="Mention id.")]) -> Non
 
 def _set_state(ids: list[int], state: State, until: datetime | None = None) -> list[int]:
     config = load_config(required=False)
-    with open_store(config, create=False) as store:
+    with open_store(config, write=True) as store:
         return store.set_state(ids, state, utcnow(), until)
 
 
@@ -246,9 +247,9 @@ def export_(
     config = load_config(required=False)
     now = utcnow()
     older = duration_option("--older-than", older_than) if older_than else None
-    with open_store(config) as store:
+    with open_store(config, write=False) as store:
         account = known_accounts(config, store, account)
-        chosen = select(config, now, accounts=account, platforms=platform or (),
+        chosen = select(config, now, accounts=account, platforms=known_platforms(platform),
                         older_than=older, overdue=overdue, states=state or (),
                         all_states=all_states, limit=limit)  # fmt: skip
         mentions = chosen.mentions(store, config, now)
@@ -257,7 +258,7 @@ def export_(
             from mentionwatch.stats import REPORT_WINDOW, compute
 
             summary = compute(store, config, now, REPORT_WINDOW, "account", account or (),
-                              platform or ())  # fmt: skip
+                              known_platforms(platform))  # fmt: skip
         if output is None:
             export(fmt, mentions, config, now, sys.stdout, summary)
             return
@@ -318,7 +319,7 @@ def prune(
     """Delete answered and dismissed mentions older than --older-than, and old poll logs."""
     age = duration_option("--older-than", older_than)
     config = load_config(required=False)
-    with open_store(config, create=False) as store:
+    with open_store(config, write=True) as store:
         removed = store.prune(utcnow() - age)
     err.print(f"Deleted {removed} handled mentions older than {older_than}.", markup=False)
 
@@ -331,6 +332,10 @@ def digest(
     ] = False,
     sendmail: Annotated[
         bool, typer.Option("--sendmail", help="Hand it to the local sendmail instead.")
+    ] = False,
+    stdout: Annotated[
+        bool,
+        typer.Option("--stdout", help="Deliver it to stdout, for cron's MAILTO (recorded)."),
     ] = False,
     to: Annotated[
         list[str] | None,
@@ -346,16 +351,16 @@ def digest(
         bool, typer.Option("--force", help="Send even within min_interval of the last digest.")
     ] = False,
 ) -> None:
-    """Print (for cron's MAILTO) or email the digest of what waits; never twice a day."""
+    """Show the digest of what waits; --email, --sendmail or --stdout deliver it, once a day."""
     from mentionwatch.cli.digest import run_digest
 
-    if email and sendmail:
-        raise UsageError("--email and --sendmail: choose one")
-    channel = "smtp" if email else "sendmail" if sendmail else "stdout"
+    if email + sendmail + stdout > 1:
+        raise UsageError("--email, --sendmail and --stdout: choose one")
+    channel = "smtp" if email else "sendmail" if sendmail else "stdout" if stdout else None
     config = load_config(required=False)
-    with open_store(config) as store:
-        run_digest(store, config, channel=channel, to=to or [], dry_run=dry_run, if_any=if_any,
-                   force=force, err=err, verbose=STATE.verbose)  # fmt: skip
+    run_digest(lambda write: open_store(config, write=write), config, channel=channel,
+               to=to or [], dry_run=dry_run, if_any=if_any, force=force, err=err,
+               verbose=STATE.verbose)  # fmt: skip
 
 
 # -- response times: stats and check ---------------------------------------------------------
@@ -383,10 +388,10 @@ def stats(
     window = duration_option("--since", since)
     config = load_config(required=False)
     now = utcnow()
-    with open_store(config) as store:
+    with open_store(config, write=False) as store:
         account = known_accounts(config, store, account)
         figures = compute(store, config, now, window, by and str(by), account,
-                          platform or ())  # fmt: skip
+                          known_platforms(platform))  # fmt: skip
     if as_json:
         sys.stdout.write(json.dumps(to_json(figures), ensure_ascii=False, indent=2) + "\n")
         return
@@ -410,7 +415,7 @@ def check(
     age = duration_option("--max-age", max_age) if max_age else None
     config = load_config(required=False)
     now = utcnow()
-    with open_store(config, create=False) as store:
+    with open_store(config, write=False) as store:
         account = known_accounts(config, store, account)  # a typo must not pass as all clear
         found = breaches(store, config, now, account, age)
     if as_json:

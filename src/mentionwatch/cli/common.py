@@ -98,9 +98,11 @@ def load_config(required: bool = True) -> Config:
 
 
 @contextmanager
-def open_store(config: Config, create: bool = True) -> Iterator[Store]:
+def open_store(config: Config, *, write: bool) -> Iterator[Store]:
+    """The existing database (only `poll` creates one); readers also read a read-only one."""
     location = config_mod.database_path(STATE.db, config)
-    with Store.open(location, create=create, password=database_password(config)) as store:
+    password = database_password(config)
+    with Store.open(location, create=False, write=write, password=password) as store:
         yield store
 
 
@@ -151,4 +153,14 @@ def known_accounts(config: Config, store: Store | None, names: list[str] | None)
         if store is None or not store.has_account(name):
             known = ", ".join(a.name for a in config.accounts) or "none configured"
             raise UsageError(f"--account: no account named {name!r} ({known})")
+    return names or []
+
+
+def known_platforms(names: list[str] | None) -> list[str]:
+    """--platform names, refusing a typo: `--platform nope` must not read as "nothing waiting"."""
+    from mentionwatch.sources.registry import PLATFORMS
+
+    for name in names or []:
+        if name not in PLATFORMS:
+            raise UsageError(f"--platform: no platform named {name!r} ({', '.join(PLATFORMS)})")
     return names or []

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from email.message import EmailMessage
 
 from rich.console import Console
@@ -19,10 +20,10 @@ from mentionwatch.timeutil import format_duration, format_time, utcnow
 
 
 def run_digest(
-    store: Store,
+    opener: Callable[[bool], AbstractContextManager[Store]],
     config: Config,
     *,
-    channel: str,
+    channel: str | None,
     to: Sequence[str],
     dry_run: bool,
     if_any: bool,
@@ -30,22 +31,28 @@ def run_digest(
     err: Console,
     verbose: bool = False,
 ) -> None:
-    """Build, deliver (or preview), and say what happened on stderr; data goes to stdout."""
-    if to and channel == "stdout":
+    """Build, deliver (or preview), and say what happened on stderr; data goes to stdout.
+
+    `channel=None` shows the digest and records nothing, wherever stdout goes (`| head`,
+    `> /dev/null`): only an explicit delivery uses up the day's digest.
+    """
+    if to and channel in (None, "stdout"):
         raise UsageError("--to needs --email or --sendmail")
-    settings = for_delivery(digest_settings(config), channel, to, resolve_password=not dry_run)
-    # At a terminal a person is looking, not cron delivering: show it, record nothing.
-    preview = dry_run or (channel == "stdout" and sys.stdout.isatty())
-    result = core.run(
-        store,
-        config,
-        settings,
-        now=utcnow(),
-        channel=channel,
-        deliver=None if preview else _deliverer(channel, settings),
-        if_any=if_any,
-        force=force,
-    )
+    shown = channel or "stdout"
+    settings = for_delivery(digest_settings(config), shown, to, resolve_password=not dry_run)
+    preview = dry_run or channel is None
+    # Only a delivery is recorded, so only a delivery opens the database for writing.
+    with opener(not preview) as store:
+        result = core.run(
+            store,
+            config,
+            settings,
+            now=utcnow(),
+            channel=shown,
+            deliver=None if preview else _deliverer(shown, settings),
+            if_any=if_any,
+            force=force,
+        )
     if result.outcome is core.Outcome.NOTHING_WAITING:
         return
     if result.outcome is core.Outcome.TOO_SOON:
@@ -53,8 +60,8 @@ def run_digest(
         return
     if result.outcome is core.Outcome.PREVIEW:
         assert result.message is not None
-        _show(result.message, channel, dry_run)
-        if dry_run and _blocked(result, settings, force):
+        _show(result.message, shown, dry_run)
+        if channel is not None and _blocked(result, settings, force):
             err.print(f"A real run would not send: {_last_sent(result, settings)}", markup=False)
         return
     for address in result.refused:
@@ -110,7 +117,10 @@ def _last_sent(result: core.RunResult, settings: DigestSettings) -> str:
     ago = format_duration(result.digest.now - last.sent_at)
     where = ", ".join(last.recipients) or last.channel
     when = format_time(last.sent_at, result.digest.zone)
+    due = last.sent_at + settings.min_interval
     return (
         f"the last one went to {where} {ago} ago ({when}), within "
-        f"min_interval ({format_duration(settings.min_interval)}); use --force to send anyway"
+        f"min_interval ({format_duration(settings.min_interval)}); the next is due "
+        f"{format_time(due, result.digest.zone)} (in {format_duration(due - result.digest.now)}); "
+        "use --force to send anyway"
     )

@@ -78,7 +78,15 @@ def collect(
     for mention in store.mentions(MentionFilter(states=(State.OPEN,)), now):
         oldest = oldest or mention
         status, left = sla_status(mention, sla_for(config, mention.account), now)
-        is_new = mention.first_seen_at >= since
+        # "New" is what arrived in the window the digest covers: a first poll's backfill
+        # finds weeks-old mentions, and seeing them now does not make them new. One that a
+        # poll found only after the last digest went out (poll lag) is still news.
+        is_new = mention.created_at >= since or bool(
+            last
+            and mention.first_seen_at > since
+            and mention.created_at >= last.covered_since
+            and mention.id not in last.mention_ids
+        )
         key = "overdue" if status == BREACHED else "new" if is_new else "waiting"
         totals[key] += 1
         if len(lists[key]) < limit:

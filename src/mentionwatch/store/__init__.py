@@ -16,7 +16,7 @@ from mentionwatch.models import State, StoredMention
 from mentionwatch.store.backend import Connection, Dialect, dialect_of, is_url, shown
 from mentionwatch.store.migrations import MIGRATIONS
 from mentionwatch.store.queries import ReportQueries
-from mentionwatch.store.rows import COLUMNS, explain, stored
+from mentionwatch.store.rows import COLUMNS, READ_ONLY, explain, stored
 from mentionwatch.timeutil import from_db, to_db
 
 if TYPE_CHECKING:  # only polls build these; reading commands never define them
@@ -51,6 +51,16 @@ class SaveResult:
     still_open: int
 
 
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write here: the file, and its folder (for the `-wal` and `-shm`)."""
+    if not os.access(path, os.W_OK):
+        return False
+    if os.access(path.parent, os.W_OK):
+        return True
+    sides = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    return all(os.access(side, os.W_OK) for side in sides)
+
+
 def _create_private(path: Path) -> None:
     """Create the file 0600 before SQLite does, so no other user ever sees a readable copy."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,9 +80,17 @@ class Store(ReportQueries):
 
     @classmethod
     def open(
-        cls, location: Path | str, *, create: bool = True, password: str | None = None
+        cls,
+        location: Path | str,
+        *,
+        create: bool = True,
+        write: bool = True,
+        password: str | None = None,
     ) -> Store:
-        """A SQLite file, or a `postgresql://` URL (psycopg is imported only then)."""
+        """A SQLite file, or a `postgresql://` URL (psycopg is imported only then).
+
+        `write=False` (commands that only read) also reads a SQLite file this user may not write.
+        """
         if is_url(location):
             from mentionwatch.store.postgres import connect
 
@@ -83,10 +101,10 @@ class Store(ReportQueries):
                 store.close()
                 raise
             return store
-        return cls._open_sqlite(Path(location), create)
+        return cls._open_sqlite(Path(location), create, write)
 
     @classmethod
-    def _open_sqlite(cls, path: Path, create: bool) -> Store:
+    def _open_sqlite(cls, path: Path, create: bool, write: bool) -> Store:
         new = not path.exists()
         if new:
             if not create:
@@ -95,6 +113,10 @@ class Store(ReportQueries):
                 _create_private(path)
             except OSError as exc:
                 raise StoreError(f"{path}: cannot create database: {exc.strerror}") from None
+        elif not _writable(path):
+            if write:
+                raise StoreError(f"{path}: {READ_ONLY}")
+            return cls._open_read_only(path)
         try:
             db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
             db.row_factory = sqlite3.Row
@@ -107,6 +129,40 @@ class Store(ReportQueries):
             store.migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: {explain(exc)}") from None
+        return store
+
+    @classmethod
+    def _open_read_only(cls, path: Path) -> Store:
+        """Read a database this user may not write, leaving no file behind.
+
+        A plain connection would create `-wal`/`-shm` files as read-only as the database, and
+        those would refuse every later write even once the database is writable again. With
+        both files there, SQLite reads them as they are; without a `-wal` everything is in the
+        database file, so it is read as immutable (no side files at all).
+        """
+        sides = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+        query = "mode=ro" if all(side.exists() for side in sides) else "mode=ro&immutable=1"
+        uri = f"{path.resolve().as_uri()}?{query}"
+        try:
+            db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0)
+            db.row_factory = sqlite3.Row
+            store = cls(db, path)
+            applied = {row[0] for row in db.execute("SELECT name FROM schema_migrations")}
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: {explain(exc)}") from None
+        known = [name for name, _ in MIGRATIONS]
+        pending = [name for name in known if name not in applied]
+        if applied - set(known):
+            db.close()
+            raise StoreError(
+                f"{path}: written by a newer mentionwatch; upgrade mentionwatch to use it"
+            )
+        if pending:
+            db.close()
+            raise StoreError(
+                f"{path}: read-only, and written by an older mentionwatch (it needs schema step "
+                f"{pending[0]}); make it writable and run `mentionwatch poll` once"
+            )
         return store
 
     def close(self) -> None:

@@ -10,15 +10,22 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from mentionwatch.errors import LockedError
+from mentionwatch.errors import LockedError, StoreError
 
 
 @contextlib.contextmanager
 def poll_lock(db_path: Path, timeout: float) -> Iterator[None]:
     """One poll at a time per database (cron overlap); readers never take it."""
     lock_path = db_path.with_name(db_path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError as exc:
+        # A read-only data folder: one line and exit 5, like every other database problem.
+        raise StoreError(
+            f"{lock_path}: cannot open the poll lock: {exc.strerror} "
+            "(check the file's and its folder's permissions)"
+        ) from None
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -41,10 +41,13 @@ def stored(row: Any, now: datetime) -> StoredMention:
     )
 
 
+READ_ONLY = "the database is read-only (check the file's and its folder's permissions)"
+
+
 def explain(exc: sqlite3.DatabaseError) -> str:
     text = str(exc)
     if "readonly" in text:
-        return "the database is read-only (check the file's and its folder's permissions)"
+        return READ_ONLY
     if "locked" in text or "busy" in text:
         return "the database is locked by another process; try again"
     if "not a database" in text or "malformed" in text:
