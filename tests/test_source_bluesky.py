@@ -444,7 +444,8 @@ def test_keyword_added_later_backfills_only_the_configured_horizon(
         post_view("3lpk0001", "finn.bsky.social", ago(timedelta(days=10))),
     ]
     account = account_for(httpserver, keywords=("ExampleCo",), backfill=timedelta(days=3))
-    batch = with_source(make_http, account, lambda s: s.mentions(before.cursor, EPOCH))
+    horizon = utcnow() - account.backfill  # what poll.py passes
+    batch = with_source(make_http, account, lambda s: s.mentions(before.cursor, horizon))
     assert [m.author for m in batch.items] == ["erin.bsky.social"]
     assert "since" in pds.calls(SEARCH)[0].args
 
@@ -850,7 +851,8 @@ def test_a_responder_added_later_looks_back_only_the_backfill(
     )
     account = account_for(httpserver, backfill=timedelta(days=3), responders=(CEO,))
 
-    second = with_source(make_http, account, lambda s: s.replies(first.cursor, EPOCH))
+    horizon = utcnow() - account.backfill  # what poll.py passes
+    second = with_source(make_http, account, lambda s: s.replies(first.cursor, horizon))
 
     assert [r.remote_id for r in second.items] == [post_uri(CEO, "3lpk0009")]
 

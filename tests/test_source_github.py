@@ -604,7 +604,7 @@ def test_keyword_hits_come_from_issue_search_and_resume_from_the_last_update(
     )
 
 
-def test_a_listing_that_found_nothing_keeps_its_backfill_horizon(
+def test_a_listing_that_found_nothing_looks_back_only_to_each_polls_horizon(
     httpserver: HTTPServer, call: Call, clock: FakeClock
 ) -> None:
     serve_notifications(httpserver, [])
@@ -614,12 +614,13 @@ def test_a_listing_that_found_nothing_keeps_its_backfill_horizon(
     first = call(account, "mentions", None, HORIZON)
     clock.now += 3600
 
-    call(account, "mentions", first.cursor, datetime(1970, 1, 1, tzinfo=UTC))
+    call(account, "mentions", first.cursor, HORIZON + timedelta(hours=1))
 
     notifications = requests_to(httpserver, "/notifications")
-    assert [r.args["since"] for r in notifications] == ["2027-01-12T08:00:00Z"] * 2
+    times = ["2027-01-12T08:00:00Z", "2027-01-12T09:00:00Z"]
+    assert [r.args["since"] for r in notifications] == times
     searches = requests_to(httpserver, "/search/issues")
-    assert [r.args["q"] for r in searches] == ['"widget" updated:>=2027-01-12T08:00:00Z'] * 2
+    assert [r.args["q"] for r in searches] == [f'"widget" updated:>={t}' for t in times]
 
 
 # ---- replies and answered ----------------------------------------------------------------

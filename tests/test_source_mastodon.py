@@ -320,14 +320,14 @@ def use(make_http: Callable[..., Http], httpserver: HTTPServer) -> Iterator[Any]
 
 def mentions(use: Any, cursor: str | None = None, **kw: Any) -> Batch[Mention]:
     result: Batch[Mention] = use(
-        lambda s: s.mentions(cursor, kw.get("since", EPOCH)), kw.get("account")
+        lambda s: s.mentions(cursor, kw.get("horizon", EPOCH)), kw.get("account")
     )
     return result
 
 
 def replies(use: Any, cursor: str | None = None, **kw: Any) -> Batch[Reply]:
     result: Batch[Reply] = use(
-        lambda s: s.replies(cursor, kw.get("since", EPOCH)), kw.get("account")
+        lambda s: s.replies(cursor, kw.get("horizon", EPOCH)), kw.get("account")
     )
     return result
 
@@ -421,7 +421,7 @@ def test_first_poll_stops_at_the_backfill_horizon(fake: FakeMastodon, use: Any) 
     fake.mention(3, 1003, minutes_ago=60)
     fake.mention(4, 1004, minutes_ago=30)
 
-    batch = mentions(use, since=NOW - timedelta(days=3))
+    batch = mentions(use, horizon=NOW - timedelta(days=3))
 
     assert [m.remote_id for m in batch.items] == ["1004", "1003"]
     assert len(fake.requests(NOTIFICATIONS)) == 2  # never pages past the horizon
@@ -429,8 +429,8 @@ def test_first_poll_stops_at_the_backfill_horizon(fake: FakeMastodon, use: Any) 
 
 def test_a_quiet_first_poll_does_not_import_old_history_later(fake: FakeMastodon, use: Any) -> None:
     fake.mention(1, 1001, minutes_ago=60 * 24 * 10)
-    first = mentions(use, since=NOW - timedelta(days=3))
-    second = mentions(use, first.cursor)  # poll passes since=1970 once a cursor exists
+    first = mentions(use, horizon=NOW - timedelta(days=3))
+    second = mentions(use, first.cursor)  # with a cursor, the horizon no longer applies
     fake.mention(2, 1002, minutes_ago=1)
 
     third = mentions(use, second.cursor)
@@ -505,14 +505,14 @@ def test_each_keyword_keeps_its_own_cursor_and_pages_by_offset(
 def test_keyword_added_later_backfills_only_the_horizon(
     fake: FakeMastodon, use: Any, httpserver: HTTPServer
 ) -> None:
-    first = mentions(use)  # the account has polled before, so poll passes since=1970 from now on
+    first = mentions(use)  # the account has polled before
     fake.search["ExampleCo"] = [
         status(2002, minutes_ago=60),
         status(2001, minutes_ago=60 * 24 * 30),
     ]
     account = make_account(httpserver, keywords=("ExampleCo",), backfill=timedelta(days=3))
 
-    batch = mentions(use, first.cursor, account=account)
+    batch = mentions(use, first.cursor, account=account, horizon=NOW - account.backfill)
 
     assert [m.remote_id for m in batch.items] == ["2002"]
 
@@ -825,14 +825,14 @@ def test_a_responder_added_later_looks_back_only_the_backfill(
     fake: FakeMastodon, use: Any, httpserver: HTTPServer
 ) -> None:
     fake.own_statuses = [own(5001, "1001", minutes_ago=10)]
-    first = replies(use)  # from now on poll passes since=1970
+    first = replies(use)  # the account has polled before
     dana = fake.account(DANA, "dana@other.example")
     dana.extend([by_dana(6002, "1002", minutes_ago=60), by_dana(6001, "900", minutes_ago=1e5)])
     account = make_account(
         httpserver, responders=("dana@other.example",), backfill=timedelta(days=3)
     )
 
-    second = replies(use, first.cursor, account=account)
+    second = replies(use, first.cursor, account=account, horizon=NOW - account.backfill)
 
     assert [r.remote_id for r in second.items] == ["6002"]
     assert fake.requests(OWN_STATUSES)[-1].args["since_id"] == "5001"

@@ -422,7 +422,8 @@ def test_a_keyword_added_later_backfills_only_the_horizon(
     first = poll_mentions(call, account)
     reddit.searches["gamma"] = [post("g1", 60), post("g2", 10 * 24 * 60)]
     later = replace(account, keywords=("gamma",), backfill=timedelta(days=3))
-    second = poll_mentions(call, later, first.cursor)
+    horizon = datetime.fromtimestamp(NOW, UTC) - later.backfill  # what poll.py passes
+    second = poll_mentions(call, later, first.cursor, since=horizon)
     assert ids(second.items) == ["t3_g1"]
 
 

@@ -27,8 +27,7 @@ TOKEN = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI%3DEUifi
 BRAND_ID = "2244994945"
 AUTHORS = {"1001": "alice", "1002": "bob", "1003": "brand_support", BRAND_ID: "Brand"}
 NOW = datetime.now(UTC).replace(microsecond=0)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-FIRST_SINCE = NOW - timedelta(days=3)  # what poll.py passes on an account's first poll
+HORIZON = NOW - timedelta(days=3)  # what poll.py passes: its clock minus `backfill`
 MENTIONS_PATH = f"/2/users/{BRAND_ID}/mentions"
 TIMELINE_PATH = f"/2/users/{BRAND_ID}/tweets"
 SEARCH_PATH = "/2/tweets/search/recent"
@@ -177,8 +176,7 @@ def with_source(
 def poll_mentions(
     make_http: Callable[..., Http], account: Account, cursor: str | None
 ) -> tuple[list[Mention], str | None]:
-    since = FIRST_SINCE if cursor is None else EPOCH
-    batch = with_source(make_http, account, lambda s: s.mentions(cursor, since))
+    batch = with_source(make_http, account, lambda s: s.mentions(cursor, HORIZON))
     return list(batch.items), batch.cursor
 
 
@@ -232,7 +230,7 @@ def test_page_cap_stops_early_and_later_runs_fill_the_gap_without_duplicates(
     assert set(ids) == {t["id"] for t in fake.mentions}
 
 
-def test_first_poll_asks_only_for_the_backfill_window_and_keeps_that_horizon(
+def test_until_a_listing_has_a_since_id_it_asks_only_for_the_backfill_window(
     fake: FakeX, account: Account, make_http: Callable[..., Http]
 ) -> None:
     fake.mentions = [tweet(5 * 24 * 60, "@Brand last week")]
@@ -242,7 +240,7 @@ def test_first_poll_asks_only_for_the_backfill_window_and_keeps_that_horizon(
     mentions, _ = poll_mentions(make_http, account, cursor)
     assert mentions == []
     starts = [call["start_time"] for call in fake.calls(MENTIONS_PATH)]
-    assert starts == [FIRST_SINCE.strftime("%Y-%m-%dT%H:%M:%SZ")] * 2
+    assert starts == [HORIZON.strftime("%Y-%m-%dT%H:%M:%SZ")] * 2
 
 
 def test_a_changed_handle_looks_the_user_up_again(
@@ -373,7 +371,7 @@ def test_answered_and_unanswered_mentions_link_through_the_replied_to_id(
     fake.timeline = [ours, answer, quote]
 
     async def both(source: TwitterSource) -> Any:
-        return await source.mentions(None, FIRST_SINCE), await source.replies(None, FIRST_SINCE)
+        return await source.mentions(None, HORIZON), await source.replies(None, HORIZON)
 
     mentions, replies = with_source(make_http, account, both)
     kinds = {m.remote_id: m.kind for m in mentions.items}
@@ -400,7 +398,7 @@ def test_a_responders_reply_answers_too_through_one_search(
     )
     fake.searches["(from:brand_support OR from:brand_help) is:reply"] = [answer]
     cursor = json.dumps({"user_id": BRAND_ID, "handle": "Brand"})
-    batch = with_source(make_http, account, lambda s: s.replies(cursor, EPOCH))
+    batch = with_source(make_http, account, lambda s: s.replies(cursor, HORIZON))
     (reply,) = batch.items
     assert (reply.author, reply.parent_id) == ("brand_support", question["id"])
     assert reply.url == f"https://x.com/brand_support/status/{answer['id']}"
@@ -429,8 +427,8 @@ def test_spent_quota_with_a_distant_reset_fails_fast_naming_the_reset_time(
     async def twice() -> None:
         async with make_http() as http:
             source = SOURCE(account, http.for_account(account))
-            await source.mentions(cursor, EPOCH)  # spends the endpoint's last request
-            await source.mentions(cursor, EPOCH)
+            await source.mentions(cursor, HORIZON)  # spends the endpoint's last request
+            await source.mentions(cursor, HORIZON)
 
     with pytest.raises(RateLimitedError) as caught:
         run(twice())

@@ -36,9 +36,6 @@ _ACCOUNT_KEYS = {
 _TOP_KEYS = {"settings", "accounts", "digest", "users"}
 USER_ENV = "MENTIONWATCH_USER"
 _URL_SCHEMES = ("postgresql://", "postgres://")
-# Secrets a platform cannot poll without; a tuple names alternatives, one of them is enough.
-# Options that are base URLs, checked like `server`.
-_URL_OPTIONS = {"appview", "auth_url"}
 
 
 @dataclass(frozen=True)
@@ -249,11 +246,8 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
         )
     secret_keys = {k for s in spec.secrets for k in (s, f"{s}_file")}
     _unknown(entry, _ACCOUNT_KEYS | set(spec.required) | set(spec.optional) | secret_keys, where)
-    if platform == "feed" and "keywords" in entry:
-        raise ConfigError(
-            f"{where}: key 'keywords': a feed has no search (the alert service picks its "
-            "entries); remove the key"
-        )
+    if spec.no_keywords and "keywords" in entry:
+        raise ConfigError(f"{where}: key 'keywords': {spec.no_keywords}; remove the key")
     server = _server(entry, spec, where)
     handle = _get(entry, "handle", str, where, "")
     if spec.needs_handle and not handle:
@@ -264,7 +258,7 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
         name=name,
         platform=platform,
         server=server,
-        handle=handle.lstrip("@") if platform != "feed" else handle,
+        handle=handle.lstrip("@") if spec.strip_at else handle,
         keywords=_strings(entry, "keywords", where),
         sla=_duration(entry, "sla", where, settings.sla),
         warn_at=_fraction(entry, where, settings.warn_at),
@@ -294,10 +288,9 @@ def _options(
             if key in spec.required:
                 raise ConfigError(f"{where}: key {key!r} is required for {spec.name}")
             continue
-        if key in _URL_OPTIONS:
+        if key in spec.url_options:
             _check_url(key, value, where)
-        if key == "url" and not value.startswith(("https:", "http:")):
-            # A feed saved on disk: relative to the config file, like `database`.
+        if key in spec.path_options and not value.startswith(("https:", "http:")):
             value = str((path.parent / Path(value).expanduser()).resolve())
         options[key] = value
     return options

@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from mentionwatch.config import Config
 from mentionwatch.errors import SourceError
@@ -20,7 +20,6 @@ from mentionwatch.store import Store
 from mentionwatch.timeutil import utcnow
 
 log = logging.getLogger("mentionwatch.poll")
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -119,14 +118,13 @@ async def poll_account(
     try:
         source = PLATFORMS[account.platform].load()(account, fetcher)
         cursors = store.cursors(account.name)
-        mentions = await source.mentions(
-            cursors.get("mentions"), _since(account, cursors.get("mentions"), started)
-        )
+        # The one backfill rule: a listing without a cursor looks back this far, by this
+        # poll's clock; the sources' shared sweep applies it.
+        horizon = started - account.backfill
+        mentions = await source.mentions(cursors.get("mentions"), horizon)
         kept = [m for m in mentions.items if _is_mention(account, m)]
         try:
-            replies = await source.replies(
-                cursors.get("replies"), _since(account, cursors.get("replies"), started)
-            )
+            replies = await source.replies(cursors.get("replies"), horizon)
         except SourceError:
             # Keep what was fetched (a spent quota must not cost it again next run); the
             # replies cursor stays put, so no answer is missed.
@@ -162,11 +160,6 @@ async def poll_account(
     )
     hooks.finished(result)
     return result
-
-
-def _since(account: Account, cursor: str | None, now: datetime) -> datetime:
-    """The backfill horizon applies to an account's first poll; after that the cursor rules."""
-    return now - account.backfill if cursor is None else EPOCH
 
 
 def _is_mention(account: Account, mention: Mention) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit  # already loaded by pathlib
 
 # CSI/OSC/other escape sequences first, so their parameters do not survive as visible junk.
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
@@ -66,3 +67,12 @@ def safe_url(url: str) -> str:
     """Only http(s) URLs are rendered as links; javascript:, data: and the rest are dropped."""
     clean = strip_controls(url).strip()
     return clean if clean.lower().startswith(("https://", "http://")) else ""
+
+
+def public_location(location: str) -> str:
+    """URLs can carry private tokens (a feed's key): output shows scheme, host and path."""
+    parts = urlsplit(location)
+    if parts.scheme in ("http", "https"):
+        host = parts.netloc.rpartition("@")[2]  # never show user:password@
+        return f"{parts.scheme}://{host}{parts.path}"
+    return location

@@ -133,7 +133,7 @@ async def _verify_all(config: Config) -> dict[str, tuple[bool, str]]:
 
 
 def accounts_table(config: Config, who: dict[str, tuple[bool, str]]) -> Table:
-    from mentionwatch.sources.feed import public_location  # feedparser only when shown
+    from mentionwatch.sources.registry import PLATFORMS
 
     table = Table(pad_edge=False)
     for column in ("Account", "Platform", "Server", "Handle", "SLA", "Secrets", "Status"):
@@ -144,8 +144,8 @@ def accounts_table(config: Config, who: dict[str, tuple[bool, str]]) -> Table:
         if a.name in who:
             ok, said = who[a.name]
             status = Text(("✓ " if ok else "✗ ") + one_line(said), style="green" if ok else "red")
-        # A private feed's URL carries its key: show it the way error messages do.
-        target = a.server or public_location(str(a.options.get("url", "")))
+        spec = PLATFORMS.get(a.platform)
+        target = spec.address(a) if spec else a.server
         table.add_row(
             Text(a.name), Text(a.platform), Text(target), Text(a.handle or "-"),
             Text(_short(a.sla.total_seconds())), Text(secrets), status,

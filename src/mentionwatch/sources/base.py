@@ -71,13 +71,20 @@ class Fetcher(Protocol):
 
 
 class Source(Protocol):
+    """One platform's listings for one account.
+
+    `horizon` is the backfill horizon, the poll's clock minus the account's `backfill`: a
+    listing with no cursor yet (a new account, a keyword or responder added later) looks back
+    to it; a listing with a cursor resumes from its cursor, however old that is.
+    """
+
     platform: ClassVar[str]
 
     def __init__(self, account: Account, fetcher: Fetcher) -> None: ...
 
-    async def mentions(self, cursor: str | None, since: datetime) -> Batch[Mention]: ...
+    async def mentions(self, cursor: str | None, horizon: datetime) -> Batch[Mention]: ...
 
-    async def replies(self, cursor: str | None, since: datetime) -> Batch[Reply]: ...
+    async def replies(self, cursor: str | None, horizon: datetime) -> Batch[Reply]: ...
 
     async def whoami(self) -> str:
         """One cheap authenticated call; returns who the credential belongs to."""
@@ -94,6 +101,19 @@ class Page(Generic[T]):
 
     items: list[T]
     next_token: str | None
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    """One listing item, parsed: its ordering key, its time, and what it becomes.
+
+    `key` is whatever orders the listing (an id, a fixed-width time); `value` is None for an
+    item that moves the cursor but is kept as nothing (an own post, a private message).
+    """
+
+    key: Any
+    at: datetime
+    value: T
 
 
 @dataclass
@@ -133,13 +153,14 @@ async def sweep_newest_first(
     key: Callable[[T], K],
     time_of: Callable[[T], datetime],
     cursor: str | None,
-    since: datetime,
+    horizon: datetime,
     max_pages: int,
 ) -> Batch[T]:
-    """Page a newest-first listing down to the stored floor, the backfill horizon or the cap.
+    """Page a newest-first listing down to the stored floor or the cap.
 
-    `fetch_page(token, floor)` gets the page token (None for the newest page) and the floor
-    key, which a platform may pass to the server (`since_id`) to save requests.
+    A listing without a floor yet stops at the backfill `horizon` instead. `fetch_page(token,
+    floor)` gets the page token (None for the newest page) and the floor key, which a platform
+    may pass to the server (`since_id`) to save requests.
     """
     state = SweepState.decode(cursor)
     token = state.resume
@@ -150,11 +171,12 @@ async def sweep_newest_first(
         done = False
         for item in page.items:
             k = key(item)
-            if (state.floor is not None and k <= state.floor) or time_of(item) < since:
+            reached = k <= state.floor if state.floor is not None else time_of(item) < horizon
+            if reached:
                 done = True
                 if top is None and state.floor is None:
-                    # A quiet first poll still marks where it stopped; without a floor the
-                    # next run (since=1970) would import the whole old history.
+                    # A quiet first poll still marks where it stopped, so the next run asks
+                    # only for what is newer.
                     top = k
                 break
             if top is None or k > top:
@@ -165,6 +187,23 @@ async def sweep_newest_first(
             newest = top if top is not None else state.floor
             return Batch(items, SweepState(floor=newest, extra=state.extra).encode())
     return Batch(items, SweepState(state.floor, top, token, state.extra).encode())
+
+
+async def sweep_entries(
+    fetch_page: Callable[[str | None, Any], Awaitable[Page[Entry[T]]]],
+    cursor: str | None,
+    horizon: datetime,
+    max_pages: int,
+) -> Batch[Entry[T]]:
+    """`sweep_newest_first` over a listing parsed into `Entry` items."""
+    return await sweep_newest_first(
+        fetch_page,
+        key=lambda entry: entry.key,
+        time_of=lambda entry: entry.at,
+        cursor=cursor,
+        horizon=horizon,
+        max_pages=max_pages,
+    )
 
 
 def other_responders(

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from mentionwatch.errors import SourceError
 from mentionwatch.fetched import Batch, Mention, Reply, kept
 from mentionwatch.models import Account, Kind
 from mentionwatch.sources.base import (
+    Entry,
     Fetcher,
     Page,
     SweepState,
@@ -25,28 +25,18 @@ from mentionwatch.sources.base import (
     other_responders,
     require,
     split_cursor,
-    sweep_newest_first,
+    sweep_entries,
 )
 from mentionwatch.sources.bluesky_api import Xrpc, XrpcError
 from mentionwatch.text import one_line, strip_controls
-from mentionwatch.timeutil import parse_timestamp, utcnow
+from mentionwatch.timeutil import parse_timestamp
 
 PAGE_SIZE = 100  # the maximum every listing below accepts
 NOTIFICATION_KINDS = {"mention": Kind.MENTION, "reply": Kind.REPLY, "quote": Kind.QUOTE}
-_EPOCH_YEAR = 1970
 AUTHOR_FEED = "app.bsky.feed.getAuthorFeed"
 log = logging.getLogger("mentionwatch.sources.bluesky")
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class _Entry(Generic[T]):
-    """One listing item: where it sorts, when, and what we keep of it (None: skip it)."""
-
-    key: str
-    at: datetime
-    value: T | None
 
 
 class BlueskySource:
@@ -59,13 +49,12 @@ class BlueskySource:
 
     # -- the three calls poll.py and `config check` make ------------------------------------
 
-    async def mentions(self, cursor: str | None, since: datetime) -> Batch[Mention]:
+    async def mentions(self, cursor: str | None, horizon: datetime) -> Batch[Mention]:
         parts = split_cursor(cursor)
         found: dict[str, Mention] = {}
         new_parts: dict[str, str | None] = {}
         # Notifications come first so a post that is also a keyword hit keeps its real kind.
         for name in ["notifications", *(f"search:{k}" for k in self.account.keywords)]:
-            horizon = self._horizon(parts, name, since)
             fetch = self._notifications_page
             if name.startswith("search:"):
                 fetch = partial(self._search_page, name.removeprefix("search:"), horizon)
@@ -76,23 +65,21 @@ class BlueskySource:
                     found[entry.value.remote_id] = entry.value
         return Batch(list(found.values()), join_cursor(new_parts))
 
-    async def replies(self, cursor: str | None, since: datetime) -> Batch[Reply]:
+    async def replies(self, cursor: str | None, horizon: datetime) -> Batch[Reply]:
         """Replies in the account's feed, then in each responder's, each with its own cursor.
 
         The account's own listing is the cursor's top level (as before responders existed);
         the responders' cursors ride in its `extra`, keyed by the name as configured.
         """
         session = await self.xrpc.ensure_session()
-        own = await self._sweep(partial(self._author_page, session.did), cursor, since)
+        own = await self._sweep(partial(self._author_page, session.did), cursor, horizon)
         found = [e.value for e in own.items if e.value is not None]
         saved = SweepState.decode(cursor).extra.get("responders")
         known: dict[str, Any] = saved if isinstance(saved, dict) else {}
         cursors: dict[str, str] = {}
         for actor in self._responders(session.did):
             old = known.get(actor.lower())
-            old = old if isinstance(old, str) else None
-            # A responder new to the cursor looks back `backfill`, like a new account.
-            horizon = since if old else max(since, utcnow() - self.account.backfill)
+            old = old if isinstance(old, str) and old else None
             try:
                 batch = await self._sweep(partial(self._author_page, actor), old, horizon)
             except XrpcError as exc:
@@ -117,26 +104,15 @@ class BlueskySource:
 
     async def _sweep(
         self,
-        fetch: Callable[[str | None, Any], Awaitable[Page[_Entry[T]]]],
+        fetch: Callable[[str | None, Any], Awaitable[Page[Entry[T | None]]]],
         cursor: str | None,
-        since: datetime,
-    ) -> Batch[_Entry[T]]:
-        return await sweep_newest_first(
-            fetch,
-            key=lambda entry: entry.key,
-            time_of=lambda entry: entry.at,
-            cursor=cursor,
-            since=since,
-            max_pages=self.account.max_pages,
-        )
+        horizon: datetime,
+    ) -> Batch[Entry[T | None]]:
+        return await sweep_entries(fetch, cursor, horizon, self.account.max_pages)
 
-    def _horizon(self, parts: Mapping[str, str], name: str, since: datetime) -> datetime:
-        """A listing new to a known account (a keyword added later) backfills like a new account."""
-        if not parts or name in parts:
-            return since
-        return max(since, utcnow() - self.account.backfill)
-
-    async def _notifications_page(self, token: str | None, floor: Any) -> Page[_Entry[Mention]]:
+    async def _notifications_page(
+        self, token: str | None, floor: Any
+    ) -> Page[Entry[Mention | None]]:
         endpoint = "app.bsky.notification.listNotifications"
         params: list[tuple[str, Any]] = [("reasons", r) for r in NOTIFICATION_KINDS]
         params += [("limit", PAGE_SIZE), *_cursor_param(token)]
@@ -144,32 +120,33 @@ class BlueskySource:
         items = self._list(endpoint, data, "notifications")
         return Page([self._notification(endpoint, n) for n in items], _next(data))
 
-    def _notification(self, endpoint: str, item: Any) -> _Entry[Mention]:
+    def _notification(self, endpoint: str, item: Any) -> Entry[Mention | None]:
         # The view's indexedAt is the notification's sort time: the listing is ordered by it.
         at = self._time(endpoint, item, "indexedAt")
         kind = NOTIFICATION_KINDS.get(str(self._field(endpoint, item, "reason")))
         if kind is None or self._is_own(endpoint, item):
-            return _Entry(_key(at), at, None)
-        return _Entry(_key(at), at, self._mention(endpoint, item, kind))
+            return Entry(_key(at), at, None)
+        return Entry(_key(at), at, self._mention(endpoint, item, kind))
 
     async def _search_page(
         self, keyword: str, horizon: datetime, token: str | None, floor: Any
-    ) -> Page[_Entry[Mention]]:
+    ) -> Page[Entry[Mention | None]]:
         endpoint = "app.bsky.feed.searchPosts"
         params: list[tuple[str, Any]] = [("q", keyword), ("sort", "latest"), ("limit", PAGE_SIZE)]
         # `since` is inclusive and compares sortAt, the same time our keys are made of.
-        if isinstance(floor, str) or horizon.year > _EPOCH_YEAR:
-            params.append(("since", floor if isinstance(floor, str) else _key(horizon)))
+        params.append(("since", floor if isinstance(floor, str) else _key(horizon)))
         data = await self.xrpc.query(endpoint, [*params, *_cursor_param(token)])
         entries = []
         for post in self._list(endpoint, data, "posts"):
             at = self._created_at(endpoint, post)
             own = self._is_own(endpoint, post)
             value = None if own else self._mention(endpoint, post, Kind.KEYWORD)
-            entries.append(_Entry(_key(at), at, value))
+            entries.append(Entry(_key(at), at, value))
         return Page(entries, _next(data))
 
-    async def _author_page(self, actor: str, token: str | None, floor: Any) -> Page[_Entry[Reply]]:
+    async def _author_page(
+        self, actor: str, token: str | None, floor: Any
+    ) -> Page[Entry[Reply | None]]:
         """One page of an author feed (the account's, by DID, or a responder's, as configured)."""
         params: list[tuple[str, Any]] = [
             ("actor", actor),
@@ -181,13 +158,13 @@ class BlueskySource:
         feed = self._list(AUTHOR_FEED, data, "feed")
         return Page([self._feed_item(AUTHOR_FEED, item, actor) for item in feed], _next(data))
 
-    def _feed_item(self, endpoint: str, item: Any, actor: str) -> _Entry[Reply]:
+    def _feed_item(self, endpoint: str, item: Any, actor: str) -> Entry[Reply | None]:
         post = self._field(endpoint, item, "post")
         reason = item.get("reason")
         if isinstance(reason, Mapping) and "indexedAt" in reason:
             # A repost sorts by when it was reposted, and answers nothing.
             at = self._time(endpoint, reason, "indexedAt")
-            return _Entry(_key(at), at, None)
+            return Entry(_key(at), at, None)
         at = self._created_at(endpoint, post)
         record = self._field(endpoint, post, "record")
         parent = _dig(record, "reply", "parent", "uri")
@@ -197,7 +174,7 @@ class BlueskySource:
             str(author).lower(),
             handle.lower(),
         ):
-            return _Entry(_key(at), at, None)
+            return Entry(_key(at), at, None)
         uri = self._post_uri(endpoint, post)
         reply = Reply(
             remote_id=uri,
@@ -207,7 +184,7 @@ class BlueskySource:
             parent_id=parent,
             raw=kept(self.account, item),
         )
-        return _Entry(_key(at), at, reply)
+        return Entry(_key(at), at, reply)
 
     def _responders(self, own_did: str) -> list[str]:
         """Configured responders (handles or DIDs), without the account itself or repeats."""

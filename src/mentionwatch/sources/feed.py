@@ -24,7 +24,8 @@ from mentionwatch.errors import SourceError
 from mentionwatch.fetched import Batch, Mention, Reply, raw_json
 from mentionwatch.models import Account, Kind
 from mentionwatch.post_html import html_to_text
-from mentionwatch.sources.base import Fetcher
+from mentionwatch.sources.base import Fetcher, split_cursor
+from mentionwatch.text import public_location
 from mentionwatch.timeutil import utcnow
 
 ACCEPT = (
@@ -52,20 +53,20 @@ class FeedSource:
             if secret:
                 fetcher.add_secret(secret)
 
-    async def mentions(self, cursor: str | None, since: datetime) -> Batch[Mention]:
-        state = _decode(cursor)
+    async def mentions(self, cursor: str | None, horizon: datetime) -> Batch[Mention]:
+        state = split_cursor(cursor)
         body, headers = await self._fetch(state)
         if body is None:  # 304 Not Modified: nothing new, validators unchanged
             return Batch([], json.dumps(state))
         parsed = self._parse(body, headers)
         newest = _newest(state)
-        floor = since if newest is None else max(since, newest - REDELIVERY_WINDOW)
+        floor = horizon if newest is None else newest - REDELIVERY_WINDOW
         feed_title = _plain(parsed.feed.get("title", ""), parsed.feed.get("title_detail"))
         items = [self._mention(entry, feed_title) for entry in parsed.entries]
         items = [m for m in items if m.created_at >= floor]
         return Batch(items, json.dumps(_next_state(state, headers, items, newest)))
 
-    async def replies(self, cursor: str | None, since: datetime) -> Batch[Reply]:
+    async def replies(self, cursor: str | None, horizon: datetime) -> Batch[Reply]:
         """Feeds have no answers to detect: mentions are closed by hand."""
         return Batch([], cursor)
 
@@ -144,18 +145,6 @@ class FeedSource:
         return SourceError(self.account.name, self.endpoint, problem)
 
 
-def _decode(cursor: str | None) -> dict[str, str]:
-    if not cursor:
-        return {}
-    try:
-        data = json.loads(cursor)
-    except json.JSONDecodeError:
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {k: v for k, v in data.items() if isinstance(v, str)}
-
-
 def _newest(state: Mapping[str, str]) -> datetime | None:
     try:
         return datetime.fromisoformat(state["newest"])
@@ -228,15 +217,6 @@ def _unwrap_redirect(link: str) -> str:
             if target.lower().startswith(("http://", "https://")):
                 return target
     return link.strip()
-
-
-def public_location(location: str) -> str:
-    """Feed URLs can carry private tokens in the query; output shows scheme, host and path."""
-    parts = urlsplit(location)
-    if parts.scheme in ("http", "https"):
-        host = parts.netloc.rpartition("@")[2]  # never show user:password@
-        return f"{parts.scheme}://{host}{parts.path}"
-    return location
 
 
 def _jsonable(value: Any) -> Any:

@@ -58,22 +58,22 @@ class GitHubSource(GitHubApi):
 
     # ---- mentions ----------------------------------------------------------------------
 
-    async def mentions(self, cursor: str | None, since: datetime) -> Batch[Mention]:
+    async def mentions(self, cursor: str | None, horizon: datetime) -> Batch[Mention]:
         self._check_token_kind("/notifications")
         parts = split_cursor(cursor)
-        batch = await self._notifications(parts.get("notifications"), since)
+        batch = await self._notifications(parts.get("notifications"), horizon)
         found = {m.remote_id: m for m in batch.items}
         new_parts: dict[str, str | None] = {"notifications": batch.cursor}
         for keyword in self.account.keywords:
-            hits = await self._keyword(keyword, parts.get(f"keyword:{keyword}"), since)
+            hits = await self._keyword(keyword, parts.get(f"keyword:{keyword}"), horizon)
             for hit in hits.items:
                 found.setdefault(hit.remote_id, hit)  # a mention that is also a hit stays one
             new_parts[f"keyword:{keyword}"] = hits.cursor
         return Batch(list(found.values()), join_cursor(new_parts))
 
-    async def _notifications(self, cursor: str | None, since: datetime) -> Batch[Mention]:
+    async def _notifications(self, cursor: str | None, horizon: datetime) -> Batch[Mention]:
         endpoint = "/notifications"
-        lower = self._lower_bound(cursor, since)
+        lower = self._lower_bound(cursor, horizon)
 
         def params(floor: Any) -> dict[str, str]:
             start = floor or to_db(lower)
@@ -169,9 +169,9 @@ class GitHubSource(GitHubApi):
             raw=kept(self.account, {"notification": note}),
         )
 
-    async def _keyword(self, keyword: str, cursor: str | None, since: datetime) -> Batch[Mention]:
+    async def _keyword(self, keyword: str, cursor: str | None, horizon: datetime) -> Batch[Mention]:
         endpoint = "/search/issues"
-        lower = self._lower_bound(cursor, since)
+        lower = self._lower_bound(cursor, horizon)
         phrase = '"' + keyword.replace('"', "") + '"'
 
         def params(floor: Any) -> dict[str, str]:
@@ -193,18 +193,18 @@ class GitHubSource(GitHubApi):
 
     # ---- replies -----------------------------------------------------------------------
 
-    async def replies(self, cursor: str | None, since: datetime) -> Batch[Reply]:
+    async def replies(self, cursor: str | None, horizon: datetime) -> Batch[Reply]:
         parts = split_cursor(cursor)
         logins = dict.fromkeys(n.lstrip("@") for n in (self.handle, *self.account.responders))
         found: list[Reply] = []
         new_parts: dict[str, str | None] = {}
         for login in logins:
-            batch = await self._events(login, parts.get(f"events:{login}"), since)
+            batch = await self._events(login, parts.get(f"events:{login}"), horizon)
             found += batch.items
             new_parts[f"events:{login}"] = batch.cursor
         return Batch(found, join_cursor(new_parts))
 
-    async def _events(self, login: str, cursor: str | None, since: datetime) -> Batch[Reply]:
+    async def _events(self, login: str, cursor: str | None, horizon: datetime) -> Batch[Reply]:
         """A user's comments; the events API keeps only the last 90 days and 300 events."""
         endpoint = f"/users/{login}/events"
 
@@ -216,7 +216,7 @@ class GitHubSource(GitHubApi):
                 problem = f"event id {value!r} is not a number"
                 raise SourceError(self.name, endpoint, problem) from None
 
-        lower = self._lower_bound(cursor, since)
+        lower = self._lower_bound(cursor, horizon)
         batch = await self._sweep(
             endpoint, lambda floor: {"per_page": "100"}, cursor, lower,
             key=event_id, time_field="created_at", validator="etag",

@@ -26,9 +26,8 @@ from mentionwatch.sources.base import (
     require,
     sweep_newest_first,
 )
-from mentionwatch.timeutil import parse_timestamp, to_db
+from mentionwatch.timeutil import parse_timestamp
 
-DEFAULT_SERVER = "https://api.github.com"
 # Fine-grained PATs and GitHub App tokens get 403 from /notifications (classic tokens only).
 NO_NOTIFICATIONS_PREFIXES = ("github_pat_", "ghu_", "ghs_")
 # Response validator -> the conditional request header that sends it back (304 costs no quota).
@@ -50,7 +49,7 @@ class GitHubApi:
         self.name = account.name
         self.fetcher = fetcher
         self.clock = clock
-        self.base = (account.server or DEFAULT_SERVER).rstrip("/")
+        self.base = account.server.rstrip("/")
         self.handle = account.handle.strip().lstrip("@")
         self._me = re.compile(rf"(?<![\w@/.-])@{re.escape(self.handle)}(?![\w/-])", re.I)
         self.headers = {
@@ -97,12 +96,12 @@ class GitHubApi:
             key=key,
             time_of=lambda item: self._time(item, endpoint, time_field),
             cursor=cursor,
-            since=lower,
+            horizon=lower,
             max_pages=self.account.max_pages,
         )
         state = SweepState.decode(batch.cursor)
-        # Remember the horizon, so a listing that found nothing yet never reaches back to 1970.
-        state.extra = {**extra, "horizon": to_db(lower)}
+        extra.pop("horizon", None)  # kept by older versions, now that every run has one
+        state.extra = extra
         return Batch(batch.items, state.encode())
 
     def _note_polling(
@@ -126,19 +125,15 @@ class GitHubApi:
                 "use a personal access token (classic) with the notifications scope",
             )
 
-    def _lower_bound(self, cursor: str | None, since: datetime) -> datetime:
-        """How far back a listing reaches: its floor, or the backfill horizon when it is new."""
-        if cursor is None:  # e.g. a keyword added after the account's first poll
-            return max(since, parse_timestamp(self.clock()) - self.account.backfill)
-        state = SweepState.decode(cursor)
-        bounds = [since]
-        for value in (state.floor, state.extra.get("horizon")):
-            if isinstance(value, str):  # an events floor is an id, not a time
-                try:
-                    bounds.append(parse_timestamp(value))
-                except ValueError:
-                    pass
-        return max(bounds)
+    def _lower_bound(self, cursor: str | None, horizon: datetime) -> datetime:
+        """How far back a listing reaches: its floor's time, or the horizon while it has none."""
+        floor = SweepState.decode(cursor).floor
+        if isinstance(floor, str):  # an events floor is an id, not a time
+            try:
+                return parse_timestamp(floor)
+            except ValueError:
+                pass
+        return horizon
 
     async def _get(
         self,

@@ -33,7 +33,6 @@ from mentionwatch.sources.base import (
 )
 from mentionwatch.timeutil import parse_timestamp, utcnow
 
-DEFAULT_SERVER = "https://hn.algolia.com"
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
 HITS_PER_PAGE = 100
 # Each sweep re-reads this many seconds below its floor: Algolia indexes items a little after
@@ -53,18 +52,23 @@ class HackerNewsSource:
     def __init__(self, account: Account, fetcher: Fetcher) -> None:
         self.account = account
         self.fetcher = fetcher
-        self.server = (account.server or DEFAULT_SERVER).rstrip("/")
+        self.server = account.server.rstrip("/")
         self.handle = account.handle.strip().lstrip("@")
         self.terms = _unique([self.handle, *account.keywords])
 
-    async def mentions(self, cursor: str | None, since: datetime) -> Batch[Mention]:
+    async def mentions(self, cursor: str | None, horizon: datetime) -> Batch[Mention]:
         old = split_cursor(cursor)
         keys = [f"query:{term.lower()}" for term in self.terms]
         sweeps = [
-            self._sweep({"query": term, "tags": "(story,comment)"}, old.get(key), since)
+            self._sweep({"query": term, "tags": "(story,comment)"}, old.get(key), horizon)
             for term, key in zip(self.terms, keys, strict=True)
         ]
-        replies, *results = await asyncio.gather(self._replies_to_own_items(since), *sweeps)
+        # Replies to own items have no cursor: only the first poll holds them to the horizon,
+        # later ones take every reply in REPLY_WINDOW (the store drops those it has).
+        first_poll = cursor is None
+        replies, *results = await asyncio.gather(
+            self._replies_to_own_items(horizon if first_poll else None), *sweeps
+        )
         found: dict[str, Mention] = {}
         for mention in replies:
             _keep(found, mention)
@@ -77,7 +81,7 @@ class HackerNewsSource:
             cursors[key] = next_cursor  # a keyword dropped from the config drops its cursor
         return Batch(list(found.values()), join_cursor(cursors))
 
-    async def replies(self, cursor: str | None, since: datetime) -> Batch[Reply]:
+    async def replies(self, cursor: str | None, horizon: datetime) -> Batch[Reply]:
         """The comments of the user and of each responder; each answers its `parent_id`.
 
         The user's listing is the cursor's top level (as before responders existed); each
@@ -88,9 +92,9 @@ class HackerNewsSource:
             return Batch([], cursor)
         saved = SweepState.decode(cursor).extra.get("responders")
         known: dict[str, Any] = saved if isinstance(saved, dict) else {}
-        own_listing = self._comments(self.handle, cursor, since) if self.handle else _nothing()
+        own_listing = self._comments(self.handle, cursor, horizon) if self.handle else _nothing()
         own, *others = await asyncio.gather(
-            own_listing, *(self._responder_comments(n, known.get(n), since) for n in names)
+            own_listing, *(self._responder_comments(n, known.get(n), horizon) for n in names)
         )
         found = list(own[0]) if own else []
         cursors: dict[str, str] = {}
@@ -103,18 +107,17 @@ class HackerNewsSource:
         return Batch(found, after.encode())
 
     async def _comments(
-        self, author: str, cursor: str | None, since: datetime
+        self, author: str, cursor: str | None, horizon: datetime
     ) -> tuple[list[Reply], str]:
-        hits, next_cursor = await self._sweep({"tags": f"comment,author_{author}"}, cursor, since)
-        replies = [self._reply(hit, author) for hit in hits]
-        return [r for r in replies if r.created_at >= since], next_cursor
+        hits, next_cursor = await self._sweep({"tags": f"comment,author_{author}"}, cursor, horizon)
+        return [self._reply(hit, author) for hit in hits], next_cursor
 
     async def _responder_comments(
-        self, name: str, cursor: Any, since: datetime
+        self, name: str, cursor: Any, horizon: datetime
     ) -> tuple[list[Reply], str] | None:
         """A responder's comments; a responder new to the cursor is checked to exist first."""
         if isinstance(cursor, str) and cursor:
-            return await self._comments(name, cursor, since)
+            return await self._comments(name, cursor, horizon)
         # A misspelt name would just find nothing, forever: ask once whether it exists.
         endpoint = f"/api/v1/users/{quote(name, safe='')}"
         response = await self.fetcher.get(
@@ -129,7 +132,7 @@ class HackerNewsSource:
                 self.account.name, name, endpoint,
             )  # fmt: skip
             return None
-        return await self._comments(name, None, since)  # new: looks back `backfill`
+        return await self._comments(name, None, horizon)  # new: looks back `backfill`
 
     def _responders(self) -> list[str]:
         # HN user names are case-sensitive: "Dana" and "dana" are two people.
@@ -145,7 +148,7 @@ class HackerNewsSource:
         return f"{name} (public profile; no credential needed)"
 
     async def _sweep(
-        self, params: Mapping[str, str], cursor: str | None, since: datetime
+        self, params: Mapping[str, str], cursor: str | None, horizon: datetime
     ) -> tuple[list[dict[str, Any]], str]:
         """Page one search_by_date listing newest first, slicing on created_at_i.
 
@@ -157,7 +160,7 @@ class HackerNewsSource:
             start, lower = state.floor, state.floor - OVERLAP
         else:
             # A listing seen for the first time (new account or newly added keyword).
-            start = lower = int(max(since, utcnow() - self.account.backfill).timestamp())
+            start = lower = int(horizon.timestamp())
         upper = int(state.resume) if state.resume and state.resume.isdigit() else None
         top: int | None = state.top if isinstance(state.top, int) else None
         endpoint = "search_by_date?" + "&".join(f"{k}={v}" for k, v in params.items())
@@ -182,8 +185,8 @@ class HackerNewsSource:
         capped = SweepState(floor=start, top=top, resume=str(upper))
         return list(hits.values()), capped.encode()
 
-    async def _replies_to_own_items(self, since: datetime) -> list[Mention]:
-        """Direct replies to the user's newest stories and comments, from each item's tree."""
+    async def _replies_to_own_items(self, horizon: datetime | None) -> list[Mention]:
+        """Direct replies to the user's newest stories and comments (not older than `horizon`)."""
         if not self.handle:
             return []
         window = int((utcnow() - REPLY_WINDOW).timestamp())
@@ -202,7 +205,7 @@ class HackerNewsSource:
             title = _title(hit)
             for child in _children(tree):
                 reply = self._child_mention(child, title, hit["objectID"])
-                if reply is not None and reply.created_at >= since:
+                if reply is not None and (horizon is None or reply.created_at >= horizon):
                     found.append(reply)
         return found
 

@@ -11,25 +11,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit
 
 from mentionwatch.fetched import Batch, Mention, Reply, kept
 from mentionwatch.models import Account, Kind
 from mentionwatch.post_html import html_to_text
 from mentionwatch.sources.base import (
+    Entry,
     Fetcher,
     Page,
     SweepState,
     join_cursor,
     other_responders,
     split_cursor,
-    sweep_newest_first,
+    sweep_entries,
 )
 from mentionwatch.sources.mastodon_api import Api, bounds, next_max_id
-from mentionwatch.timeutil import utcnow
 
 PAGE_SIZE = 40  # the most search and statuses return
 # Notifications allow 80: half the requests for a big backlog (40 is only their default).
@@ -43,15 +42,6 @@ LOOKUP = "/api/v1/accounts/lookup"
 _UNKNOWN_ACCOUNT = (404, 410)
 T = TypeVar("T")
 log = logging.getLogger("mentionwatch.sources.mastodon")
-
-
-@dataclass(frozen=True)
-class _Entry(Generic[T]):
-    """One listing item, parsed: its ordering key, its time, and what it becomes."""
-
-    key: int
-    at: datetime
-    value: T
 
 
 class MastodonSource:
@@ -70,22 +60,22 @@ class MastodonSource:
         host = urlsplit(self.base).hostname or self.base
         return f"@{acct}" if "@" in acct else f"@{acct}@{host}"
 
-    async def mentions(self, cursor: str | None, since: datetime) -> Batch[Mention]:
+    async def mentions(self, cursor: str | None, horizon: datetime) -> Batch[Mention]:
         parts = split_cursor(cursor)
         me = await self._own_id(parts.get("me"))
-        found = await self._notifications(parts.get("notifications"), since, me)
+        found = await self._notifications(parts.get("notifications"), horizon, me)
         cursors: dict[str, str | None] = {"me": me, "notifications": found.cursor}
         # A post both mentioning the account and matching a keyword is stored once, as a mention.
         by_id = {m.remote_id: m for m in found.items}
         for keyword in self.account.keywords:
             name = f"keyword:{keyword}"
-            hits = await self._keyword(keyword, parts.get(name), since, me)
+            hits = await self._keyword(keyword, parts.get(name), horizon, me)
             cursors[name] = hits.cursor
             for mention in hits.items:
                 by_id.setdefault(mention.remote_id, mention)
         return Batch(list(by_id.values()), join_cursor(cursors))
 
-    async def replies(self, cursor: str | None, since: datetime) -> Batch[Reply]:
+    async def replies(self, cursor: str | None, horizon: datetime) -> Batch[Reply]:
         """The account's own replies, then each responder's, every listing with its own cursor.
 
         The own listing's cursor is the top level (as before responders existed); the account
@@ -93,14 +83,14 @@ class MastodonSource:
         """
         state = SweepState.decode(cursor)
         me = await self._own_id(state.extra.get("me"))
-        own = await self._statuses(me, cursor, since)
+        own = await self._statuses(me, cursor, horizon)
         found = list(own.items)
         saved = state.extra.get("responders")
         known: dict[str, Any] = saved if isinstance(saved, dict) else {}
         responders: dict[str, dict[str, str]] = {}
         read = {me}  # accounts whose statuses this run has read
         for acct in self._responders():
-            kept = await self._responder_replies(acct, known.get(acct.lower()), read, since)
+            kept = await self._responder_replies(acct, known.get(acct.lower()), read, horizon)
             if kept is not None:
                 found.extend(kept[0])
                 responders[acct.lower()] = kept[1]
@@ -111,7 +101,7 @@ class MastodonSource:
         return Batch(found, after.encode())
 
     async def _responder_replies(
-        self, acct: str, saved: Any, read: set[str], since: datetime
+        self, acct: str, saved: Any, read: set[str], horizon: datetime
     ) -> tuple[list[Reply], dict[str, str]] | None:
         """One responder's replies and what to remember of it; None if the server lacks it."""
         saved = saved if isinstance(saved, dict) else {}
@@ -127,7 +117,7 @@ class MastodonSource:
         try:
             # A responder new to the cursor gets None, so it backfills like a new account.
             cursor = old if isinstance(old, str) and old else None
-            batch = await self._statuses(account_id, cursor, since, responder=True)
+            batch = await self._statuses(account_id, cursor, horizon, responder=True)
         except _AccountGone as gone:
             # Deleted or suspended since it was looked up: forget the id, look it up next run.
             self._warn_unknown(acct, STATUSES, gone.status)
@@ -141,7 +131,7 @@ class MastodonSource:
     # Listings
 
     async def _statuses(
-        self, account_id: str, cursor: str | None, since: datetime, *, responder: bool = False
+        self, account_id: str, cursor: str | None, horizon: datetime, *, responder: bool = False
     ) -> Batch[Reply]:
         """The replies among one account's statuses (reblogs left out by the server).
 
@@ -150,7 +140,7 @@ class MastodonSource:
         ok = (200, *_UNKNOWN_ACCOUNT) if responder else (200,)
         path = f"/api/v1/accounts/{quote(account_id, safe='')}/statuses"
 
-        async def page(token: str | None, floor: Any) -> Page[_Entry[Reply | None]]:
+        async def page(token: str | None, floor: Any) -> Page[Entry[Reply | None]]:
             params = [("exclude_reblogs", "true"), ("limit", str(PAGE_SIZE))]
             params += bounds(token, floor)
             response = await self.api.get(STATUSES, path, params, ok=ok)
@@ -159,11 +149,13 @@ class MastodonSource:
             statuses = self.api.list_of(STATUSES, self.api.json(response))
             return Page([self._status_entry(s) for s in statuses], next_max_id(response))
 
-        batch = await self._sweep(page, cursor, since)
+        batch = await self._sweep(page, cursor, horizon)
         return Batch([e.value for e in batch.items if e.value is not None], batch.cursor)
 
-    async def _notifications(self, cursor: str | None, since: datetime, me: str) -> Batch[Mention]:
-        async def page(token: str | None, floor: Any) -> Page[_Entry[Mention]]:
+    async def _notifications(
+        self, cursor: str | None, horizon: datetime, me: str
+    ) -> Batch[Mention]:
+        async def page(token: str | None, floor: Any) -> Page[Entry[Mention]]:
             params = [("types[]", "mention"), ("limit", str(NOTIFICATIONS_PAGE_SIZE))]
             response = await self.api.get(
                 NOTIFICATIONS, NOTIFICATIONS, params + bounds(token, floor)
@@ -171,15 +163,15 @@ class MastodonSource:
             items = self.api.list_of(NOTIFICATIONS, self.api.json(response))
             return Page([self._notification_entry(n, me) for n in items], next_max_id(response))
 
-        batch = await self._sweep(page, cursor, since)
+        batch = await self._sweep(page, cursor, horizon)
         return Batch([e.value for e in batch.items], batch.cursor)
 
     async def _keyword(
-        self, keyword: str, cursor: str | None, since: datetime, me: str
+        self, keyword: str, cursor: str | None, horizon: datetime, me: str
     ) -> Batch[Mention]:
         # Search has no Link header and orders by id, newest first; it pages by offset. An
         # offset that shifts as new posts arrive only repeats items on resume, never skips any.
-        async def page(token: str | None, floor: Any) -> Page[_Entry[Mention | None]]:
+        async def page(token: str | None, floor: Any) -> Page[Entry[Mention | None]]:
             offset = int(token) if token and token.isdigit() else 0
             params = [("q", keyword), ("type", "statuses"), ("limit", str(PAGE_SIZE))]
             params.append(("offset", str(offset)))
@@ -192,66 +184,41 @@ class MastodonSource:
             # the end; only an empty one is.
             return Page(entries, str(offset + PAGE_SIZE) if statuses else None)
 
-        batch = await self._sweep(page, cursor, since)
+        batch = await self._sweep(page, cursor, horizon)
         return Batch([e.value for e in batch.items if e.value is not None], batch.cursor)
 
     async def _sweep(
         self,
-        fetch_page: Callable[[str | None, Any], Awaitable[Page[_Entry[T]]]],
+        fetch_page: Callable[[str | None, Any], Awaitable[Page[Entry[T]]]],
         cursor: str | None,
-        since: datetime,
-    ) -> Batch[_Entry[T]]:
-        # A listing seen for the first time (a keyword added later) backfills like a new
-        # account instead of sweeping the whole history.
-        if cursor is None:
-            since = max(since, utcnow() - self.account.backfill)
-        seen: list[int] = []
-
-        async def tracked(token: str | None, floor: Any) -> Page[_Entry[T]]:
-            page = await fetch_page(token, floor)
-            seen.extend(entry.key for entry in page.items)
-            return page
-
-        batch = await sweep_newest_first(
-            tracked,
-            key=lambda entry: entry.key,
-            time_of=lambda entry: entry.at,
-            cursor=cursor,
-            since=since,
-            max_pages=self.account.max_pages,
-        )
-        state = SweepState.decode(batch.cursor)
-        if state.floor is None and state.resume is None and seen:
-            # Only posts older than the horizon came back. Without a floor, the next run (which
-            # gets since=1970) would import the whole history, so the newest of them is the floor.
-            state.floor = max(seen)
-            return Batch(batch.items, state.encode())
-        return batch
+        horizon: datetime,
+    ) -> Batch[Entry[T]]:
+        return await sweep_entries(fetch_page, cursor, horizon, self.account.max_pages)
 
     # Parsing at the edge
 
-    def _notification_entry(self, notification: Any, me: str) -> _Entry[Mention]:
+    def _notification_entry(self, notification: Any, me: str) -> Entry[Mention]:
         key = self.api.id_at(NOTIFICATIONS, notification, "id")
         at = self.api.time_at(NOTIFICATIONS, notification, "created_at")
         status = self.api.object_at(NOTIFICATIONS, notification, "status")
         replying_to = status.get("in_reply_to_account_id")
         kind = Kind.REPLY if replying_to is not None and str(replying_to) == me else Kind.MENTION
-        return _Entry(key, at, self._mention(NOTIFICATIONS, notification, ("status",), kind))
+        return Entry(key, at, self._mention(NOTIFICATIONS, notification, ("status",), kind))
 
-    def _keyword_entry(self, status: Any, me: str) -> _Entry[Mention | None]:
+    def _keyword_entry(self, status: Any, me: str) -> Entry[Mention | None]:
         key = self.api.id_at(SEARCH, status, "id")
         at = self.api.time_at(SEARCH, status, "created_at")
         author_id = str(self.api.field(SEARCH, status, "account", "id"))
         # Own posts still advance the cursor, but are never mentions.
         value = None if author_id == me else self._mention(SEARCH, status, (), Kind.KEYWORD)
-        return _Entry(key, at, value)
+        return Entry(key, at, value)
 
-    def _status_entry(self, status: Any) -> _Entry[Reply | None]:
+    def _status_entry(self, status: Any) -> Entry[Reply | None]:
         key = self.api.id_at(STATUSES, status, "id")
         at = self.api.time_at(STATUSES, status, "created_at")
         parent = self.api.object_at(STATUSES, status).get("in_reply_to_id")
         if parent is None:
-            return _Entry(key, at, None)
+            return Entry(key, at, None)
         reply = Reply(
             remote_id=str(status["id"]),
             url=self._url(STATUSES, status),
@@ -260,7 +227,7 @@ class MastodonSource:
             parent_id=str(parent),
             raw=kept(self.account, status),
         )
-        return _Entry(key, at, reply)
+        return Entry(key, at, reply)
 
     def _mention(self, endpoint: str, item: Any, prefix: tuple[str, ...], kind: Kind) -> Mention:
         """A Mention from the status at `prefix` inside `item`; `item` is kept as raw."""

@@ -9,27 +9,25 @@ from __future__ import annotations
 
 import html
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from mentionwatch import __version__
 from mentionwatch.errors import SourceError
 from mentionwatch.fetched import Batch, Mention, Reply, kept
 from mentionwatch.models import Account, Kind
 from mentionwatch.sources.base import (
+    Entry,
     Fetcher,
     Page,
     join_cursor,
     refused,
     require,
     split_cursor,
-    sweep_newest_first,
+    sweep_entries,
 )
-from mentionwatch.timeutil import utcnow
 
-DEFAULT_API = "https://oauth.reddit.com"
-DEFAULT_AUTH = "https://www.reddit.com"
+DEFAULT_AUTH = "https://www.reddit.com"  # where tokens come from; `server` is the API
 WEB = "https://www.reddit.com"
 TOKEN_ENDPOINT = "/api/v1/access_token"
 PAGE_SIZE = "100"
@@ -39,15 +37,6 @@ REPLY_TYPES = frozenset({"comment_reply", "post_reply"})
 T = TypeVar("T")
 Thing = Mapping[str, Any]
 MentionParser = Callable[[str, Thing], Mention | None]
-
-
-@dataclass(frozen=True)
-class _Entry(Generic[T]):
-    """One listing item: its sort key and time for the sweep, and what it parsed to (if kept)."""
-
-    key: str
-    created: datetime
-    value: T | None
 
 
 def _username(handle: str) -> str:
@@ -75,7 +64,7 @@ class RedditSource:
     def __init__(self, account: Account, fetcher: Fetcher) -> None:
         self.account = account
         self.fetcher = fetcher
-        self.api = (account.server or DEFAULT_API).rstrip("/")
+        self.api = account.server.rstrip("/")
         self.auth_url = str(account.options.get("auth_url") or DEFAULT_AUTH).rstrip("/")
         self.user = _username(account.handle)
         # Reddit throttles or blocks generic User-Agents; it asks for this exact shape.
@@ -85,7 +74,7 @@ class RedditSource:
 
     # --- the Source interface -------------------------------------------------------------
 
-    async def mentions(self, cursor: str | None, since: datetime) -> Batch[Mention]:
+    async def mentions(self, cursor: str | None, horizon: datetime) -> Batch[Mention]:
         parts = split_cursor(cursor)
         found: list[Mention] = []
         new_parts: dict[str, str | None] = {}
@@ -98,12 +87,12 @@ class RedditSource:
             listings.append((f"search:{keyword}", "/search", params, self._parse_post))
         for part, path, params, parse in listings:
             items, new_parts[part] = await self._sweep(
-                path, params, parts.get(part), self._horizon(cursor, parts.get(part), since), parse
+                path, params, parts.get(part), horizon, parse
             )
             found.extend(items)
         return Batch(self._unique(found), join_cursor(new_parts))
 
-    async def replies(self, cursor: str | None, since: datetime) -> Batch[Reply]:
+    async def replies(self, cursor: str | None, horizon: datetime) -> Batch[Reply]:
         parts = split_cursor(cursor)
         found: list[Reply] = []
         new_parts: dict[str, str | None] = {}
@@ -114,7 +103,7 @@ class RedditSource:
                 f"/user/{name}/comments",
                 {"sort": "new"},
                 parts.get(part),
-                self._horizon(cursor, parts.get(part), since),
+                horizon,
                 self._parse_reply,
             )
             found.extend(items)
@@ -192,27 +181,20 @@ class RedditSource:
         path: str,
         params: Mapping[str, str],
         cursor: str | None,
-        since: datetime,
+        horizon: datetime,
         parse: Callable[[str, Thing], T | None],
     ) -> tuple[list[T], str | None]:
         """Page a newest-first listing by `after` fullname down to its cursor or horizon."""
 
-        async def fetch_page(token: str | None, floor: Any) -> Page[_Entry[T]]:
+        async def fetch_page(token: str | None, floor: Any) -> Page[Entry[T | None]]:
             query = {**params, "limit": PAGE_SIZE, "raw_json": "1"}
             if token:
                 query["after"] = token
             things, after = self._listing(path, await self._get(path, query))
             return Page([self._entry(path, thing, parse) for thing in things], after)
 
-        fetch: Callable[[str | None, Any], Awaitable[Page[_Entry[T]]]] = fetch_page
-        batch = await sweep_newest_first(
-            fetch,
-            key=lambda entry: entry.key,
-            time_of=lambda entry: entry.created,
-            cursor=cursor,
-            since=since,
-            max_pages=self.account.max_pages,
-        )
+        fetch: Callable[[str | None, Any], Awaitable[Page[Entry[T | None]]]] = fetch_page
+        batch = await sweep_entries(fetch, cursor, horizon, self.account.max_pages)
         return [e.value for e in batch.items if e.value is not None], batch.cursor
 
     def _listing(self, path: str, data: Any) -> tuple[list[Thing], str | None]:
@@ -225,7 +207,9 @@ class RedditSource:
         after = data["data"].get("after")
         return things, after if isinstance(after, str) and after else None
 
-    def _entry(self, path: str, thing: Thing, parse: Callable[[str, Thing], T | None]) -> _Entry[T]:
+    def _entry(
+        self, path: str, thing: Thing, parse: Callable[[str, Thing], T | None]
+    ) -> Entry[T | None]:
         name = self._field(path, thing, "name")
         created = self._created(path, thing)
         try:
@@ -235,7 +219,7 @@ class RedditSource:
         # Time first, then the base-36 serial for items created in the same second;
         # zero-padded so that string order is the order the sweep needs.
         key = f"{int(created.timestamp()):012d}.{serial:016d}"
-        return _Entry(key, created, parse(path, thing))
+        return Entry(key, created, parse(path, thing))
 
     # --- payload -> model -----------------------------------------------------------------
 
@@ -302,12 +286,6 @@ class RedditSource:
 
     def _bad(self, path: str, problem: str) -> SourceError:
         return SourceError(self.account.name, path, f"unexpected payload: {problem}")
-
-    def _horizon(self, cursor: str | None, part: str | None, since: datetime) -> datetime:
-        """A listing new to an old cursor (a keyword added later) backfills, not all history."""
-        if cursor is not None and part is None:
-            return max(since, utcnow() - self.account.backfill)
-        return since
 
     def _repliers(self) -> list[str]:
         names: dict[str, str] = {}

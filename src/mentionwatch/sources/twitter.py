@@ -35,7 +35,6 @@ from mentionwatch.timeutil import parse_timestamp, utcnow
 
 log = logging.getLogger("mentionwatch.sources.twitter")
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PAGE_SIZE = "100"  # the maximum for the timelines and for recent search
 TWEET_FIELDS = "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,entities"
 USER_LOOKUP = "/2/users/by/username/:username"
@@ -87,7 +86,7 @@ class TwitterSource:
     def __init__(self, account: Account, fetcher: Fetcher) -> None:
         self.account = account
         self.fetcher = fetcher
-        self.base = (account.server or "https://api.x.com").rstrip("/")
+        self.base = account.server.rstrip("/")
         self.handle = account.handle.strip().lstrip("@")
         self._user: tuple[str, str] | None = None  # (id, username), looked up once per run
         self._pages = 0  # pages fetched by the current call; see _sweep
@@ -96,7 +95,7 @@ class TwitterSource:
         user_id, username = await self._lookup_user()
         return f"@{username} ({user_id})"
 
-    async def mentions(self, cursor: str | None, since: datetime) -> Batch[Mention]:
+    async def mentions(self, cursor: str | None, horizon: datetime) -> Batch[Mention]:
         parts = split_cursor(cursor)
         self._pages = 0
         user_id = await self._user_id(parts)
@@ -108,13 +107,13 @@ class TwitterSource:
             query = f"{terms} -from:{self.handle} -is:retweet"
             listings[f"keyword:{keyword}"] = _search_listing(query, keyword=True)
         found: dict[str, Mention] = {}
-        for listing, post in await self._collect(listings, parts, since):
+        for listing, post in await self._collect(listings, parts, horizon):
             mention = self._mention(post, user_id, listing.keyword)
             if mention is not None and mention.remote_id not in found:
                 found[mention.remote_id] = mention
         return Batch(list(found.values()), _join(parts, listings))
 
-    async def replies(self, cursor: str | None, since: datetime) -> Batch[Reply]:
+    async def replies(self, cursor: str | None, horizon: datetime) -> Batch[Reply]:
         parts = split_cursor(cursor)
         self._pages = 0
         user_id = await self._user_id(parts)
@@ -126,7 +125,7 @@ class TwitterSource:
             who = " OR ".join(f"from:{name}" for name in responders)
             listings["responders"] = _search_listing(f"({who}) is:reply", keyword=False)
         replies = []
-        for listing, post in await self._collect(listings, parts, since):
+        for listing, post in await self._collect(listings, parts, horizon):
             default_author = self.handle if listing.endpoint == TIMELINE else post.author_id
             if (reply := self._reply(post, default_author)) is not None:
                 replies.append(reply)
@@ -135,12 +134,12 @@ class TwitterSource:
     # -- listings -------------------------------------------------------------------------
 
     async def _collect(
-        self, listings: Mapping[str, _Listing], parts: dict[str, str], since: datetime
+        self, listings: Mapping[str, _Listing], parts: dict[str, str], horizon: datetime
     ) -> list[tuple[_Listing, _Post]]:
         """Sweep each listing in turn, updating its cursor in `parts`."""
         found: list[tuple[_Listing, _Post]] = []
         for name, listing in listings.items():
-            posts, cursor, limited = await self._sweep(listing, parts.get(name), since)
+            posts, cursor, limited = await self._sweep(listing, parts.get(name), horizon)
             if cursor:
                 parts[name] = cursor
             found += [(listing, post) for post in posts]
@@ -149,7 +148,7 @@ class TwitterSource:
         return found
 
     async def _sweep(
-        self, listing: _Listing, cursor: str | None, since: datetime
+        self, listing: _Listing, cursor: str | None, horizon: datetime
     ) -> tuple[list[_Post], str | None, bool]:
         """Page one listing down to its floor; returns posts, new cursor, rate-limited flag.
 
@@ -157,13 +156,12 @@ class TwitterSource:
         was fetched and resumes next run: with 1-15 requests per window, a sweep that must
         finish in one run may never finish. Only a call that fetched nothing re-raises.
         """
-        cursor, since = self._horizon(cursor, since)
-        fetch = self._page_fetcher(listing, since)
+        fetch = self._page_fetcher(listing, horizon)
         posts: list[_Post] = []
         for _ in range(max(self.account.max_pages, 1)):
             try:
                 batch = await sweep_newest_first(
-                    fetch, key=_key, time_of=_time, cursor=cursor, since=since, max_pages=1
+                    fetch, key=_key, time_of=_time, cursor=cursor, horizon=horizon, max_pages=1
                 )
             except RateLimitedError as exc:
                 if not self._pages:
@@ -176,33 +174,17 @@ class TwitterSource:
                 break
         return posts, cursor, False
 
-    def _horizon(self, cursor: str | None, since: datetime) -> tuple[str, datetime]:
-        """Keep a listing's first horizon in its cursor until it has a since_id.
-
-        Without it, a first poll that found nothing leaves no since_id, and the next run (its
-        `since` is 1970) would page through the whole timeline and report long-past posts. A
-        listing new to an old account (a keyword added later) looks back `backfill` only.
-        """
-        state = SweepState.decode(cursor)
-        if cursor is None:
-            start = since if since > EPOCH else utcnow() - self.account.backfill
-            state.extra["since"] = start.astimezone(UTC).isoformat()
-        try:
-            horizon = parse_timestamp(str(state.extra.get("since", EPOCH.isoformat())))
-        except ValueError:
-            horizon = EPOCH
-        return state.encode(), max(since, horizon)
-
     def _page_fetcher(
-        self, listing: _Listing, since: datetime
+        self, listing: _Listing, horizon: datetime
     ) -> Callable[[str | None, Any], Awaitable[Page[_Post]]]:
         async def fetch(token: str | None, floor: Any) -> Page[_Post]:
             params = {**listing.params, "max_results": PAGE_SIZE}
             if floor is not None and not (listing.search and _too_old_for_search(floor)):
                 params["since_id"] = str(floor)
-            elif floor is None and since > EPOCH and not listing.search:
-                # Only on a first poll: the server drops older posts, sparing the post cap.
-                params["start_time"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+            elif floor is None and not listing.search:
+                # Only until a listing has a floor: the server drops older posts, sparing the
+                # post cap.
+                params["start_time"] = horizon.strftime("%Y-%m-%dT%H:%M:%SZ")
             if token:
                 params[listing.token_param] = token
             payload = await self._get(listing.path, params, listing.endpoint)
@@ -355,7 +337,7 @@ def _search_listing(query: str, *, keyword: bool) -> _Listing:
 
 
 def _join(parts: Mapping[str, str], listings: Mapping[str, _Listing]) -> str:
-    """The cursor to store: ids and horizon, plus one cursor per listing still configured."""
+    """The cursor to store: the ids, plus one cursor per listing still configured."""
     return join_cursor({k: v for k, v in parts.items() if k in listings or k in _META_KEYS})
 
 
