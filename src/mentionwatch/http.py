@@ -8,6 +8,7 @@ import importlib.util
 import logging
 import random
 import re
+import ssl
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -131,7 +132,8 @@ class Http:
             limits = httpx.Limits(
                 max_connections=self._per_host, max_keepalive_connections=self._per_host
             )
-            self._pools[host] = httpx.AsyncClient(**self._options, limits=limits)
+            transport = AsyncioTransport(limits, self._options["verify"])
+            self._pools[host] = httpx.AsyncClient(**self._options, transport=transport)
         return self._pools[host]
 
     def for_account(self, account: Account, user_agent: str | None = None) -> AccountFetcher:
@@ -141,6 +143,26 @@ class Http:
         if host not in self._hosts:
             self._hosts[host] = asyncio.Semaphore(self._per_host)
         return self._hosts[host]
+
+
+class AsyncioTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport over httpcore's pool, on plain asyncio streams (network.py)."""
+
+    def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext) -> None:
+        import httpcore
+
+        from mentionwatch.network import AsyncioBackend
+
+        super().__init__(verify=ssl_context, limits=limits)
+        # The pool httpx builds, with the network backend httpcore takes as an argument (httpx
+        # has no option for it); httpx keeps mapping httpcore's errors to its own.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=AsyncioBackend(),
+        )
 
 
 class AccountFetcher:

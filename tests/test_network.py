@@ -1,0 +1,114 @@
+"""httpcore on plain asyncio streams (network.py): TLS, closed keep-alive connections, errors."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import trustme
+from pytest_httpserver import HTTPServer
+
+from mentionwatch.errors import SourceError
+from mentionwatch.http import AsyncioTransport, Http
+from mentionwatch.models import Account
+from mentionwatch.network import AsyncioStream
+from tests.conftest import run
+
+LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+
+
+def test_https_through_the_asyncio_backend_verifies_the_server_certificate() -> None:
+    ca = trustme.CA()
+    server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_ssl)
+    server = HTTPServer(host="localhost", port=0, ssl_context=server_ssl)
+    server.expect_request("/hello").respond_with_json({"ok": True})
+    server.start()
+    try:
+        trusted = ssl.create_default_context()
+        ca.configure_trust(trusted)
+
+        async def fetch(context: ssl.SSLContext) -> httpx.Response:
+            transport = AsyncioTransport(LIMITS, context)
+            async with httpx.AsyncClient(transport=transport) as client:
+                return await client.get(server.url_for("/hello"))
+
+        response = run(fetch(trusted))
+        assert response.status_code == 200 and response.json() == {"ok": True}
+        stream = response.extensions["network_stream"]
+        assert isinstance(stream, AsyncioStream)  # httpcore ran on the asyncio backend
+        assert stream.get_extra_info("ssl_object").version().startswith("TLS")
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            run(fetch(ssl.create_default_context()))  # an untrusted CA is refused
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def closing_server() -> Iterator[tuple[str, list[int]]]:
+    """Answers each connection's first request with keep-alive, then hangs up."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    connections: list[int] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                connections.append(1)
+                conn.recv(65536)
+                body = b'{"n": %d}' % len(connections)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             b"Connection: keep-alive\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(body), body))  # fmt: skip
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/", connections
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+def test_a_keep_alive_connection_the_server_closed_is_not_reused(
+    closing_server: tuple[str, list[int]],
+) -> None:
+    url, connections = closing_server
+
+    async def twice() -> list[object]:
+        transport = AsyncioTransport(LIMITS, ssl.create_default_context())
+        async with httpx.AsyncClient(transport=transport) as client:
+            first = (await client.get(url)).json()
+            time.sleep(0.2)  # the server has hung up by now; the event loop sees the end next
+            second = (await client.get(url)).json()
+            return [first, second]
+
+    assert run(twice()) == [{"n": 1}, {"n": 2}]
+    assert len(connections) == 2
+
+
+def test_a_refused_connection_is_a_source_error_after_the_retries() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as unused:
+        port = unused.getsockname()[1]  # closed again at once: nothing listens there
+    account = Account(name="brand", platform="mastodon", server="http://unused")
+    sleeps: list[float] = []
+
+    async def nap(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async def fetch() -> None:
+        async with Http(retries=2, sleep=nap) as http:
+            await http.for_account(account).get(f"http://127.0.0.1:{port}/api/v1/notifications")
+
+    with pytest.raises(SourceError, match=r"connection failed \(ConnectError\) after 3 attempts"):
+        run(fetch())
+    assert len(sleeps) == 2
