@@ -23,16 +23,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import uvicorn
 
 from mentionwatch.http import Http
-from mentionwatch.models import Account, State
+from mentionwatch.models import Account, State, StoredMention
 from mentionwatch.poll import PollHooks, PollResult, poll_account
 from mentionwatch.store import MentionFilter, Store
 from mentionwatch.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from mentionwatch.fetched import Post
+    from mentionwatch.replying import ReplyOutcome
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -265,3 +269,44 @@ def check_online(account: Account) -> tuple[bool, str]:
     from mentionwatch.config import Config
 
     return verify_online(Config(Path("config.toml"), accounts=(account,)))[account.name]
+
+
+def stored_mention(db_path: Path, remote_id: str) -> StoredMention:
+    """The stored mention with this remote id (with its reply context, as `reply` reads it)."""
+    with Store.open(db_path) as store:
+        for mention in store.mentions(MentionFilter(states=()), utcnow()):
+            if mention.remote_id == remote_id:
+                return store.get(mention.id, utcnow())
+    raise AssertionError(f"no stored mention {remote_id}")
+
+
+def reply_through_store(
+    account: Account, http: Http, db_path: Path, remote_id: str, text: str, **options: Any
+) -> ReplyOutcome:
+    """`mentionwatch reply` on the stored mention `remote_id`, as the command runs it."""
+    from mentionwatch.config import Config
+    from mentionwatch.replying import send_reply
+
+    config = Config(Path("config.toml"), accounts=(account,))
+    mention = stored_mention(db_path, remote_id)
+    with Store.open(db_path) as store:
+        return asyncio.run(send_reply(store, config, mention.id, text, http=http, **options))
+
+
+def thread_of(account: Account, http: Http, db_path: Path, remote_id: str) -> list[Post]:
+    """`mentionwatch show ID --thread`'s posts for the stored mention `remote_id`."""
+    from mentionwatch.config import Config
+    from mentionwatch.replying import fetch_thread
+
+    config = Config(Path("config.toml"), accounts=(account,))
+    mention = stored_mention(db_path, remote_id)
+    return asyncio.run(fetch_thread(config, mention, http=http))
+
+
+def stored_replies(db_path: Path) -> list[tuple[str, str | None, str | None]]:
+    """Every stored reply as (remote_id, parent_id, thread_id)."""
+    with Store.open(db_path) as store:
+        rows = store.db.execute(
+            "SELECT remote_id, parent_id, thread_id FROM replies ORDER BY id"
+        ).fetchall()
+    return [(row[0], row[1], row[2]) for row in rows]

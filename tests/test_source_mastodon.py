@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +37,9 @@ SEARCH = "/api/v2/search"
 VERIFY = "/api/v1/accounts/verify_credentials"
 OWN_STATUSES = f"/api/v1/accounts/{ME}/statuses"
 LOOKUP = "/api/v1/accounts/lookup"
+POST_STATUS = "/api/v1/statuses"
+INSTANCE = "/api/v2/instance"
+APP = "/api/v1/apps/verify_credentials"
 DANA = "3001"  # a responder on another server, known to ours: its local account id
 DANA_STATUSES = f"/api/v1/accounts/{DANA}/statuses"
 KNOWN_ME = json.dumps({"me": ME})  # a mentions cursor from a run that already resolved the account
@@ -180,6 +185,71 @@ class FakeMastodon:
         }
         for path, handler in routes.items():
             self._route(path, handler)
+        # Posting (https://docs.joinmastodon.org/methods/statuses/#create) and what replying
+        # reads: the instance's limits, a status, its context, the token's app and scopes.
+        self.posted: list[dict[str, Any]] = []  # every status created, in order
+        self.by_key: dict[str, dict[str, Any]] = {}  # Idempotency-Key -> the status it made
+        self.post_keys: list[str | None] = []  # the key of every POST, as it arrived
+        self.hang_after_post = 0.0  # seconds to wait, once, after creating a status
+        self.max_characters = 500
+        self.scopes: list[str] | None = ["read", "write:statuses"]
+        self.known_statuses: dict[str, dict[str, Any]] = {}
+        self.contexts: dict[str, list[dict[str, Any]]] = {}
+        self.server.expect_request(POST_STATUS, method="POST").respond_with_handler(
+            self._guarded(POST_STATUS, self._post_status)
+        )
+        self._route(INSTANCE, lambda r: self._json(self._instance()))
+        self._route(APP, self._app)
+        self._route(
+            re.compile(r"^/api/v1/statuses/[^/]+(/context)?$"),
+            self._status_or_context,
+        )
+
+    def _instance(self) -> dict[str, Any]:
+        statuses = {"max_characters": self.max_characters, "characters_reserved_per_url": 23}
+        return {"domain": "mastodon.example", "configuration": {"statuses": statuses}}
+
+    def _app(self, request: Request) -> Response:
+        app: dict[str, Any] = {"name": "mentionwatch", "website": None}
+        if self.scopes is not None:
+            app["scopes"] = self.scopes
+        return self._json(app)
+
+    def _status_or_context(self, request: Request) -> Response:
+        status_id = request.path.split("/")[4]
+        if request.path.endswith("/context"):
+            if status_id not in self.contexts:
+                return self._json({"error": "Record not found"}, 404)
+            return self._json({"ancestors": self.contexts[status_id], "descendants": []})
+        found = self.known_statuses.get(status_id)
+        return self._json(found) if found else self._json({"error": "Record not found"}, 404)
+
+    def _post_status(self, request: Request) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        self.post_keys.append(key)
+        if key and key in self.by_key:
+            return self._json(self.by_key[key])  # the first status, not a second one
+        body = json.loads(request.get_data())
+        parent = body.get("in_reply_to_id")
+        if parent is not None and parent not in self.known_statuses:
+            text = "The post you are trying to reply to does not appear to exist."
+            return self._json({"error": text}, 404)
+        if len(body["status"]) > self.max_characters:
+            limit = self.max_characters
+            return self._json({"error": f"Validation failed: Text character limit of {limit} "
+                               "exceeded"}, 422)  # fmt: skip
+        created = own(900_000 + len(self.posted), parent, minutes_ago=0)
+        created.update(visibility=body.get("visibility", "public"),
+                       spoiler_text=body.get("spoiler_text", ""),
+                       content=f"<p>{body['status']}</p>")  # fmt: skip
+        self.posted.append(created)
+        self.own_statuses.insert(0, created)  # the account's statuses: the next poll sees it
+        if key:
+            self.by_key[key] = created
+        if self.hang_after_post:
+            wait, self.hang_after_post = self.hang_after_post, 0.0
+            time.sleep(wait)
+        return self._json(created)
 
     def account(self, account_id: str, acct: str) -> list[dict[str, Any]]:
         """Another account the server knows; returns its statuses list (newest first)."""
@@ -200,7 +270,7 @@ class FakeMastodon:
         path = f"/api/v1/accounts/{account_id}/statuses"
         self.fail_next(path, self._json({"error": "Record not found"}, 404))
 
-    def _route(self, path: str, handler: Callable[[Request], Response]) -> None:
+    def _route(self, path: str | re.Pattern[str], handler: Callable[[Request], Response]) -> None:
         self.server.expect_request(path, method="GET").respond_with_handler(
             self._guarded(path, handler)
         )
@@ -213,6 +283,7 @@ class FakeMastodon:
         """A new mention notification, inserted newest first."""
         item = notification(notification_id, status(status_id, **fields))
         self.notifications.insert(0, item)
+        self.known_statuses[str(status_id)] = item["status"]
         return item
 
     def fail_next(self, path: str, response: Response) -> None:
@@ -222,14 +293,16 @@ class FakeMastodon:
         return [request for request, _ in self.server.log if request.path == path]
 
     def _guarded(
-        self, path: str, handler: Callable[[Request], Response]
+        self, path: str | re.Pattern[str], handler: Callable[[Request], Response]
     ) -> Callable[[Request], Response]:
+        name = path if isinstance(path, str) else path.pattern
+
         def respond(request: Request) -> Response:
             if request.headers.get("Authorization") != f"Bearer {TOKEN}":
                 body = {"error": "The access token is invalid"}
                 return self._json(body, 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
-            if self.failures.get(path):
-                return self.failures[path].pop(0)
+            if self.failures.get(name):
+                return self.failures[name].pop(0)
             return handler(request)
 
         return respond

@@ -10,6 +10,11 @@ EXIT_ACCOUNTS_FAILED = 4
 EXIT_DATABASE = 5
 EXIT_LOCKED = 6
 EXIT_DELIVERY = 7
+# `reply`: nothing was posted and nothing changed, except for 11 (see README, "Replying").
+EXIT_REPLY_REFUSED = 8  # the credential may not post (scope, reply_token, expired)
+EXIT_REPLY_REJECTED = 9  # the reply itself: too long, empty, or the post is gone
+EXIT_REPLY_FAILED = 10  # network, timeout or rate limit: not posted, safe to run again
+EXIT_REPLY_UNKNOWN = 11  # sent, but whether it was posted could not be checked
 EXIT_BREACHED = 1  # `check` only: something waits past its SLA or --max-age (DESIGN.md)
 
 
@@ -61,3 +66,31 @@ class RateLimitedError(SourceError):
     def __init__(self, account: str, endpoint: str, until: str) -> None:
         super().__init__(account, endpoint, f"rate limited until {until}")
         self.until = until
+
+
+class OutcomeUnknownError(SourceError):
+    """A request that must not be repeated was sent, but no answer came (timeout, dropped)."""
+
+
+class ReplyRefusedError(SourceError):
+    """The platform refused the credential for posting (missing scope or user token)."""
+
+    exit_code = EXIT_REPLY_REFUSED
+
+
+class ReplyRejectedError(SourceError):
+    """The platform (or the length check before sending) rejected this reply."""
+
+    exit_code = EXIT_REPLY_REJECTED
+
+
+class ReplyFailedError(SourceError):
+    """The reply could not be sent (network, timeout, rate limit); nothing was posted."""
+
+    exit_code = EXIT_REPLY_FAILED
+
+
+class ReplyUnknownError(SourceError):
+    """The reply was sent and may have been posted; checking the platform failed too."""
+
+    exit_code = EXIT_REPLY_UNKNOWN

@@ -31,6 +31,20 @@ class Mention:
     title: str = ""
     # The payload as JSON text when the account keeps raw payloads (`keep_raw`), else "".
     raw: str = ""
+    # What replying needs and the row lacks (Bluesky cid and thread root, Mastodon visibility
+    # and mentioned accounts...): a small JSON object, kept whatever `keep_raw` says; "" if none.
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post of a mention's thread, as `show --thread` and the inbox show it."""
+
+    remote_id: str
+    url: str
+    author: str
+    text: str
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ if importlib.util.find_spec("sniffio") is None:
     sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 from mentionwatch import __version__
-from mentionwatch.errors import RateLimitedError, SourceError
+from mentionwatch.errors import OutcomeUnknownError, RateLimitedError, SourceError
 from mentionwatch.models import Account
 from mentionwatch.sources.base import Response
 
@@ -35,6 +35,8 @@ USER_AGENT = f"mentionwatch/{__version__} (+https://github.com/mentionwatch/ment
 MAX_BODY = 20 * 1024 * 1024
 _RESET_HEADERS = ("x-ratelimit-reset", "ratelimit-reset", "x-rate-limit-reset")
 _REMAINING_HEADERS = ("x-ratelimit-remaining", "ratelimit-remaining", "x-rate-limit-remaining")
+# Failures that mean the request never reached the server, so sending it again is safe.
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _SECRET_PARAMS = re.compile(
     r"((?:access_?token|token|api_?key|key|password|secret|client_secret|sig)=)[^&\s]+", re.I
 )
@@ -208,6 +210,7 @@ class AccountFetcher:
         endpoint: str | None = None,
         auth: tuple[str, str] | None = None,
         ok_statuses: tuple[int, ...] = (200,),
+        resend: bool = True,
     ) -> Response:
         all_headers = dict(headers or {})
         if auth is not None:
@@ -218,13 +221,16 @@ class AccountFetcher:
         request = self.http.client.build_request(
             "POST", url, data=data, json=json_body, headers=all_headers
         )
-        return await self._send(request, endpoint, ok_statuses)
+        return await self._send(request, endpoint, ok_statuses, resend)
 
     def _fail(self, endpoint: str, problem: str) -> SourceError:
         return SourceError(self.account, endpoint, self.redact(problem))
 
+    def _unknown(self, endpoint: str, problem: str) -> OutcomeUnknownError:
+        return OutcomeUnknownError(self.account, endpoint, f"{problem} after the request was sent")
+
     async def _send(
-        self, request: httpx.Request, endpoint: str | None, ok: tuple[int, ...]
+        self, request: httpx.Request, endpoint: str | None, ok: tuple[int, ...], resend: bool = True
     ) -> Response:
         if self.user_agent:
             request.headers["User-Agent"] = self.user_agent
@@ -237,10 +243,14 @@ class AccountFetcher:
             try:
                 async with http._all, http.host_limit(host):
                     status, headers, body = await self._exchange(request, where)
-            except httpx.TimeoutException:
+            except httpx.TimeoutException as exc:
                 problem = "timed out"
+                if not resend and not isinstance(exc, _UNSENT):
+                    raise self._unknown(where, problem) from None
             except httpx.TransportError as exc:
                 problem = f"connection failed ({type(exc).__name__})"
+                if not resend and not isinstance(exc, _UNSENT):
+                    raise self._unknown(where, problem) from None
             else:
                 self._log(request, status, started, attempt)
                 self._note_quota((host, self.account, where), headers)
@@ -249,6 +259,9 @@ class AccountFetcher:
                 wait = self._retry_wait(status, headers, attempt, where)
                 if wait is None:
                     raise self._status_error(status, headers, body, where)
+                if not resend and status >= 500 and "retry-after" not in headers:
+                    # A gateway error may come after the server acted on the request.
+                    raise self._unknown(where, f"HTTP {status}")
                 problem = f"HTTP {status}"
                 if attempt < http.retries:
                     await http.sleep(wait)

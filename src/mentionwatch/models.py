@@ -84,6 +84,8 @@ class StoredMention:
     answered_at: datetime | None = None
     answered_url: str | None = None
     answered_by: str | None = None
+    # The fetched Mention's `context` (what replying needs); only `Store.get` fills it in.
+    context: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def response_time(self) -> timedelta | None:

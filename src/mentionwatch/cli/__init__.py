@@ -124,17 +124,48 @@ def show(
     raw: Annotated[
         bool, typer.Option("--raw", help="Print the payload the platform sent (needs keep_raw).")
     ] = False,
+    thread: Annotated[
+        bool, typer.Option("--thread", help="Also fetch what it answers and what came before.")
+    ] = False,
 ) -> None:
     """Show one mention in full."""
     from mentionwatch.render.detail import mention_detail, raw_payload
 
-    config = load_config(required=False)
+    config = load_config(required=thread)
     now = utcnow()
     with open_store(config, write=False) as store:
         if raw:
             out.print(raw_payload(mention_id, store.raw(mention_id)), markup=False, soft_wrap=True)
             return
-        out.print(mention_detail(store.get(mention_id, now), config, now))
+        mention = store.get(mention_id, now)
+    out.print(mention_detail(mention, config, now))
+    if thread:
+        from mentionwatch.cli.reply import show_thread
+
+        out.print()
+        show_thread(config, mention, out)
+
+
+@app.command()
+@handled
+def reply(
+    mention_id: Annotated[int, typer.Argument(help="Mention id.")],
+    text: Annotated[
+        str | None, typer.Argument(help="The reply; without it, $VISUAL/$EDITOR opens.")
+    ] = None,
+    file: Annotated[
+        str | None, typer.Option("--file", "-F", help="Read the reply from a file, or - (stdin).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the exact request; send nothing.")
+    ] = False,
+) -> None:
+    """Answer a mention as its account; it is marked answered at once (see README, Replying)."""
+    from mentionwatch.cli.reply import run_reply
+
+    config = load_config()
+    with open_store(config, write=True) as store:
+        run_reply(store, config, mention_id, text, file, dry_run, out, err)
 
 
 @app.command("open")

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mentionwatch.config import Config
-from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, MentionwatchError
+from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, MentionwatchError, SourceError
 from mentionwatch.http import Http
 from mentionwatch.models import Account
 from mentionwatch.poll import PollHooks, PollResult, run_poll
@@ -120,7 +120,8 @@ async def _verify_all(config: Config) -> dict[str, tuple[bool, str]]:
         fetcher = http.for_account(account)
         try:
             source = PLATFORMS[account.platform].load()(account, fetcher)
-            return account.name, (True, await source.whoami())
+            who = await source.whoami()
+            return account.name, (True, f"{who}; {await _reply_access(source)}")
         except MentionwatchError as exc:
             return account.name, (False, fetcher.redact(str(exc)))
         except Exception as exc:  # one broken account must not hide the others' answers
@@ -130,6 +131,19 @@ async def _verify_all(config: Config) -> dict[str, tuple[bool, str]]:
     async with Http(timeout=s.timeout.total_seconds(), retries=1, max_wait=5) as http:
         enabled = [a for a in config.accounts if a.enabled]
         return dict(await asyncio.gather(*(one(http, a) for a in enabled)))
+
+
+async def _reply_access(source: object) -> str:
+    """Whether replying will work: a read-only credential still polls, so it is no failure."""
+    check = getattr(source, "reply_access", None)
+    if check is None:
+        return "replies in the browser (no posting API)"
+    try:
+        said: str = await check()
+        return said
+    except MentionwatchError as exc:
+        problem = exc.problem if isinstance(exc, SourceError) else str(exc)
+        return f"cannot reply: {problem}"
 
 
 def accounts_table(config: Config, who: dict[str, tuple[bool, str]]) -> Table:

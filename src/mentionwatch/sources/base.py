@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from mentionwatch.errors import SourceError
-from mentionwatch.fetched import Batch, Mention, Reply
-from mentionwatch.models import Account
+from mentionwatch.errors import ReplyRefusedError, ReplyRejectedError, SourceError
+from mentionwatch.fetched import Batch, Mention, Post, Reply
+from mentionwatch.models import Account, StoredMention
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,11 @@ class Fetcher(Protocol):
         endpoint: str | None = None,
         auth: tuple[str, str] | None = None,
         ok_statuses: tuple[int, ...] = (200,),
-    ) -> Response: ...
+        resend: bool = True,
+    ) -> Response:
+        """`resend=False` (posting): never repeated once it may have reached the server; a
+        timeout or dropped answer then raises OutcomeUnknownError. 429s are still waited out."""
+        ...
 
     def add_secret(self, value: str) -> None:
         """Redact a token obtained at run time (OAuth, sessions) like a configured one."""
@@ -88,6 +92,71 @@ class Source(Protocol):
 
     async def whoami(self) -> str:
         """One cheap authenticated call; returns who the credential belongs to."""
+        ...
+
+
+@dataclass(frozen=True)
+class LengthCheck:
+    """A reply's length as its platform counts it, checked before anything is sent."""
+
+    count: int
+    limit: int
+    unit: str = "characters"
+
+    @property
+    def ok(self) -> bool:
+        return 0 < self.count <= self.limit
+
+    def describe(self) -> str:
+        return f"{self.count}/{self.limit} {self.unit}"
+
+
+@dataclass(frozen=True)
+class ReplyRequest:
+    """What `post_reply` sends, shown by `reply --dry-run`: no credential in it."""
+
+    method: str
+    url: str
+    body: Mapping[str, Any]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    form: bool = False  # form fields rather than a JSON body
+
+
+class Threaded(Protocol):
+    async def thread(self, mention: StoredMention) -> list[Post]:
+        """What the mention answers and what came before it, oldest first, without it."""
+        ...
+
+
+class Replier(Threaded, Protocol):
+    """A source that can post; HN and feeds cannot (`reply_page` says where to reply)."""
+
+    reply_limit: int  # in check_reply's unit; Mastodon's comes from the instance
+
+    async def prepare_reply(self, mention: StoredMention) -> None:
+        """Fetch what `check_reply` needs beyond the stored mention (limits, visibility)."""
+        ...
+
+    def reply_text(self, mention: StoredMention, text: str) -> str:
+        """The text as it will be posted (Mastodon adds the @accts it answers)."""
+        ...
+
+    def check_reply(self, mention: StoredMention, text: str) -> LengthCheck: ...
+
+    def reply_request(self, mention: StoredMention, text: str, key: str) -> ReplyRequest: ...
+
+    async def post_reply(self, mention: StoredMention, text: str, key: str) -> Reply:
+        """Post `text` as it is (see reply_text); returns what a poll would find of it."""
+        ...
+
+    async def find_reply(
+        self, mention: StoredMention, text: str, key: str, since: datetime
+    ) -> Reply | None:
+        """After an unknown outcome: the reply if it was posted after all, else None."""
+        ...
+
+    async def reply_access(self) -> str:
+        """Whether this credential may post (`config check --online`); raises if not."""
         ...
 
 
@@ -244,6 +313,25 @@ def refused(account: Account, endpoint: str, what: str = "token") -> SourceError
     hint = f" ({where})" if where else ""
     problem = f"{what} for account {account.name} was refused{hint}"
     return SourceError(account.name, endpoint, problem)
+
+
+def reply_refusal(
+    account: Account, endpoint: str, status: int, message: str, needs: str
+) -> SourceError:
+    """A posting request the platform answered with an error, as the error `reply` exits with.
+
+    `needs` names the credential or scope posting takes ("a token with write:statuses").
+    """
+    said = f": {message.strip()[:200]}" if message.strip() else ""
+    if status in (401, 403):
+        where = ", ".join(f"{key} from {source}" for key, source in account.secret_sources.items())
+        hint = f" ({where})" if where else ""
+        problem = f"HTTP {status}: not allowed to post{said}; replying needs {needs}{hint}"
+        return ReplyRefusedError(account.name, endpoint, problem)
+    if status in (404, 410):
+        problem = f"HTTP {status}: the post to answer is gone (deleted, or not visible){said}"
+        return ReplyRejectedError(account.name, endpoint, problem)
+    return ReplyRejectedError(account.name, endpoint, f"HTTP {status}: the reply was refused{said}")
 
 
 def require(account: str, endpoint: str, data: Any, *path: str | int) -> Any:

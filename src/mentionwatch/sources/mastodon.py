@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit
 
-from mentionwatch.fetched import Batch, Mention, Reply, kept
+from mentionwatch.fetched import Batch, Mention, Reply, kept, raw_json
 from mentionwatch.models import Account, Kind
 from mentionwatch.post_html import html_to_text
 from mentionwatch.sources.base import (
@@ -29,6 +29,7 @@ from mentionwatch.sources.base import (
     sweep_entries,
 )
 from mentionwatch.sources.mastodon_api import Api, bounds, next_max_id
+from mentionwatch.sources.mastodon_reply import MastodonReplies, status_context
 
 PAGE_SIZE = 40  # the most search and statuses return
 # Notifications allow 80: half the requests for a big backlog (40 is only their default).
@@ -44,7 +45,7 @@ T = TypeVar("T")
 log = logging.getLogger("mentionwatch.sources.mastodon")
 
 
-class MastodonSource:
+class MastodonSource(MastodonReplies):
     platform: ClassVar[str] = "mastodon"
 
     def __init__(self, account: Account, fetcher: Fetcher) -> None:
@@ -245,6 +246,7 @@ class MastodonSource:
             created_at=self.api.time_at(endpoint, item, *prefix, "created_at"),
             kind=kind,
             raw=kept(self.account, item),
+            context=raw_json(status_context(status)),
         )
 
     def _url(self, endpoint: str, status: dict[str, Any], *prefix: str) -> str:

@@ -75,6 +75,27 @@ class Api:
             ok_statuses=ok,
         )
 
+    async def post(
+        self,
+        endpoint: str,
+        path: str,
+        body: Any,
+        headers: dict[str, str],
+        ok: tuple[int, ...] = (200,),
+    ) -> Response:
+        """A write: never re-sent once it may have reached the server (see Fetcher.post)."""
+        token = self.account.secret("token")
+        if not token:
+            raise self.error(endpoint, "no token configured (key 'token')")
+        return await self.fetcher.post(
+            self.base + path,
+            json_body=body,
+            headers={"Authorization": f"Bearer {token}", **headers},
+            endpoint=endpoint,
+            ok_statuses=ok,
+            resend=False,
+        )
+
     def json(self, response: Response) -> Any:
         """The body as JSON: orjson parses a page ~1.7x faster than json.loads.
 

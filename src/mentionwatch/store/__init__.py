@@ -6,7 +6,7 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -256,12 +256,13 @@ class Store(ReportQueries):
             own = _stored_reply_ids(db, account, [m.remote_id for m in mentions])
             new_mentions = db.executemany(
                 "INSERT INTO mentions (account, platform, remote_id, kind, url, author, title, "
-                "text, thread_id, created_at, first_seen_at, raw) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "text, thread_id, created_at, first_seen_at, raw, reply_context) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (account, remote_id) DO NOTHING",
                 (
                     (account, platform, m.remote_id, str(m.kind), m.url, m.author, m.title,
-                     m.text, m.thread_id, to_db(m.created_at), seen, m.raw)
+                     m.text, m.thread_id, to_db(m.created_at), seen, m.raw,
+                     m.context or None)
                     for m in mentions
                     if m.remote_id not in own
                 ),
@@ -278,6 +279,22 @@ class Store(ReportQueries):
                 )
             still_open = self._count_open(db, account, seen)
         return SaveResult(new_mentions, new_replies, answered, still_open)
+
+    def record_reply(self, mention_id: int, reply: Reply, now: datetime) -> StoredMention:
+        """A reply posted from mentionwatch: stored exactly as a poll stores it, so the next
+        poll finds it already there, and its mention answered by it."""
+        mention = self.get(mention_id, now)
+        self.save_poll(mention.account, mention.platform, [], [reply], {}, now)
+        if self.get(mention_id, now).state is not State.ANSWERED:
+            # The poll's matching missed it (a mention reopened moments ago by a clock ahead
+            # of the platform's): the reply was posted to it, so it answers it.
+            with self.transaction() as db:
+                db.execute(
+                    "UPDATE mentions SET state = 'answered', answered_at = ?, answered_url = ?, "
+                    "answered_by = ?, state_changed_at = ?, snoozed_until = NULL WHERE id = ?",
+                    (to_db(reply.created_at), reply.url, reply.author, to_db(now), mention_id),
+                )
+        return self.get(mention_id, now)
 
     def _match_answers(self, db: Connection, account: str) -> int:
         """Mark open mentions that one of the stored replies answers; returns how many."""
@@ -347,11 +364,23 @@ class Store(ReportQueries):
             raise StoreError(f"{self.path}: {explain(exc)}") from None
 
     def get(self, mention_id: int, now: datetime) -> StoredMention:
-        row = self.db.execute(f"SELECT {COLUMNS} FROM mentions WHERE id = ?", (mention_id,))
+        """One mention, with the reply context its source stored (lists leave that out)."""
+        row = self.db.execute(
+            f"SELECT {COLUMNS}, reply_context FROM mentions WHERE id = ?", (mention_id,)
+        )
         found = row.fetchone()
         if found is None:
             raise UsageError(f"no mention with id {mention_id}")
-        return stored(found, now)
+        mention = stored(found, now)
+        if not found["reply_context"]:
+            return mention
+        import json  # not orjson: show and reply only
+
+        try:
+            context = json.loads(found["reply_context"])
+        except json.JSONDecodeError:
+            return mention  # sources fetch what they need when the context is unreadable
+        return replace(mention, context=context) if isinstance(context, dict) else mention
 
     def raw(self, mention_id: int) -> str | None:
         """The payload kept for a mention (JSON text); None unless `keep_raw` was on."""

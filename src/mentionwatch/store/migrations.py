@@ -120,7 +120,13 @@ def _digests(db: Connection) -> None:
     )
 
 
+def _reply_context(db: Connection) -> None:
+    """What replying needs that the row lacks (JSON from the source; NULL when nothing)."""
+    db.execute("ALTER TABLE mentions ADD COLUMN reply_context TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", _initial),
     ("0002_digests", _digests),
+    ("0003_reply_context", _reply_context),
 ]
