@@ -263,12 +263,14 @@ def poll_through_store(
         return result, {m.remote_id: m.state for m in stored}
 
 
-def check_online(account: Account) -> tuple[bool, str]:
-    """What `mentionwatch config check --online` reports for one account: (ok, who or why)."""
+def check_online(account: Account, *, replying: bool = False) -> tuple[bool, str]:
+    """What `mentionwatch config check --online` reports for one account: (ok, who or why);
+    `replying` adds whether replying will work, as the command does."""
     from mentionwatch.cli.poll import verify_online
     from mentionwatch.config import Config
 
-    return verify_online(Config(Path("config.toml"), accounts=(account,)))[account.name]
+    config = Config(Path("config.toml"), accounts=(account,))
+    return verify_online(config, replying=replying)[account.name]
 
 
 def stored_mention(db_path: Path, remote_id: str) -> StoredMention:

@@ -276,10 +276,10 @@ def test_the_thread_is_the_statuses_ancestors_oldest_first(
 
 def test_config_check_says_whether_the_token_may_reply(fake: FakeMastodon) -> None:
     account = make_account(fake.server)
-    assert check_online(account)[1].endswith("can reply (write:statuses)")
+    assert check_online(account, replying=True)[1].endswith("can reply (write:statuses)")
 
     fake.scopes = ["read"]
-    ok, said = check_online(account)
+    ok, said = check_online(account, replying=True)
 
     assert ok  # reading still works: a read-only token is no failure
     assert "cannot reply" in said and "write:statuses" in said and "(read)" in said

@@ -331,7 +331,7 @@ def config_check(
         err.print(f"{config.path}: OK, but no [[accounts]] yet: add one (see the README).",
                   markup=False)  # fmt: skip
         return
-    who = verify_online(config) if online else {}
+    who = verify_online(config, replying=True) if online else {}
     out.print(accounts_table(config, who))
     failed = [name for name, (ok, _) in who.items() if not ok]
     if failed:

@@ -108,12 +108,13 @@ def _with_progress(
         return run_poll(config, store, accounts=names, hooks=hooks)
 
 
-def verify_online(config: Config) -> dict[str, tuple[bool, str]]:
-    """Ask each enabled account's platform who the credential belongs to."""
-    return asyncio.run(_verify_all(config))
+def verify_online(config: Config, *, replying: bool = False) -> dict[str, tuple[bool, str]]:
+    """Ask each enabled account's platform who the credential belongs to; with `replying`,
+    also whether it may post (one more call where the platform can tell)."""
+    return asyncio.run(_verify_all(config, replying))
 
 
-async def _verify_all(config: Config) -> dict[str, tuple[bool, str]]:
+async def _verify_all(config: Config, replying: bool) -> dict[str, tuple[bool, str]]:
     from mentionwatch.sources.registry import PLATFORMS
 
     async def one(http: Http, account: Account) -> tuple[str, tuple[bool, str]]:
@@ -121,7 +122,9 @@ async def _verify_all(config: Config) -> dict[str, tuple[bool, str]]:
         try:
             source = PLATFORMS[account.platform].load()(account, fetcher)
             who = await source.whoami()
-            return account.name, (True, f"{who}; {await _reply_access(source)}")
+            if replying:
+                who += f"; {await _reply_access(source)}"
+            return account.name, (True, who)
         except MentionwatchError as exc:
             return account.name, (False, fetcher.redact(str(exc)))
         except Exception as exc:  # one broken account must not hide the others' answers
