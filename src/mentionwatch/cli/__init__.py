@@ -168,6 +168,29 @@ def reply(
         run_reply(store, config, mention_id, text, file, dry_run, out, err)
 
 
+@app.command()
+@handled
+def inbox(
+    account: AccountOption = None,
+    platform: PlatformOption = None,
+    older_than: OlderOption = None,
+    overdue: OverdueOption = False,
+    state: StateOption = None,
+) -> None:
+    """Triage full screen: read, reply, done, dismiss, snooze, undo, from the keyboard."""
+    from mentionwatch.inbox import run_inbox
+    from mentionwatch.inbox.queue import InboxFilter
+
+    config = load_config(required=False)
+    older = duration_option("--older-than", older_than) if older_than else None
+    with open_store(config, write=True) as store:
+        account = known_accounts(config, store, account)
+        where = InboxFilter(tuple(account), tuple(known_platforms(platform)), tuple(state or ()),
+                            older, overdue)  # fmt: skip
+        location = config_mod.database_path(STATE.db, config)
+        run_inbox(store, config, where, location, database_password(config))
+
+
 @app.command("open")
 @handled
 def open_(mention_id: Annotated[int, typer.Argument(help="Mention id.")]) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from mentionwatch.errors import StoreError, UsageError
 from mentionwatch.models import State, StoredMention
 from mentionwatch.store.backend import Connection, Dialect, dialect_of, is_url, shown
+from mentionwatch.store.manual import ManualStates
 from mentionwatch.store.migrations import MIGRATIONS
 from mentionwatch.store.queries import ReportQueries
 from mentionwatch.store.rows import COLUMNS, READ_ONLY, explain, stored
@@ -71,7 +72,7 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
-class Store(ReportQueries):
+class Store(ReportQueries, ManualStates):
     def __init__(self, db: Connection, path: Path | str) -> None:
         self.db = db
         # Where messages say the database is: the file, or the URL without its password.

@@ -1,0 +1,200 @@
+"""What the inbox shows: the `/` filter (the same filters as `list`), the rows, the undo log.
+
+No Textual here: these are plain values the app renders, so they are easy to reason about.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from rich.text import Text
+
+from mentionwatch.config import Config
+from mentionwatch.models import State, StoredMention
+from mentionwatch.render.listing import STYLES
+from mentionwatch.selection import StateChoice, select
+from mentionwatch.sla import BREACHED, DUE_SOON, sla_for, sla_status
+from mentionwatch.sources.registry import PLATFORMS
+from mentionwatch.store import Store
+from mentionwatch.store.manual import ManualState
+from mentionwatch.text import one_line
+from mentionwatch.timeutil import format_duration, parse_duration
+
+# The inbox is for triage: a screenful is ~15 rows, and nobody triages more than this at once.
+MAX_ROWS = 1000
+FILTER_HELP = (
+    "account:NAME platform:NAME state:STATE older:2h overdue, and any words to find in the "
+    "author, title or text"
+)
+_SLA_SHORT = {BREACHED: "late", DUE_SOON: "soon"}
+# Four letters, like the SLA states, for the mentions a filter shows that no longer wait.
+_STATE_SHORT = {State.ANSWERED: "done", State.DISMISSED: "dism"}
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """The `list` filters, plus words that must all appear in the mention (any case)."""
+
+    accounts: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    states: tuple[StateChoice, ...] = ()
+    older_than: timedelta | None = None
+    overdue: bool = False
+    words: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """The filter as one would type it after `/`; empty when nothing is filtered."""
+        parts = [f"account:{a}" for a in self.accounts]
+        parts += [f"platform:{p}" for p in self.platforms]
+        parts += [f"state:{s.value}" for s in self.states]
+        if self.older_than is not None:
+            parts.append(f"older:{format_duration(self.older_than).replace(' ', '')}")
+        if self.overdue:
+            parts.append("overdue")
+        parts += [shlex.quote(w) for w in self.words]
+        return " ".join(parts)
+
+
+def parse_filter(text: str, config: Config, store: Store) -> InboxFilter:
+    """Parse what was typed after `/`; a ValueError names the part that is wrong."""
+    try:
+        tokens = shlex.split(text)
+    except ValueError as exc:
+        raise ValueError(f"filter: {exc}") from None
+    found: dict[str, list[str]] = {"account": [], "platform": [], "state": [], "older": []}
+    aliases = {"a": "account", "p": "platform", "older-than": "older", "s": "state"}
+    words: list[str] = []
+    overdue = False
+    for token in tokens:
+        key, colon, value = token.partition(":")
+        key = aliases.get(key.lower(), key.lower())
+        if colon and key in found:
+            if not value:
+                raise ValueError(f"{token!r}: give a value after the colon ({FILTER_HELP})")
+            found[key].append(value)
+        elif token.lower() == "overdue":
+            overdue = True
+        else:
+            words.append(token)
+    for name in found["account"]:
+        if name not in config.by_name and not store.has_account(name):
+            known = ", ".join(a.name for a in config.accounts) or "none configured"
+            raise ValueError(f"account:{name}: no account named {name!r} ({known})")
+    for name in found["platform"]:
+        if name not in PLATFORMS:
+            raise ValueError(
+                f"platform:{name}: no platform named {name!r} ({', '.join(PLATFORMS)})"
+            )
+    states = []
+    for value in found["state"]:
+        try:
+            states.append(StateChoice(value.lower()))
+        except ValueError:
+            choices = ", ".join(s.value for s in StateChoice)
+            raise ValueError(f"state:{value}: not one of {choices}") from None
+    older = None
+    if found["older"]:
+        try:
+            older = parse_duration(found["older"][-1])
+        except ValueError as exc:
+            raise ValueError(f"older:{found['older'][-1]}: {exc}") from None
+    return InboxFilter(
+        tuple(found["account"]), tuple(found["platform"]), tuple(states), older, overdue,
+        tuple(words),
+    )  # fmt: skip
+
+
+def load_queue(
+    store: Store, config: Config, now: datetime, where: InboxFilter
+) -> list[StoredMention]:
+    """The mentions the filter selects, oldest first (what waits longest comes first)."""
+    chosen = select(config, now, accounts=where.accounts, platforms=where.platforms,
+                    older_than=where.older_than, overdue=where.overdue, states=where.states,
+                    limit=None if where.words else MAX_ROWS)  # fmt: skip
+    rows: list[StoredMention] = []
+    wanted = [w.casefold() for w in where.words]
+    for m in chosen.mentions(store, config, now):
+        if wanted:
+            haystack = f"{m.author}\n{m.title}\n{m.text}".casefold()
+            if not all(w in haystack for w in wanted):
+                continue
+        rows.append(m)
+        if len(rows) >= MAX_ROWS:
+            break
+    return rows
+
+
+# -- rows ----------------------------------------------------------------------------------
+
+COLUMNS = ("ID", "Age", "SLA", "Where", "Author", "Mention")
+
+
+@dataclass(frozen=True)
+class Widths:
+    id: int
+    age: int
+    sla: int
+    where: int
+    author: int
+    mention: int
+
+
+def column_widths(screen: int, id_width: int) -> Widths:
+    """Fixed widths that fit the screen: the labels give way first, so the excerpt stays
+    readable. (Auto widths let rows added later draw with the older, narrower widths.)"""
+    where = max(14, min(24, (screen - 40) // 3))
+    author = max(12, min(20, (screen - 40) // 4))
+    # Each of the six columns has one cell of padding either side, and the scrollbar two.
+    fixed = id_width + 7 + 4 + where + author + 6 * 2 + 2
+    return Widths(id_width, 7, 4, where, author, max(12, screen - fixed))
+
+
+def row_cells(
+    m: StoredMention, config: Config, now: datetime, widths: Widths, *, styled: bool
+) -> tuple[Text, ...]:
+    """The cells of one row, as Text (never markup: mention text is hostile)."""
+    style, sla_text = "", _STATE_SHORT.get(m.state, str(m.state))
+    if m.state in (State.OPEN, State.SNOOZED):
+        status, _left = sla_status(m, sla_for(config, m.account), now)
+        style, sla_text = STYLES[status], _SLA_SHORT.get(status, "ok")
+    if not styled:
+        style = ""
+    excerpt = one_line(f"{m.title}: {m.text}" if m.title else m.text, widths.mention)
+    return (
+        Text(str(m.id), style="dim" if styled else ""),
+        Text(format_duration(now - m.created_at), style=style),
+        Text(sla_text, style=style),
+        Text(one_line(f"{m.account}/{m.platform}", widths.where)),
+        Text(one_line(m.author, widths.author), style="cyan" if styled else ""),
+        Text(excerpt),
+    )
+
+
+# -- undo ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """One inbox action on one mention: enough to put it back as it was."""
+
+    mention_id: int
+    label: str  # "done", "dismissed", "snoozed for 4h"
+    before: ManualState
+    after: ManualState
+
+
+@dataclass
+class UndoLog:
+    """The inbox's actions, newest last; `u` takes them back one at a time."""
+
+    changes: list[Change] = field(default_factory=list)
+    limit: int = 100
+
+    def push(self, change: Change) -> None:
+        self.changes.append(change)
+        del self.changes[: -self.limit]
+
+    def pop(self) -> Change | None:
+        return self.changes.pop() if self.changes else None
