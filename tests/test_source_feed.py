@@ -122,8 +122,9 @@ def test_google_alerts_entries_become_plain_feed_mentions_with_real_urls(
     assert first.url == "https://news.example.com/lisbon?a=1&b=2"
     assert first.title == "ExampleCo opens in Lisbon & Porto"
     assert first.text == "ExampleCo will hire 80 engineers ..."
-    # Google Alerts leaves the author empty: the feed's title stands in.
-    assert first.author == "Google Alert - ExampleCo"
+    # Google Alerts leaves the author empty: the source site stands in, not the feed's
+    # title (the same on every row).
+    assert first.author == "news.example.com"
     assert first.created_at == datetime(2026, 11, 20, 10, tzinfo=UTC)
     assert second.url == "https://blog.example.org/p"
     json.dumps(first.raw)  # the raw payload must be storable as JSON
@@ -187,7 +188,7 @@ def test_rss_items_without_guid_fall_back_to_link_then_to_a_stable_hash(
     first = call(feed_account(url), "mentions", None, SINCE)
     linked, linkless = first.items
     assert linked.remote_id == "https://example.com/front" == linked.url
-    assert linked.author == "Example News"
+    assert linked.author == "example.com"  # no author: the site it links to
     assert linked.text == "Comments (https://example.com/c)"
     basis = "Linkless ExampleCo note\nThu, 19 Nov 2026 08:00:00 +0000"
     assert linkless.remote_id == "sha256:" + hashlib.sha256(basis.encode()).hexdigest()[:32]

@@ -69,6 +69,9 @@ class Batch(Generic[T]):
 
     items: Sequence[T]
     cursor: str | None
+    # Set when the platform asked not to be polled yet (GitHub's X-Poll-Interval), so the
+    # listing was not asked this run: the earliest time it may be asked again.
+    not_before: datetime | None = None
 
 
 def kept(account: Account, payload: Any) -> str:

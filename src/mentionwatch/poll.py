@@ -32,6 +32,8 @@ class PollResult:
     new_replies: int = 0
     error: str | None = None
     seconds: float = 0.0
+    # The platform asked not to be polled before this time; its mentions were not asked.
+    not_before: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -115,6 +117,7 @@ async def poll_account(
     began = time.monotonic()
     fetcher = http.for_account(account)
     saved = None
+    not_before = None
     try:
         source = PLATFORMS[account.platform].load()(account, fetcher)
         cursors = store.cursors(account.name)
@@ -123,6 +126,7 @@ async def poll_account(
         horizon = started - account.backfill
         mentions = await source.mentions(cursors.get("mentions"), horizon)
         kept = [m for m in mentions.items if _is_mention(account, m)]
+        not_before = mentions.not_before
         try:
             replies = await source.replies(cursors.get("replies"), horizon)
         except SourceError:
@@ -157,6 +161,7 @@ async def poll_account(
         new_replies=saved.new_replies if saved else 0,
         error=error,
         seconds=time.monotonic() - began,
+        not_before=not_before,
     )
     hooks.finished(result)
     return result

@@ -57,6 +57,7 @@ def select(
     states: Sequence[StateChoice] = (),
     all_states: bool = False,
     limit: int | None = None,
+    grep: Sequence[str] = (),
 ) -> Selection:
     """The selection the list/export options describe; open mentions when nothing is said."""
     older = older_than
@@ -84,5 +85,6 @@ def select(
         older_than=older,
         due_before=due,
         limit=None if sla else limit,
+        grep=tuple(word for word in grep if word),
     )
     return Selection(where, sla, frozenset(plain), limit)

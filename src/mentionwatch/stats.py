@@ -276,22 +276,37 @@ def breaches(
     now: datetime,
     accounts: Sequence[str] = (),
     max_age: timedelta | None = None,
+    use_sla: bool = True,
 ) -> list[Breach]:
-    """Waiting mentions past their SLA (business time where set) or older than `max_age`."""
+    """Waiting mentions past their SLA (business time where set) or older than `max_age`.
 
-    # A mention younger than both its SLA and max_age cannot be breaching.
-    due, cut = sla_cutoffs(
-        config, now, accounts, lambda t: min(t.target, max_age) if max_age else t.target
-    )
-    where = MentionFilter(accounts=tuple(accounts), due_before=due, older_than=cut)
+    `use_sla=False` finds only those older than `max_age` (monitors that want age alone).
+    """
+    if not use_sla:
+        assert max_age is not None
+        where = MentionFilter(accounts=tuple(accounts), older_than=max_age)
+    else:
+        # A mention younger than both its SLA and max_age cannot be breaching.
+        due, cut = sla_cutoffs(
+            config, now, accounts, lambda t: min(t.target, max_age) if max_age else t.target
+        )
+        where = MentionFilter(accounts=tuple(accounts), due_before=due, older_than=cut)
     found = []
     for m in store.mentions(where, now):
         sla = sla_for(config, m.account)
         status, left = sla_status(m, sla, now)
         too_old = max_age is not None and now - m.created_at >= max_age
+        if not use_sla and status == BREACHED:
+            status = "not checked"
         if status == BREACHED or too_old:
             found.append(Breach(m, status, left, too_old, sla.calendar is not None))
     return found
+
+
+def breached_by(breach: Breach) -> list[str]:
+    """Why a mention breached, as `check --json` says it: "sla", "max_age", or both."""
+    return [why for why, hit in (("sla", breach.sla_status == BREACHED),
+                                 ("max_age", breach.too_old)) if hit]  # fmt: skip
 
 
 def to_json(stats: Stats) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 # Annotations are not postponed here (no `from __future__ import annotations`): Typer reads
 # every command's at each start, and evaluating ~280 strings cost ~8 ms of it.
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,12 +10,13 @@ import typer
 
 from mentionwatch import __version__
 from mentionwatch import config as config_mod
+from mentionwatch.cli import triage
 from mentionwatch.cli.common import (
     STATE,
     AccountOption,
     AllOption,
+    GrepOption,
     Grouping,
-    IdsArgument,
     LimitOption,
     OlderOption,
     OverdueOption,
@@ -35,9 +35,8 @@ from mentionwatch.cli.common import (
 )
 from mentionwatch.config_secrets import resolve_secrets
 from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, EXIT_BREACHED, UsageError
-from mentionwatch.models import State
 from mentionwatch.selection import select
-from mentionwatch.timeutil import format_duration, utcnow
+from mentionwatch.timeutil import utcnow
 
 app = typer.Typer(
     help="Watch your mentions across platforms and never leave one unanswered.",
@@ -88,6 +87,7 @@ def list_(
     state: StateOption = None,
     all_states: AllOption = False,
     limit: LimitOption = None,
+    grep: GrepOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array, for scripts.")] = False,
     as_jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object a line.")] = False,
 ) -> None:
@@ -99,7 +99,7 @@ def list_(
         account = known_accounts(config, store, account)
         chosen = select(config, now, accounts=account, platforms=known_platforms(platform),
                         older_than=older, overdue=overdue, states=state or (),
-                        all_states=all_states, limit=limit)  # fmt: skip
+                        all_states=all_states, limit=limit, grep=grep or ())  # fmt: skip
         mentions = chosen.mentions(store, config, now)
         if as_json or as_jsonl:
             from mentionwatch.render.export import export
@@ -138,7 +138,14 @@ def show(
             out.print(raw_payload(mention_id, store.raw(mention_id)), markup=False, soft_wrap=True)
             return
         mention = store.get(mention_id, now)
-    out.print(mention_detail(mention, config, now))
+    detail = mention_detail(mention, config, now)
+    if out.is_terminal:
+        out.print(detail)
+    else:
+        # The grid pads every line to its width: no trailing blanks in a file or a pipe.
+        with out.capture() as captured:
+            out.print(detail)
+        sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
     if thread:
         from mentionwatch.cli.reply import show_thread
 
@@ -208,47 +215,10 @@ def open_(mention_id: Annotated[int, typer.Argument(help="Mention id.")]) -> Non
         out.print(url, markup=False)
 
 
-def _set_state(ids: list[int], state: State, until: datetime | None = None) -> list[int]:
-    config = load_config(required=False)
-    with open_store(config, write=True) as store:
-        return store.set_state(ids, state, utcnow(), until)
-
-
-@app.command()
-@handled
-def done(ids: IdsArgument) -> None:
-    """Mark mentions as answered by hand (you replied somewhere we can't see)."""
-    changed = _set_state(ids, State.ANSWERED)
-    err.print(f"Marked {len(changed)} as answered.")
-
-
-@app.command()
-@handled
-def dismiss(ids: IdsArgument) -> None:
-    """Dismiss mentions that need no answer."""
-    changed = _set_state(ids, State.DISMISSED)
-    err.print(f"Dismissed {len(changed)}.")
-
-
-@app.command()
-@handled
-def snooze(
-    ids: IdsArgument,
-    for_: Annotated[str, typer.Option("--for", help="How long, e.g. 4h or 2d.")] = "4h",
-) -> None:
-    """Hide mentions until later; they come back as open when the time is up."""
-    delta = duration_option("--for", for_)
-    until = utcnow() + delta
-    changed = _set_state(ids, State.SNOOZED, until)
-    err.print(f"Snoozed {len(changed)} for {format_duration(delta)} (until {until:%H:%M} UTC).")
-
-
-@app.command()
-@handled
-def reopen(ids: IdsArgument) -> None:
-    """Put mentions back in the open list (replies older than now no longer answer them)."""
-    changed = _set_state(ids, State.OPEN)
-    err.print(f"Reopened {len(changed)}.")
+app.command()(triage.done)
+app.command()(triage.dismiss)
+app.command()(triage.snooze)
+app.command()(triage.reopen)
 
 
 @app.command()
@@ -279,9 +249,14 @@ def poll(
 @handled
 def export_(
     fmt: Annotated[
-        str,
-        typer.Option("--format", "-f", help="csv, json, jsonl, or a report: markdown or html."),
-    ] = "csv",
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv, json, jsonl, or a report: markdown (md) or html. "
+            "Default: from the --output extension, else csv.",
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
     ] = None,
@@ -292,12 +267,12 @@ def export_(
     state: StateOption = None,
     all_states: AllOption = False,
     limit: LimitOption = None,
+    grep: GrepOption = None,
 ) -> None:
     """Export mentions (open ones unless --state/--all say otherwise), streaming."""
-    from mentionwatch.render.export import FORMATS, REPORTS, export
+    from mentionwatch.render.export import REPORTS, export, export_format
 
-    if fmt not in FORMATS:
-        raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    fmt = export_format(fmt, str(output) if output is not None else None)
     config = load_config(required=False)
     now = utcnow()
     older = duration_option("--older-than", older_than) if older_than else None
@@ -305,7 +280,7 @@ def export_(
         account = known_accounts(config, store, account)
         chosen = select(config, now, accounts=account, platforms=known_platforms(platform),
                         older_than=older, overdue=overdue, states=state or (),
-                        all_states=all_states, limit=limit)  # fmt: skip
+                        all_states=all_states, limit=limit, grep=grep or ())  # fmt: skip
         mentions = chosen.mentions(store, config, now)
         summary = None
         if fmt in REPORTS:
@@ -460,24 +435,36 @@ def check(
         str | None,
         typer.Option("--max-age", help="Also fail when a mention has waited this long, e.g. 2h."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the breaching items.")] = False,
+    no_sla: Annotated[
+        bool, typer.Option("--no-sla", help="Only --max-age counts, not the SLAs.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the breaching items, each with why.")
+    ] = False,
 ) -> None:
     """Exit 1 with a one-line summary when a mention is past its SLA; for cron and monitors."""
     from mentionwatch.render.stats import check_summary
     from mentionwatch.stats import breaches
 
     age = duration_option("--max-age", max_age) if max_age else None
+    if no_sla and age is None:
+        raise UsageError("--no-sla needs --max-age (else nothing could breach)")
     config = load_config(required=False)
     now = utcnow()
     with open_store(config, write=False) as store:
         account = known_accounts(config, store, account)  # a typo must not pass as all clear
-        found = breaches(store, config, now, account, age)
+        found = breaches(store, config, now, account, age, use_sla=not no_sla)
     if as_json:
-        from mentionwatch.render.export import export
+        from mentionwatch.render.export import write_json
+        from mentionwatch.render.records import record
+        from mentionwatch.sla import sla_for
+        from mentionwatch.stats import breached_by
 
-        export("json", (b.mention for b in found), config, now, sys.stdout)
+        rows = ({**record(b.mention, sla_for(config, b.mention.account), now),
+                 "breached_by": breached_by(b)} for b in found)  # fmt: skip
+        write_json(rows, sys.stdout)
     elif found:
-        out.print(check_summary(found, age), markup=False, soft_wrap=True)
+        out.print(check_summary(found, age, now), markup=False, soft_wrap=True)
     if found:
         raise typer.Exit(EXIT_BREACHED)
 

@@ -59,6 +59,11 @@ StateOption = Annotated[
     ),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Mentions in every state.")]
+GrepOption = Annotated[
+    list[str] | None,
+    typer.Option("--grep", "-g", help="Only mentions whose text, author or URL has this word "
+                 "(any case; repeatable: all of them)."),
+]  # fmt: skip
 LimitOption = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N rows.")]
 
 
@@ -66,9 +71,6 @@ class Grouping(enum.StrEnum):
     ACCOUNT = "account"
     PLATFORM = "platform"
     DAY = "day"
-
-
-IdsArgument = Annotated[list[int], typer.Argument(help="Mention ids, as `list` shows them.")]
 
 
 def handled(command: Callable[P, R]) -> Callable[P, R]:
@@ -122,6 +124,8 @@ def duration_option(name: str, text: str) -> timedelta:
         return parse_duration(text)
     except ValueError as exc:
         raise UsageError(f"{name}: {exc}") from None
+    except OverflowError:
+        raise UsageError(f"{name}: {text!r} is far too long") from None
 
 
 @contextmanager

@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
+from datetime import timedelta, tzinfo
 from pathlib import Path
 
 from rich.console import Console
@@ -25,6 +26,7 @@ from mentionwatch.poll import PollHooks, PollResult, run_poll
 from mentionwatch.store import Store
 from mentionwatch.store.lock import poll_lock
 from mentionwatch.text import one_line, strip_controls
+from mentionwatch.timeutil import format_duration, format_time, utcnow
 
 
 class CleanFormatter(logging.Formatter):
@@ -44,15 +46,28 @@ def log_to_stderr(verbose: bool) -> None:
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
-def summary_line(result: PollResult) -> Text:
+def summary_line(result: PollResult, zone: tzinfo | None = None) -> Text:
     name = Text(f"{one_line(result.account)} ({result.platform}): ", style="bold")
     if result.error:
         # Errors name their account for logs and poll_runs; the line names it already.
         error = result.error.removeprefix(f"{result.account}: ")
         return name + Text(f"FAILED: {one_line(error)}", style="red")
-    return name + Text(
-        f"{result.new_mentions} new, {result.newly_answered} newly answered, "
-        f"{result.still_open} open ({result.seconds:.1f}s)"
+    skipped = Text()
+    if result.not_before is not None:
+        # Otherwise "0 new" reads as if the platform had been asked and had nothing.
+        wait = format_duration(max(result.not_before - utcnow(), timedelta(0)))
+        skipped = Text(
+            f"not asked for mentions (the platform asked to wait); it may be asked again "
+            f"at {format_time(result.not_before, zone, '%Y-%m-%d %H:%M:%S')} (in {wait}); ",
+            style="yellow",
+        )
+    return (
+        name
+        + skipped
+        + Text(
+            f"{result.new_mentions} new, {result.newly_answered} newly answered, "
+            f"{result.still_open} open ({result.seconds:.1f}s)"
+        )
     )
 
 
@@ -75,37 +90,59 @@ def run(
         if err.is_terminal:
             results = _with_progress(config, store, names, err)
             for result in results:
-                out.print(summary_line(result))
+                out.print(summary_line(result, config.zone))
         else:
             # cron: plain lines as each account finishes, no control codes.
-            hooks = PollHooks(finished=lambda result: out.print(summary_line(result)))
+            hooks = PollHooks(finished=lambda result: out.print(summary_line(result, config.zone)))
             results = run_poll(config, store, accounts=names, hooks=hooks)
     failed = [r for r in results if not r.ok]
     if failed:
-        err.print(f"{len(failed)} of {len(results)} accounts failed; the rest were stored.")
+        err.print(failure_summary(len(failed), len(results)), markup=False)
         return EXIT_ACCOUNTS_FAILED
     return 0
+
+
+def failure_summary(failed: int, polled: int) -> str:
+    if polled == 1:
+        return "The account failed."
+    if failed == polled:
+        return f"All {polled} accounts failed."
+    others = "the other was" if polled - failed == 1 else "the others were"
+    return f"{failed} of {polled} accounts failed; {others} stored."
 
 
 def _with_progress(
     config: Config, store: Store, names: Sequence[str], err: Console
 ) -> list[PollResult]:
     """A live line per account on stderr while polling; gone when the summary prints."""
-    progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True
-    )
-    tasks: dict[str, TaskID] = {}
-
-    def started(account: Account) -> None:
-        tasks[account.name] = progress.add_task(f"{account.name} ({account.platform})")
-
-    def finished(result: PollResult) -> None:
-        progress.update(tasks[result.account], description=summary_line(result).plain)
-        progress.stop_task(tasks[result.account])
+    progress, started, finished = progress_hooks(err, config.zone)
 
     with progress:
         hooks = PollHooks(started=started, finished=finished)
         return run_poll(config, store, accounts=names, hooks=hooks)
+
+
+def progress_hooks(
+    err: Console, zone: tzinfo | None
+) -> tuple[Progress, Callable[[Account], None], Callable[[PollResult], None]]:
+    """The live lines and the hooks that move them: a spinner while an account polls, its
+    summary (and no spinner) once it is done."""
+    progress = Progress(
+        SpinnerColumn(finished_text=" "), TextColumn("{task.description}"), console=err,
+        transient=True,
+    )  # fmt: skip
+    tasks: dict[str, TaskID] = {}
+
+    def started(account: Account) -> None:
+        tasks[account.name] = progress.add_task(f"{account.name} ({account.platform})", total=1)
+
+    def finished(result: PollResult) -> None:
+        # Completing the task (not only stopping it) is what stops its spinner.
+        task = tasks[result.account]
+        progress.update(task, description=summary_line(result, zone).plain, completed=1)
+        progress.stop_task(task)
+
+    return progress, started, finished
 
 
 def verify_online(config: Config, *, replying: bool = False) -> dict[str, tuple[bool, str]]:

@@ -51,12 +51,15 @@ def mention_detail(m: StoredMention, config: Config, now: datetime) -> Table:
     if m.snoozed_until:
         rows.append(("Snoozed until", when(m.snoozed_until)))
     if m.answered_at and m.response_time is not None:
-        by = m.answered_by or "?"
         after = format_duration(m.response_time)
         if sla.calendar:
             business = format_duration(sla.elapsed(m.created_at, m.answered_at))
             after += f" ({business} in business hours)"
-        rows.append(("Answered", f"{when(m.answered_at)} by {by}, after {after}"))
+        if m.answered_by in (None, "manual"):  # `done`: no reply was seen
+            rows.append(("Answered", f"marked answered by hand {when(m.answered_at)}, "
+                         f"after {after}"))  # fmt: skip
+        else:
+            rows.append(("Answered", f"{when(m.answered_at)} by {m.answered_by}, after {after}"))
         if m.answered_url:
             rows.append(("Answer", m.answered_url))
     if m.title:

@@ -6,9 +6,11 @@ import csv
 import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, TextIO
 
 from mentionwatch.config import Config
+from mentionwatch.errors import UsageError
 from mentionwatch.models import StoredMention
 from mentionwatch.render.records import record
 from mentionwatch.sla import sla_for
@@ -74,6 +76,33 @@ WRITERS: dict[str, Callable[[Iterable[dict[str, Any]], TextIO], int]] = {
 # Shareable reports: the `stats` summary first, then the mentions (export_report.py).
 REPORTS = ("markdown", "html")
 FORMATS = (*WRITERS, *REPORTS)
+ALIASES = {"md": "markdown", "htm": "html"}
+# What `export -o FILE` writes when no --format says: the file's extension decides.
+BY_EXTENSION = {
+    ".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
+}  # fmt: skip
+
+
+def export_format(fmt: str | None, output: str | None) -> str:
+    """The format --format names (`md` is markdown), else the output's extension, else csv.
+
+    An extension that names no format is refused rather than filled with CSV.
+    """
+    if fmt is not None:
+        fmt = ALIASES.get(fmt.lower(), fmt.lower())
+        if fmt not in FORMATS:
+            raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+        return fmt
+    suffix = PurePath(output).suffix.lower() if output is not None else ""
+    if not suffix:
+        return "csv"
+    if suffix not in BY_EXTENSION:
+        raise UsageError(
+            f"--output: cannot tell the format of {output!r} from its extension "
+            f"({', '.join(BY_EXTENSION)}); give --format"
+        )
+    return BY_EXTENSION[suffix]
 
 
 def export(

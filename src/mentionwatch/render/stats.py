@@ -7,7 +7,7 @@ Cells are plain strings that may hold account names; each output escapes them it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -153,7 +153,7 @@ def sparklines(stats: Stats, width: int) -> Table:
     return grid
 
 
-def check_summary(found: Sequence[Breach], max_age: timedelta | None) -> str:
+def check_summary(found: Sequence[Breach], max_age: timedelta | None, now: datetime) -> str:
     """The one line `check` prints when something waits too long."""
     late = [b for b in found if b.sla_status == BREACHED]
     old = [b for b in found if b.too_old]
@@ -168,7 +168,7 @@ def check_summary(found: Sequence[Breach], max_age: timedelta | None) -> str:
         what += " in business hours" if worst.business else ""
     else:
         worst = min(old, key=lambda b: b.mention.created_at)
-        what = "waiting since " + f"{worst.mention.created_at:%Y-%m-%d %H:%M} UTC"
+        what = f"waiting {format_duration(now - worst.mention.created_at)}"
     m = worst.mention
     noun = "mention" if len(found) == 1 else "mentions"
     return one_line(

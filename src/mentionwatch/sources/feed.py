@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urljoin, urlsplit
+from xml.sax import SAXParseException
 
 import feedparser  # type: ignore[import-untyped]
 
@@ -113,6 +114,16 @@ class FeedSource:
         if not parsed.entries and (parsed.get("bozo") or not parsed.get("version")):
             reason = parsed.get("bozo_exception") or "no RSS or Atom document found"
             raise self._error(f"not a readable RSS/Atom feed ({reason})")
+        problem = parsed.get("bozo_exception")
+        # A truncated document still yields "entries", half-read or empty ones that became
+        # phantom mentions: it is a failed poll, storing nothing. Sloppy markup inside an
+        # otherwise whole feed (an unclosed <b> in a title) is read as well as it can be.
+        if isinstance(problem, SAXParseException) and (
+            problem.getMessage() in _TRUNCATED
+            or any(not (e.get("id") or e.get("link") or e.get("title")) for e in parsed.entries)
+        ):
+            where = f"line {problem.getLineNumber()}, column {problem.getColumnNumber()}"
+            raise self._error(f"not a readable RSS/Atom feed ({problem.getMessage()} at {where})")
         return parsed
 
     def _mention(self, entry: Any, feed_title: str) -> Mention:
@@ -124,7 +135,7 @@ class FeedSource:
         return Mention(
             remote_id=_entry_id(entry, link, title),
             url=link or self._fallback_url(entry),
-            author=str(entry.get("author") or "").strip() or feed_title or "feed",
+            author=str(entry.get("author") or "").strip() or _site(link) or feed_title or "feed",
             text=html_to_text(_body_html(entry)),
             created_at=published or utcnow(),
             kind=Kind.FEED,
@@ -193,6 +204,18 @@ def _entry_time(entry: Any) -> datetime | None:
         if parsed:  # feedparser normalises every date format to a UTC struct_time
             return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
     return None
+
+
+# What expat says of a document that stops before its end.
+_TRUNCATED = ("no element found", "unclosed token", "unclosed CDATA section")
+
+
+def _site(link: str) -> str:
+    """Who wrote an entry without an author: the site it links to (an alert's source)."""
+    if not link.lower().startswith(("http://", "https://")):
+        return ""
+    host = urlsplit(link).hostname or ""
+    return host.removeprefix("www.")
 
 
 def _entry_id(entry: Any, link: str, title: str) -> str:

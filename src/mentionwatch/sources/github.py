@@ -69,7 +69,7 @@ class GitHubSource(GitHubApi):
             for hit in hits.items:
                 found.setdefault(hit.remote_id, hit)  # a mention that is also a hit stays one
             new_parts[f"keyword:{keyword}"] = hits.cursor
-        return Batch(list(found.values()), join_cursor(new_parts))
+        return Batch(list(found.values()), join_cursor(new_parts), batch.not_before)
 
     async def _notifications(self, cursor: str | None, horizon: datetime) -> Batch[Mention]:
         endpoint = "/notifications"
@@ -84,7 +84,7 @@ class GitHubSource(GitHubApi):
         )
         wanted = [n for n in batch.items if n.get("reason") in MENTION_REASONS]
         found = await asyncio.gather(*(self._resolve(n, lower) for n in wanted))
-        return Batch([m for m in found if m is not None], batch.cursor)
+        return Batch([m for m in found if m is not None], batch.cursor, batch.not_before)
 
     async def _resolve(self, note: Item, lower: datetime) -> Mention | None:
         """The comment behind a notification: the latest one that mentions the account."""

@@ -73,8 +73,9 @@ class GitHubApi:
         """A newest-first listing; validators and X-Poll-Interval are kept in its cursor."""
         state = SweepState.decode(cursor)
         extra = dict(state.extra)
-        if float(extra.get("next_poll", 0)) > self.clock():
-            return Batch([], cursor)  # GitHub asked us not to poll this listing yet
+        next_poll = float(extra.get("next_poll", 0))
+        if next_poll > self.clock():  # GitHub asked us not to poll this listing yet
+            return Batch([], cursor, not_before=parse_timestamp(next_poll))
 
         async def fetch_page(token: str | None, floor: Any) -> Page[Item]:
             if token is not None:

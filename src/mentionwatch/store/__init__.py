@@ -42,6 +42,8 @@ class MentionFilter:
     due_before: Mapping[str, datetime] = field(default_factory=dict)
     limit: int | None = None
     newest_first: bool = False
+    # Words that must all appear (any case) in the text, title, author or URL.
+    grep: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -357,7 +359,7 @@ class Store(ReportQueries, ManualStates):
 
     def mentions(self, where: MentionFilter, now: datetime) -> Iterator[StoredMention]:
         """Stream the selected mentions, oldest first, straight from the indexes."""
-        sql, params = _select(where, to_db(now))
+        sql, params = _select(where, to_db(now), self.dialect)
         try:
             for row in self.db.execute(sql, params):
                 yield stored(row, now)
@@ -392,37 +394,49 @@ class Store(ReportQueries, ManualStates):
 
     def set_state(
         self, ids: Iterable[int], state: State, now: datetime, until: datetime | None = None
-    ) -> list[int]:
-        """Manual states; returns the ids that exist. `done` records a manual answer time."""
-        ids = list(ids)
+    ) -> list[StoredMention]:
+        """Manual states; returns each mention (once) as it was before, to say what changed.
+
+        A mention already in `state` is left as it is (a snooze is renewed). `done` records a
+        manual answer time.
+        """
+        ids = list(dict.fromkeys(ids))
         stamp = to_db(now)
         with self.transaction() as db:
-            missing = [i for i in ids if not db.execute(
-                "SELECT 1 FROM mentions WHERE id = ?", (i,)).fetchone()]  # fmt: skip
+            before: list[StoredMention] = []
+            missing: list[int] = []
+            for i in ids:
+                row = db.execute(f"SELECT {COLUMNS} FROM mentions WHERE id = ?", (i,)).fetchone()
+                if row is None:
+                    missing.append(i)
+                else:
+                    before.append(stored(row, now))
             if missing:
                 raise UsageError(f"no mention with id {', '.join(map(str, missing))}")
-            for mention_id in ids:
+            for mention in before:
+                if mention.state is state and state is not State.SNOOZED:
+                    continue
                 if state is State.ANSWERED:
                     db.execute(
                         "UPDATE mentions SET state = 'answered', state_changed_at = :now, "
                         "snoozed_until = NULL, answered_at = COALESCE(answered_at, :now), "
                         "answered_by = COALESCE(answered_by, 'manual') WHERE id = :id",
-                        {"now": stamp, "id": mention_id},
+                        {"now": stamp, "id": mention.id},
                     )
                 elif state is State.OPEN:
                     db.execute(
                         "UPDATE mentions SET state = 'open', state_changed_at = :now, "
                         "reopened_at = :now, snoozed_until = NULL, answered_at = NULL, "
                         "answered_url = NULL, answered_by = NULL WHERE id = :id",
-                        {"now": stamp, "id": mention_id},
+                        {"now": stamp, "id": mention.id},
                     )
                 else:
                     db.execute(
                         "UPDATE mentions SET state = ?, state_changed_at = ?, snoozed_until = ? "
                         "WHERE id = ?",
-                        (str(state), stamp, to_db(until) if until else None, mention_id),
+                        (str(state), stamp, to_db(until) if until else None, mention.id),
                     )
-        return ids
+        return before
 
     def prune(self, before: datetime) -> int:
         """Forget handled mentions (and poll logs) older than `before`; open ones are kept."""
@@ -450,7 +464,7 @@ class Store(ReportQueries, ManualStates):
         )
 
 
-def _select(where: MentionFilter, now: str) -> tuple[str, list[Any]]:
+def _select(where: MentionFilter, now: str, dialect: Dialect = "sqlite") -> tuple[str, list[Any]]:
     """The SELECT for a filter: one arm per state condition, merged in time order.
 
     Each arm walks the (state, created_at) index in order, so SQLite merges the arms and stops
@@ -463,6 +477,14 @@ def _select(where: MentionFilter, now: str) -> tuple[str, list[Any]]:
         if values:
             common.append(f"{column} IN ({', '.join('?' * len(values))})")
             common_params.extend(values)
+    like = "LIKE" if dialect == "sqlite" else "ILIKE"  # SQLite's LIKE ignores (ASCII) case
+    for word in where.grep:
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        common.append(
+            "(" + " OR ".join(f"COALESCE({column}, '') {like} ? ESCAPE '\\'"
+                              for column in ("text", "title", "author", "url")) + ")"
+        )  # fmt: skip
+        common_params.extend([pattern] * 4)
     if where.older_than is not None:
         common.append("created_at <= ?")
         common_params.append(to_db(from_db(now) - where.older_than))

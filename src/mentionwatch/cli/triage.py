@@ -1,0 +1,179 @@
+"""`done`, `dismiss`, `snooze` and `reopen`: by id, or all that `list`'s filters select."""
+
+import sys
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from mentionwatch.cli.common import (
+    AccountOption,
+    AllOption,
+    GrepOption,
+    LimitOption,
+    OlderOption,
+    OverdueOption,
+    PlatformOption,
+    StateOption,
+    duration_option,
+    err,
+    handled,
+    known_accounts,
+    known_platforms,
+    load_config,
+    open_store,
+)
+from mentionwatch.errors import UsageError
+from mentionwatch.models import State
+from mentionwatch.selection import StateChoice, select
+from mentionwatch.timeutil import utcnow
+
+# Annotations are not postponed (see cli/__init__.py): Typer reads them at every start.
+
+OptionalIds = Annotated[
+    list[int] | None, typer.Argument(help="Mention ids, as `list` shows them; or use filters.")
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Change what the filters select without asking.")
+]
+# A snooze longer than this is a dismissal; far longer ones overflow the calendar.
+LONGEST_SNOOZE = timedelta(days=366)
+_VERBS = {State.ANSWERED: "mark as answered", State.DISMISSED: "dismiss",
+          State.SNOOZED: "snooze", State.OPEN: "reopen"}  # fmt: skip
+
+
+def _triage(
+    state: State,
+    ids: list[int] | None,
+    account: list[str] | None,
+    platform: list[str] | None,
+    older_than: str | None,
+    overdue: bool,
+    states: list[StateChoice] | None,
+    all_states: bool,
+    limit: int | None,
+    grep: list[str] | None,
+    yes: bool,
+    snooze_for: timedelta | None = None,
+) -> None:
+    from mentionwatch.render.triage import confirmation
+
+    filtered = bool(account or platform or older_than or overdue or states or all_states
+                    or limit or grep)  # fmt: skip
+    if ids and filtered:
+        raise UsageError("give mention ids or filters, not both")
+    if not ids and not filtered:
+        raise UsageError("give mention ids, or filters such as --platform or --older-than")
+    config = load_config(required=False)
+    now = utcnow()
+    until = now + snooze_for if snooze_for is not None else None
+    with open_store(config, write=True) as store:
+        if not ids:
+            older = duration_option("--older-than", older_than) if older_than else None
+            chosen = select(config, now, accounts=known_accounts(config, store, account),
+                            platforms=known_platforms(platform), older_than=older,
+                            overdue=overdue, states=states or _default_states(state),
+                            all_states=all_states, limit=limit, grep=grep or ())  # fmt: skip
+            ids = [m.id for m in chosen.mentions(store, config, now)]
+            if not ids:
+                err.print("Nothing matches those filters; nothing changed.", markup=False)
+                return
+            _confirm(state, len(ids), yes)
+        before = store.set_state(ids, state, now, until)
+    for line in confirmation(before, state, now, config.zone, until):
+        err.print(line, markup=False)
+
+
+def _default_states(state: State) -> list[StateChoice]:
+    """What a filter selects without --state: waiting mentions; for `reopen`, closed ones."""
+    if state is State.OPEN:
+        return [StateChoice.ANSWERED, StateChoice.DISMISSED, StateChoice.SNOOZED]
+    return []
+
+
+def _confirm(state: State, count: int, yes: bool) -> None:
+    noun = f"{count} mention{'s' if count != 1 else ''}"
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"this would {_VERBS[state]} {noun}: add --yes to do it without a "
+                         "terminal to ask at")  # fmt: skip
+    if not typer.confirm(f"This will {_VERBS[state]} {noun}. Go ahead?", err=True):
+        raise typer.Exit(1)
+
+
+@handled
+def done(
+    ids: OptionalIds = None,
+    account: AccountOption = None,
+    platform: PlatformOption = None,
+    older_than: OlderOption = None,
+    overdue: OverdueOption = False,
+    state: StateOption = None,
+    all_states: AllOption = False,
+    limit: LimitOption = None,
+    grep: GrepOption = None,
+    yes: YesOption = False,
+) -> None:
+    """Mark mentions as answered by hand (you replied somewhere we can't see)."""
+    _triage(State.ANSWERED, ids, account, platform, older_than, overdue, state, all_states,
+            limit, grep, yes)  # fmt: skip
+
+
+@handled
+def dismiss(
+    ids: OptionalIds = None,
+    account: AccountOption = None,
+    platform: PlatformOption = None,
+    older_than: OlderOption = None,
+    overdue: OverdueOption = False,
+    state: StateOption = None,
+    all_states: AllOption = False,
+    limit: LimitOption = None,
+    grep: GrepOption = None,
+    yes: YesOption = False,
+) -> None:
+    """Dismiss mentions that need no answer."""
+    _triage(State.DISMISSED, ids, account, platform, older_than, overdue, state, all_states,
+            limit, grep, yes)  # fmt: skip
+
+
+@handled
+def snooze(
+    ids: OptionalIds = None,
+    for_: Annotated[str, typer.Option("--for", help="How long, e.g. 4h or 2d.")] = "4h",
+    account: AccountOption = None,
+    platform: PlatformOption = None,
+    older_than: OlderOption = None,
+    overdue: OverdueOption = False,
+    state: StateOption = None,
+    all_states: AllOption = False,
+    limit: LimitOption = None,
+    grep: GrepOption = None,
+    yes: YesOption = False,
+) -> None:
+    """Hide mentions until later; they come back as open when the time is up."""
+    delta = duration_option("--for", for_)
+    if delta > LONGEST_SNOOZE:
+        raise UsageError(f"--for: {for_!r} is longer than a year (366d); `dismiss` mentions "
+                         "that need no answer")  # fmt: skip
+    _triage(State.SNOOZED, ids, account, platform, older_than, overdue, state, all_states,
+            limit, grep, yes, snooze_for=delta)  # fmt: skip
+
+
+@handled
+def reopen(
+    ids: OptionalIds = None,
+    account: AccountOption = None,
+    platform: PlatformOption = None,
+    older_than: OlderOption = None,
+    overdue: OverdueOption = False,
+    state: StateOption = None,
+    all_states: AllOption = False,
+    limit: LimitOption = None,
+    grep: GrepOption = None,
+    yes: YesOption = False,
+) -> None:
+    """Put mentions back in the open list (replies older than now no longer answer them)."""
+    _triage(State.OPEN, ids, account, platform, older_than, overdue, state, all_states,
+            limit, grep, yes)  # fmt: skip
