@@ -9,22 +9,31 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
+from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.screen import Screen
 
 from mentionwatch.config import Config
 from mentionwatch.errors import MentionwatchError
+from mentionwatch.inbox.detail import thread_note
 from mentionwatch.inbox.queue import InboxFilter, UndoLog
+from mentionwatch.inbox.screens import Count, ReplyEditor
 from mentionwatch.inbox.view import InboxScreen
 from mentionwatch.models import StoredMention
 from mentionwatch.store import Store
-from mentionwatch.text import one_line
+from mentionwatch.text import one_line, safe_url
 from mentionwatch.timeutil import utcnow
 
 if TYPE_CHECKING:
     from mentionwatch.poll import PollResult
+
+
+class ReplyLimit:
+    """The platform's limit for the reply being written, once it has been asked."""
+
+    value: int | None = None
 
 
 class InboxApp(App[None]):
@@ -53,6 +62,7 @@ class InboxApp(App[None]):
         self.clock = clock
         self.undo = UndoLog()
         self.threads: dict[int, RenderableType] = {}
+        self.drafts: dict[int, str] = {}  # replies written but not sent, by mention id
         self.polling = False
         # Where a background poll opens its own connection (a PostgreSQL store's `path` is the
         # URL as shown, without its password).
@@ -71,10 +81,107 @@ class InboxApp(App[None]):
     # -- reply and thread ------------------------------------------------------------------
 
     def start_reply(self, mention: StoredMention) -> None:
-        self.view.say(f"#{mention.id}: replying from the inbox is not available yet.", error=True)
+        """The editor, counting as the platform does; sending goes through the replying core."""
+        from mentionwatch.replying import check_reply_text
+
+        try:
+            can_post = check_reply_text(self.config, mention, "") is not None
+        except MentionwatchError as exc:  # e.g. its account has left the config
+            self.view.say(f"#{mention.id}: cannot reply: {exc}", error=True)
+            return
+        if not can_post:
+            self.run_worker(self.open_reply_page(mention), group="reply")
+            return
+        limit = ReplyLimit()
+
+        def counter(text: str) -> Count | None:
+            try:
+                found = check_reply_text(self.config, mention, text, limit=limit.value)
+            except MentionwatchError:
+                return None
+            return None if found is None else Count(found.describe(), found.ok)
+
+        to = Text(f"Reply to #{mention.id} ", style="bold")
+        to.append(one_line(mention.author), style="" if self.no_color else "cyan")
+        to.append(f" as {one_line(mention.account)} ({mention.platform})\n")
+        to.append(one_line(mention.text, 200), style="dim")
+        editor = ReplyEditor(to, counter, self.drafts.get(mention.id, ""))
+        self.push_screen(editor, lambda text: self.reply_written(mention, text))
+        self.run_worker(self.fetch_limit(mention, limit, editor), group="limit")
+
+    async def fetch_limit(
+        self, mention: StoredMention, limit: ReplyLimit, editor: ReplyEditor
+    ) -> None:
+        """The instance's own limit (Mastodon asks it once); until then the platform default."""
+        from mentionwatch.replying import reply_limit
+
+        try:
+            limit.value = await reply_limit(self.config, mention)
+        except MentionwatchError as exc:
+            self.view.say(f"The platform's length limit is unknown ({exc}); counting "
+                          "against its default.", error=True)  # fmt: skip
+            return
+        editor.recount_later()
+
+    def reply_written(self, mention: StoredMention, text: str | None) -> None:
+        if text is None:  # Esc: the draft is thrown away
+            self.drafts.pop(mention.id, None)
+            self.view.say("Reply cancelled; nothing was sent.")
+            return
+        self.drafts[mention.id] = text  # kept until it is sent: a failure must not lose it
+        self.view.say(f"Sending the reply to #{mention.id}…")
+        self.run_worker(self.send(mention, text), group="reply")
+
+    async def send(self, mention: StoredMention, text: str) -> None:
+        from mentionwatch.replying import send_reply
+
+        try:
+            outcome = await send_reply(self.store, self.config, mention.id, text)
+        except MentionwatchError as exc:
+            self.view.say(f"Reply to #{mention.id} not sent: {exc} (r: the draft is kept)",
+                          error=True)  # fmt: skip
+            return
+        self.drafts.pop(mention.id, None)
+        posted = outcome.posted
+        link = safe_url(posted.url) if posted is not None else ""
+        self.view.say(f"Replied to #{mention.id}; it is answered. {link}".rstrip())
+        self.view.reload()
+
+    async def open_reply_page(self, mention: StoredMention) -> None:
+        """HN and feeds have no posting API: their reply page, in the browser."""
+        from mentionwatch.replying import send_reply
+
+        try:
+            # Without a posting API, send_reply sends nothing and only says where to reply.
+            outcome = await send_reply(self.store, self.config, mention.id, "(in the browser)")
+        except MentionwatchError as exc:
+            self.view.say(f"#{mention.id}: cannot reply: {exc}", error=True)
+            return
+        page = safe_url(outcome.reply_page or "")
+        if page and self.browse(page):
+            self.view.say(f"{mention.platform} has no posting API: reply in the browser; a "
+                          "poll will see your reply (or press d).")  # fmt: skip
+        else:
+            self.view.say(f"{mention.platform} has no posting API: reply at {page}")
 
     def start_thread(self, mention: StoredMention) -> None:
-        self.view.say(f"#{mention.id}: threads in the inbox are not available yet.", error=True)
+        self.threads[mention.id] = thread_note("fetching…")
+        self.view.show_detail()
+        self.run_worker(self.fetch_thread(mention), group="thread")
+
+    async def fetch_thread(self, mention: StoredMention) -> None:
+        from mentionwatch.render.thread import thread_view
+        from mentionwatch.replying import fetch_thread
+
+        try:
+            posts = await fetch_thread(self.config, mention)
+        except MentionwatchError as exc:
+            self.threads[mention.id] = thread_note(f"could not be fetched: {exc}")
+        else:
+            title = Text(f"Thread, oldest first ({len(posts)} before it)", style="bold")
+            self.threads[mention.id] = Group(title, thread_view(posts, mention))
+        if self.view.current is not None and self.view.current.id == mention.id:
+            self.view.show_detail()
 
     # -- poll ------------------------------------------------------------------------------
 

@@ -50,5 +50,6 @@ def detail_view(
     return Group(*parts)
 
 
-def thread_placeholder(message: str) -> Text:
+def thread_note(message: str) -> Text:
+    """Where the thread goes while it is fetched, or why it is not there."""
     return Text(f"Thread: {one_line(message)}", style="italic")

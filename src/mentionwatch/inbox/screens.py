@@ -87,15 +87,16 @@ class ReplyEditor(ModalScreen[str | None]):
     ReplyEditor #count.over { color: $error; text-style: bold; }
     """
 
-    def __init__(self, to: Text, counter: Callable[[str], Count | None]) -> None:
+    def __init__(self, to: Text, counter: Callable[[str], Count | None], draft: str = "") -> None:
         super().__init__()
         self.to = to
         self.counter = counter
+        self.draft = draft
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.to, id="to", markup=False)
-            yield TextArea(id="text", soft_wrap=True, show_line_numbers=False)
+            yield TextArea(self.draft, id="text", soft_wrap=True, show_line_numbers=False)
             yield Static(Text(""), id="count", markup=False)
 
     def on_mount(self) -> None:
