@@ -26,7 +26,7 @@ DB_ENV = "MENTIONWATCH_DB"
 _SETTINGS_KEYS = {
     "sla", "warn_at", "backfill", "database", "max_pages", "max_wait", "concurrency",
     "per_host", "timeout", "retries", "business_hours", "timezone", "holidays",
-    "password_file", "user", "lease", "keep_raw",
+    "password_file", "user", "lease", "keep_raw", "workers",
 }  # fmt: skip
 _ACCOUNT_KEYS = {
     "name", "platform", "server", "api_url", "handle", "keywords", "sla", "warn_at",
@@ -58,6 +58,8 @@ class Settings:
     timeout: timedelta = timedelta(seconds=20)
     retries: int = 3
     keep_raw: bool = False
+    # Processes a poll of many accounts fetches in; None: one per core (workers.py).
+    workers: int | None = None
     # The business calendar accounts inherit key by key; `timezone` alone also sets the days
     # that `stats --by day` counts in.
     business_hours: str = ""
@@ -220,6 +222,7 @@ def _settings(raw: Mapping[str, Any], path: Path, where: str) -> Settings:
         timeout=_duration(raw, "timeout", where, base.timeout),
         retries=_positive(raw, "retries", where, base.retries, minimum=0),
         keep_raw=_get(raw, "keep_raw", bool, where, base.keep_raw),
+        workers=_positive(raw, "workers", where, 1) if "workers" in raw else None,
         business_hours=hours,
         timezone=zone,
         holidays=holidays,

@@ -1,4 +1,8 @@
-"""Poll every enabled account concurrently; commit each account's results atomically."""
+"""Poll every enabled account concurrently; commit each account's results atomically.
+
+Fetching is fetch.py's (in this process, or in worker processes for many accounts: workers.py);
+storing happens here, in this process only.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,17 @@ import asyncio
 import contextlib
 import gc
 import logging
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from mentionwatch.config import Config
-from mentionwatch.errors import SourceError
-from mentionwatch.fetched import Mention
+from mentionwatch.fetch import Fetched, fetch_account, http_for
 from mentionwatch.http import Http
 from mentionwatch.models import Account
 from mentionwatch.store import Store
 from mentionwatch.timeutil import utcnow
+from mentionwatch.workers import fetch_in_workers, worker_count
 
 log = logging.getLogger("mentionwatch.poll")
 
@@ -56,11 +59,39 @@ def run_poll(
     hooks: PollHooks | None = None,
     http: Http | None = None,
     clock: Callable[[], datetime] | None = None,
+    workers: int | None = None,
 ) -> list[PollResult]:
+    """Poll the chosen accounts: in worker processes when there are many, else in this one."""
     # Looked up at call time, so that a test that freezes utcnow freezes polls too.
     now = clock or utcnow
+    hooks = hooks or PollHooks()
     with _no_cycle_collection():
-        return asyncio.run(poll_all(config, store, accounts, hooks or PollHooks(), http, now))
+        chosen = chosen_accounts(config, accounts)
+        count = worker_count(workers or config.settings.workers, len(chosen)) if not http else 0
+        if count:
+            return _poll_in_workers(config, store, chosen, hooks, now, count)
+        return asyncio.run(poll_all(config, store, accounts, hooks, http, now))
+
+
+def _poll_in_workers(
+    config: Config,
+    store: Store,
+    chosen: Sequence[Account],
+    hooks: PollHooks,
+    clock: Callable[[], datetime],
+    count: int,
+) -> list[PollResult]:
+    by_name = {a.name: a for a in chosen}
+    results: dict[str, PollResult] = {}
+
+    def store_one(fetched: Fetched) -> None:
+        result = store_fetched(by_name[fetched.account], fetched, store, clock)
+        results[fetched.account] = result
+        hooks.finished(result)
+
+    cursors = {a.name: store.cursors(a.name) for a in chosen}
+    fetch_in_workers(config.settings, chosen, cursors, count, clock, hooks.started, store_one)
+    return [results[a.name] for a in chosen]
 
 
 @contextlib.contextmanager
@@ -89,18 +120,38 @@ async def poll_all(
     http: Http | None,
     clock: Callable[[], datetime],
 ) -> list[PollResult]:
-    chosen = [a for a in config.accounts if a.enabled and (not names or a.name in names)]
-    s = config.settings
-    client = http or Http(
-        timeout=s.timeout.total_seconds(),
-        retries=s.retries,
-        max_wait=s.max_wait.total_seconds(),
-        concurrency=s.concurrency,
-        per_host=s.per_host,
-    )
+    chosen = chosen_accounts(config, names)
+    client = http or http_for(config.settings)
     async with client:
         tasks = [poll_account(account, store, client, hooks, clock) for account in chosen]
         return list(await asyncio.gather(*tasks))
+
+
+def chosen_accounts(config: Config, names: Sequence[str]) -> list[Account]:
+    return [a for a in config.accounts if a.enabled and (not names or a.name in names)]
+
+
+def store_fetched(
+    account: Account, fetched: Fetched, store: Store, clock: Callable[[], datetime]
+) -> PollResult:
+    """Commit one account's fetch atomically, record the run, and say what changed."""
+    saved = None
+    error = fetched.error
+    if error is None or fetched.partial:
+        saved = store.save_poll(account.name, account.platform, fetched.mentions,
+                                fetched.replies, fetched.cursors, clock())  # fmt: skip
+    store.record_run(account.name, account.platform, fetched.started, clock(), error, saved)
+    return PollResult(
+        account=account.name,
+        platform=account.platform,
+        new_mentions=saved.new_mentions if saved else 0,
+        newly_answered=saved.newly_answered if saved else 0,
+        still_open=saved.still_open if saved else 0,
+        new_replies=saved.new_replies if saved else 0,
+        error=error,
+        seconds=fetched.seconds,
+        not_before=fetched.not_before,
+    )
 
 
 async def poll_account(
@@ -110,64 +161,8 @@ async def poll_account(
     hooks: PollHooks,
     clock: Callable[[], datetime],
 ) -> PollResult:
-    from mentionwatch.sources.registry import PLATFORMS
-
     hooks.started(account)
-    started = clock()
-    began = time.monotonic()
-    fetcher = http.for_account(account)
-    saved = None
-    not_before = None
-    try:
-        source = PLATFORMS[account.platform].load()(account, fetcher)
-        cursors = store.cursors(account.name)
-        # The one backfill rule: a listing without a cursor looks back this far, by this
-        # poll's clock; the sources' shared sweep applies it.
-        horizon = started - account.backfill
-        mentions = await source.mentions(cursors.get("mentions"), horizon)
-        kept = [m for m in mentions.items if _is_mention(account, m)]
-        not_before = mentions.not_before
-        try:
-            replies = await source.replies(cursors.get("replies"), horizon)
-        except SourceError:
-            # Keep what was fetched (a spent quota must not cost it again next run); the
-            # replies cursor stays put, so no answer is missed.
-            saved = store.save_poll(
-                account.name, account.platform, kept, [], {"mentions": mentions.cursor}, clock()
-            )
-            raise
-        saved = store.save_poll(
-            account.name,
-            account.platform,
-            kept,
-            replies.items,
-            {"mentions": mentions.cursor, "replies": replies.cursor},
-            clock(),
-        )
-        error = None
-    except SourceError as exc:
-        # Sources build some messages from server text: one that echoed a secret is redacted.
-        error = fetcher.redact(str(exc))
-    except Exception as exc:  # a parser bug on one account must not stop the others
-        log.debug("unexpected failure polling %s", account.name, exc_info=True)
-        error = fetcher.redact(f"{account.name}: unexpected {type(exc).__name__}: {exc}")
-    store.record_run(account.name, account.platform, started, clock(), error, saved)
-    result = PollResult(
-        account=account.name,
-        platform=account.platform,
-        new_mentions=saved.new_mentions if saved else 0,
-        newly_answered=saved.newly_answered if saved else 0,
-        still_open=saved.still_open if saved else 0,
-        new_replies=saved.new_replies if saved else 0,
-        error=error,
-        seconds=time.monotonic() - began,
-        not_before=not_before,
-    )
+    fetched = await fetch_account(account, store.cursors(account.name), http, clock)
+    result = store_fetched(account, fetched, store, clock)
     hooks.finished(result)
     return result
-
-
-def _is_mention(account: Account, mention: Mention) -> bool:
-    author = mention.author.lower().lstrip("@")
-    ignored = {a.lower().lstrip("@") for a in account.ignore_authors}
-    return author not in account.own_names and author not in ignored

@@ -22,6 +22,7 @@ from mentionwatch.cli.common import (
     OverdueOption,
     PlatformOption,
     StateOption,
+    WorkersOption,
     database_password,
     duration_option,
     err,
@@ -31,6 +32,7 @@ from mentionwatch.cli.common import (
     load_config,
     open_store,
     out,
+    with_workers,
     written_atomically,
 )
 from mentionwatch.config_secrets import resolve_secrets
@@ -231,12 +233,13 @@ def poll(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log every request to stderr.")
     ] = False,
+    workers: WorkersOption = None,
 ) -> None:
     """Fetch new mentions and replies from every enabled account."""
     from mentionwatch.cli.poll import log_to_stderr, run
 
     log_to_stderr(verbose or STATE.verbose)
-    config = load_config()
+    config = with_workers(load_config(), workers)
     names = known_accounts(config, None, account)
     config = resolve_secrets(config)
     location = config_mod.database_path(STATE.db, config)

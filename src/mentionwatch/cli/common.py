@@ -168,3 +168,24 @@ def known_platforms(names: list[str] | None) -> list[str]:
         if name not in PLATFORMS:
             raise UsageError(f"--platform: no platform named {name!r} ({', '.join(PLATFORMS)})")
     return names or []
+
+
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Processes to fetch in (default: [settings] workers, else one per core; "
+        "1: this process only). Used from 16 accounts on.",
+    ),
+]
+
+
+def with_workers(config: Config, workers: int | None) -> Config:
+    """The config with `--workers` in place of `[settings] workers`, when given."""
+    if workers is None:
+        return config
+    import dataclasses
+
+    settings = dataclasses.replace(config.settings, workers=workers)
+    return dataclasses.replace(config, settings=settings)

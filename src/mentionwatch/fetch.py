@@ -1,0 +1,91 @@
+"""Fetching one account: its new mentions and replies, or why it failed; no store, no output.
+
+Used by `poll` in its own process and by each worker process (workers.py) alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mentionwatch.config import Settings
+from mentionwatch.errors import SourceError
+from mentionwatch.fetched import Mention, Reply
+from mentionwatch.http import Http
+from mentionwatch.models import Account
+
+log = logging.getLogger("mentionwatch.poll")
+
+
+def http_for(settings: Settings, concurrency: int | None = None) -> Http:
+    return Http(
+        timeout=settings.timeout.total_seconds(),
+        retries=settings.retries,
+        max_wait=settings.max_wait.total_seconds(),
+        concurrency=concurrency or settings.concurrency,
+        per_host=settings.per_host,
+    )
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One account's fetch, ready to store: what came back, or why it failed (redacted)."""
+
+    account: str
+    started: datetime
+    mentions: Sequence[Mention] = ()
+    replies: Sequence[Reply] = ()
+    cursors: Mapping[str, str | None] = field(default_factory=dict)
+    error: str | None = None
+    # The mentions were fetched but the replies failed: store the mentions, keep the error.
+    partial: bool = False
+    seconds: float = 0.0
+    # The platform asked not to be polled before this time (GitHub's X-Poll-Interval).
+    not_before: datetime | None = None
+
+
+async def fetch_account(
+    account: Account, cursors: Mapping[str, str], http: Http, clock: Callable[[], datetime]
+) -> Fetched:
+    """Fetch one account's new mentions and replies; never raises, never touches the store."""
+    from mentionwatch.sources.registry import PLATFORMS
+
+    started = clock()
+    began = time.monotonic()
+    fetcher = http.for_account(account)
+    mentions: list[Mention] = []
+    got: dict[str, str | None] = {}
+    not_before = None
+    try:
+        source = PLATFORMS[account.platform].load()(account, fetcher)
+        # The one backfill rule: a listing without a cursor looks back this far, by this
+        # poll's clock; the sources' shared sweep applies it.
+        horizon = started - account.backfill
+        found = await source.mentions(cursors.get("mentions"), horizon)
+        mentions = [m for m in found.items if _is_mention(account, m)]
+        got["mentions"] = found.cursor
+        not_before = found.not_before
+        replies = await source.replies(cursors.get("replies"), horizon)
+        got["replies"] = replies.cursor
+        return Fetched(account.name, started, mentions, replies.items, got,
+                       seconds=time.monotonic() - began, not_before=not_before)  # fmt: skip
+    except SourceError as exc:
+        # Sources build some messages from server text: one that echoed a secret is redacted.
+        error = fetcher.redact(str(exc))
+    except Exception as exc:  # a parser bug on one account must not stop the others
+        log.debug("unexpected failure polling %s", account.name, exc_info=True)
+        error = fetcher.redact(f"{account.name}: unexpected {type(exc).__name__}: {exc}")
+    # Mentions fetched before the replies failed are kept (a spent quota must not cost them
+    # again next run); the replies cursor stays put, so no answer is missed.
+    partial = "mentions" in got
+    return Fetched(account.name, started, mentions, (), got, error, partial,
+                   time.monotonic() - began, not_before)  # fmt: skip
+
+
+def _is_mention(account: Account, mention: Mention) -> bool:
+    author = mention.author.lower().lstrip("@")
+    ignored = {a.lower().lstrip("@") for a in account.ignore_authors}
+    return author not in account.own_names and author not in ignored
