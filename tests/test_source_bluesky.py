@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -149,8 +150,74 @@ class FakePds:
             f"{app}/xrpc/{SEARCH}": self.search_posts,
             f"{app}/xrpc/{AUTHOR_FEED}": self.author_feed,
         }
+        # Replying: createRecord on the PDS (the record is what the account posted), and what
+        # replying reads: getPosts, getPostThread, resolveHandle, listRecords.
+        self.created: list[dict[str, Any]] = []  # createRecord bodies, in order
+        self.known_posts: dict[str, Any] = {}  # post views by uri, for getPosts
+        self.threads: dict[str, Any] = {}  # getPostThread bodies by uri
+        self.handles: dict[str, str] = {}  # handle -> DID, for resolveHandle
+        self.hang_after_create = 0.0
+        routes.update({
+            f"{pds}/xrpc/com.atproto.repo.createRecord": self.create_record,
+            f"{pds}/xrpc/com.atproto.repo.listRecords": self.list_records,
+            f"{pds}/xrpc/com.atproto.identity.resolveHandle": self.resolve_handle,
+            f"{app}/xrpc/app.bsky.feed.getPosts": self.get_posts,
+            f"{app}/xrpc/app.bsky.feed.getPostThread": self.get_post_thread,
+        })  # fmt: skip
         for path, handler in routes.items():
             server.expect_request(path).respond_with_handler(self.recorded(path, handler))
+
+    def create_record(self, request: Request) -> Response:
+        failure = self.auth_failure(request)
+        if failure:
+            return failure
+        body = request.get_json()
+        if body.get("repo") != OWN_DID or body.get("collection") != "app.bsky.feed.post":
+            return self.error(400, "InvalidRequest", "Invalid repo or collection")
+        text = body["record"].get("text", "")
+        if len(text) > 3000:
+            return self.error(400, "InvalidRecord", "Record/text must not be longer than 3000")
+        self.created.append(body)
+        rkey = f"3lreply{len(self.created):06d}"
+        uri = f"at://{OWN_DID}/app.bsky.feed.post/{rkey}"
+        view = post_view(rkey, HANDLE, body["record"]["createdAt"])
+        view["record"] = body["record"]
+        self.feed.insert(0, {"post": view})  # the account's feed: the next poll sees it
+        if self.hang_after_create:
+            wait, self.hang_after_create = self.hang_after_create, 0.0
+            time.sleep(wait)
+        commit = {"cid": "bafyreicommit", "rev": "3lrev"}
+        return self.reply({"uri": uri, "cid": view["cid"], "commit": commit,
+                           "validationStatus": "valid"})  # fmt: skip
+
+    def list_records(self, request: Request) -> Response:
+        failure = self.auth_failure(request)
+        if failure:
+            return failure
+        records = [{"uri": item["post"]["uri"], "cid": item["post"]["cid"],
+                    "value": item["post"]["record"]} for item in self.feed]  # fmt: skip
+        return self.reply({"records": records[: int(request.args.get("limit", "50"))]})
+
+    def resolve_handle(self, request: Request) -> Response:
+        did = self.handles.get(request.args.get("handle", ""))
+        if did is None:
+            return self.error(400, "InvalidRequest", "Unable to resolve handle")
+        return self.reply({"did": did})
+
+    def get_posts(self, request: Request) -> Response:
+        failure = self.auth_failure(request)
+        wanted = request.args.getlist("uris")
+        return failure or self.reply({"posts": [self.known_posts[u] for u in wanted
+                                                if u in self.known_posts]})  # fmt: skip
+
+    def get_post_thread(self, request: Request) -> Response:
+        failure = self.auth_failure(request)
+        if failure:
+            return failure
+        uri = request.args.get("uri", "")
+        if uri not in self.threads:
+            return self.error(400, "NotFound", f"Post not found: {uri}")
+        return self.reply(self.threads[uri])
 
     def recorded(self, path: str, handler: Callable[[Request], Response]) -> Any:
         def handle(request: Request) -> Response:

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 from mentionwatch.errors import SourceError
-from mentionwatch.fetched import Batch, Mention, Reply, kept
+from mentionwatch.fetched import Batch, Mention, Reply, kept, raw_json
 from mentionwatch.models import Account, Kind
 from mentionwatch.sources.base import (
     Entry,
@@ -28,6 +28,7 @@ from mentionwatch.sources.base import (
     sweep_entries,
 )
 from mentionwatch.sources.bluesky_api import Xrpc, XrpcError
+from mentionwatch.sources.bluesky_reply import BlueskyReplies, post_context
 from mentionwatch.text import one_line, strip_controls
 from mentionwatch.timeutil import parse_timestamp
 
@@ -39,7 +40,7 @@ log = logging.getLogger("mentionwatch.sources.bluesky")
 T = TypeVar("T")
 
 
-class BlueskySource:
+class BlueskySource(BlueskyReplies):
     platform: ClassVar[str] = "bluesky"
 
     def __init__(self, account: Account, fetcher: Fetcher) -> None:
@@ -216,6 +217,7 @@ class BlueskySource:
             created_at=self._created_at(endpoint, item),
             kind=kind,
             raw=kept(self.account, item),
+            context=raw_json(post_context(item)),
         )
 
     def _post_uri(self, endpoint: str, item: Any) -> str:

@@ -63,6 +63,26 @@ class Xrpc:
             raise self._refused(nsid, response)
         return response.json()
 
+    async def procedure(self, nsid: str, body: Any) -> Response:
+        """POST an XRPC procedure on the PDS (a write: never re-sent once it may have arrived).
+
+        Returns any answer the server gave; an expired access token is renewed once first.
+        """
+        for attempt in range(2):
+            session = await self.ensure_session()
+            response = await self.fetcher.post(
+                f"{self.pds}/xrpc/{nsid}",
+                json_body=body,
+                headers={"Authorization": f"Bearer {session.access}"},
+                endpoint=nsid,
+                ok_statuses=(200, 400, 401, 403, 404, 413),
+                resend=False,
+            )
+            if response.status == 200 or not self._token_is_stale(response) or attempt:
+                return response
+            await self._renew()
+        raise AssertionError("unreachable")
+
     async def ensure_session(self) -> Session:
         if self.session is None:
             self.session = await self._login()
@@ -147,6 +167,11 @@ class Xrpc:
 
     def _fail(self, endpoint: str, problem: str) -> SourceError:
         return SourceError(self.account.name, endpoint, problem)
+
+
+def xrpc_error(response: Response) -> tuple[str, str]:
+    """The XRPC error name and message of a failed call ("" when unnamed)."""
+    return _xrpc_error(response)
 
 
 def _xrpc_error(response: Response) -> tuple[str, str]:
