@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -909,3 +911,116 @@ def test_config_check_online_with_a_revoked_token_names_the_env_var_not_the_toke
     ok, said = check_online(make_account(httpserver))
     assert not ok and said.startswith("gh-work: /user: ")
     assert "env GITHUB_TOKEN" in said and TOKEN not in said
+
+
+class FakeGitHubThreads:
+    """Issue and review comments that can be read and posted, and the events posting makes.
+
+    Posting follows the docs: POST /repos/{o}/{r}/issues/{n}/comments and
+    /pulls/{n}/comments/{id}/replies take {"body"} and answer 201 with the comment.
+    """
+
+    def __init__(self, httpserver: HTTPServer) -> None:
+        self.server = httpserver
+        self.base = httpserver.url_for("").rstrip("/")
+        self.issues: dict[int, dict[str, Any]] = {}
+        self.comments: dict[int, list[dict[str, Any]]] = {}  # issue comments by number
+        self.review_comments: dict[int, list[dict[str, Any]]] = {}  # by pull number
+        self.events: list[dict[str, Any]] = []  # the account's, newest first
+        self.posted: list[tuple[str, dict[str, Any]]] = []  # (path, body)
+        self.failures: list[Response] = []  # answered to the next posts instead
+        self.locked: set[int] = set()
+        self.scopes = "notifications, public_repo"
+        self.hang_after_post = 0.0
+        self.next_id = 5000
+        httpserver.expect_request(re.compile(r"^/repos/acme/widgets/.*")).respond_with_handler(
+            self.handle
+        )
+        httpserver.expect_request("/users/octocat/events").respond_with_handler(
+            lambda r: json_response(self.events)
+        )
+        httpserver.expect_request("/user").respond_with_handler(
+            lambda r: json_response(user("octocat"), headers={"X-OAuth-Scopes": self.scopes})
+        )
+
+    def handle(self, request: Request) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return json_response({"message": "Bad credentials"}, 401)
+        path = request.path.removeprefix(f"/repos/{REPO}")
+        if request.method == "POST":
+            return self.post(path, json.loads(request.get_data()))
+        if found := re.fullmatch(r"/issues/(\d+)", path):
+            number = int(found.group(1))
+            if number not in self.issues:
+                return json_response({"message": "Not Found"}, 404)
+            return json_response(self.issues[number])
+        if found := re.fullmatch(r"/issues/(\d+)/comments", path):
+            return json_response(self._since(request, self.comments.get(int(found.group(1)), [])))
+        if found := re.fullmatch(r"/pulls/(\d+)/comments", path):
+            listed = self.review_comments.get(int(found.group(1)), [])
+            return json_response(self._since(request, listed))
+        if found := re.fullmatch(r"/(issues|pulls)/comments/(\d+)", path):
+            for item in self._all():
+                if str(item["id"]) == found.group(2):
+                    return json_response(item)
+        return json_response({"message": "Not Found"}, 404)
+
+    def _since(self, request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        since = request.args.get("since")
+        return [i for i in items if since is None or i["updated_at"] >= since]
+
+    def _all(self) -> list[dict[str, Any]]:
+        return [c for group in (*self.comments.values(), *self.review_comments.values())
+                for c in group]  # fmt: skip
+
+    def review_comment(self, comment_id: int, number: int, body: str, login: str) -> Any:
+        item = issue_comment(self.base, comment_id, body, login=login, number=number)
+        item["url"] = f"{self.base}/repos/{REPO}/pulls/comments/{comment_id}"
+        item["html_url"] = f"https://github.com/{REPO}/pull/{number}#discussion_r{comment_id}"
+        item["pull_request_url"] = f"{self.base}/repos/{REPO}/pulls/{number}"
+        self.review_comments.setdefault(number, []).append(item)
+        return item
+
+    def post(self, path: str, body: dict[str, Any]) -> Response:
+        self.posted.append((path, body))
+        if self.failures:
+            return self.failures.pop(0)
+        if not isinstance(body.get("body"), str) or not body["body"]:
+            return json_response(
+                {
+                    "message": "Validation Failed",
+                    "errors": [
+                        {"resource": "IssueComment", "code": "missing_field", "field": "body"}
+                    ],
+                },
+                422,
+            )
+        self.next_id += 1
+        at = "2027-01-15T08:00:00Z"
+        if found := re.fullmatch(r"/issues/(\d+)/comments", path):
+            number = int(found.group(1))
+            if number not in self.issues:
+                return json_response({"message": "Not Found"}, 404)
+            if number in self.locked:
+                return json_response({"message": "Unable to create comment because issue is "
+                                      "locked."}, 403)  # fmt: skip
+            item = issue_comment(self.base, self.next_id, body["body"], login="octocat",
+                                 number=number, created=at)  # fmt: skip
+            self.comments.setdefault(number, []).append(item)
+            payload = {"action": "created", "issue": {"number": number}, "comment": item}
+            self.events.insert(0, event(self.next_id, "IssueCommentEvent", payload, created=at))
+        elif found := re.fullmatch(r"/pulls/(\d+)/comments/(\d+)/replies", path):
+            number, parent = int(found.group(1)), int(found.group(2))
+            if not any(c["id"] == parent for c in self.review_comments.get(number, [])):
+                return json_response({"message": "Not Found"}, 404)
+            item = self.review_comment(self.next_id, number, body["body"], "octocat")
+            item.update(in_reply_to_id=parent, created_at=at, updated_at=at)
+            payload = {"action": "created", "pull_request": {"number": number}, "comment": item}
+            kind = "PullRequestReviewCommentEvent"
+            self.events.insert(0, event(self.next_id, kind, payload, created=at))
+        else:
+            return json_response({"message": "Not Found"}, 404)
+        if self.hang_after_post:
+            wait, self.hang_after_post = self.hang_after_post, 0.0
+            time.sleep(wait)
+        return json_response(item, 201)

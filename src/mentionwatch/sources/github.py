@@ -16,14 +16,15 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from mentionwatch.errors import SourceError
-from mentionwatch.fetched import Batch, Mention, Reply, kept
+from mentionwatch.fetched import Batch, Mention, Reply, kept, raw_json
 from mentionwatch.models import Kind
 from mentionwatch.sources.base import (
     join_cursor,
     require,
     split_cursor,
 )
-from mentionwatch.sources.github_api import GitHubApi, Item
+from mentionwatch.sources.github_api import Item
+from mentionwatch.sources.github_reply import GitHubReplies
 from mentionwatch.text import strip_controls
 from mentionwatch.timeutil import to_db
 
@@ -42,7 +43,7 @@ _TEAM = re.compile(r"(?<![\w@/.-])@[\w-]+/[\w.-]+")
 _HIDDEN = re.compile(r"<!--.*?-->", re.S)
 
 
-class GitHubSource(GitHubApi):
+class GitHubSource(GitHubReplies):
     platform: ClassVar[str] = "github"
 
     async def whoami(self) -> str:
@@ -150,6 +151,7 @@ class GitHubSource(GitHubApi):
             thread_id=thread,
             title=title,
             raw=kept(self.account, {"notification": note, "comment": item} if note else item),
+            context=_thread_context(thread),
         )
 
     def _bare_notification(
@@ -167,6 +169,7 @@ class GitHubSource(GitHubApi):
             thread_id=thread,
             title=title,
             raw=kept(self.account, {"notification": note}),
+            context=_thread_context(thread),
         )
 
     async def _keyword(self, keyword: str, cursor: str | None, horizon: datetime) -> Batch[Mention]:
@@ -248,6 +251,11 @@ class GitHubSource(GitHubApi):
             thread_id=f"{repo}#{number}" if number is not None else None,
             raw=kept(self.account, event),
         )
+
+
+def _thread_context(thread: str | None) -> str:
+    """Replying needs the thread (`owner/repo#number`), which lists do not read back."""
+    return raw_json({"thread": thread}) if thread else ""
 
 
 def _issue_api_url(url: str) -> str:
