@@ -272,6 +272,7 @@ def test_mention_is_the_comment_that_mentioned_the_user(httpserver: HTTPServer, 
             thread_id="acme/widgets#42",
             title="Widget crashes on start",
             raw="",  # kept only with keep_raw (tests/test_keep_raw.py)
+            context='{"thread":"acme/widgets#42"}',  # where a reply goes
         )
     ]
     (listing,) = requests_to(httpserver, "/notifications")
