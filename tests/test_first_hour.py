@@ -323,3 +323,31 @@ def test_grep_searches_text_author_and_url_in_any_case(
     assert ids(config, "--grep", "_") == []
     code, out, _ = mw(config, "export", "--format", "csv", "--grep", "release")
     assert code == 0 and len(out.splitlines()) == 2 and "Loving the new release" in out
+
+
+# -- 21: shell completion ----------------------------------------------------------------------
+
+
+def complete(words: str) -> list[str]:
+    """What bash's completion asks the installed command, as the script Typer writes does."""
+    env = {**os.environ, "_MENTIONWATCH_COMPLETE": "complete_bash", "COMP_WORDS": words,
+           "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1))}  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "mentionwatch"], env=env, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_shell_completion_is_on_and_completes_commands_options_and_platforms() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert "--install-completion" in result.output and "--show-completion" in result.output
+    script = runner.invoke(app, ["--show-completion", "bash"], prog_name="mentionwatch")
+    assert script.exit_code == 0 and "_MENTIONWATCH_COMPLETE=complete_bash" in script.output
+    assert complete("mentionwatch li") == ["list"]
+    assert "--platform" in complete("mentionwatch list --pl")
+    assert complete("mentionwatch list --platform ma") == ["mastodon"]
+
+
+def test_the_readme_says_how_to_install_completion() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "mentionwatch --install-completion" in readme

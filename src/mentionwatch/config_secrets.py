@@ -122,3 +122,32 @@ def _string(table: Mapping[str, Any], key: str, where: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ConfigError(f"{where}: key {key!r} must be a str, not {value!r}")
     return value
+
+
+def load_env_file(path: Path) -> dict[str, str]:
+    """`NAME=value` lines of a 0600 file, for cron, which passes none of the shell's variables.
+
+    The format systemd's EnvironmentFile= reads too: `#` comments, blank lines, an optional
+    `export `, values optionally in matching quotes. Values never appear in messages.
+    """
+    import re
+
+    try:
+        if readable_by_others(path):
+            raise ConfigError(f"{path}: readable by group or others; chmod 600 {path}")
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the env file: {exc.strerror}") from None
+    found: dict[str, str] = {}
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        match = re.fullmatch(r"(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)", text)
+        if match is None:
+            raise ConfigError(f"{path}: line {number}: not NAME=value")
+        name, value = match.groups()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        found[name] = value
+    return found

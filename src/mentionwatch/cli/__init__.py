@@ -43,7 +43,7 @@ from mentionwatch.timeutil import utcnow
 app = typer.Typer(
     help="Watch your mentions across platforms and never leave one unanswered.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
@@ -71,12 +71,31 @@ def main_options(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log every request to stderr.")
     ] = False,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            envvar="MENTIONWATCH_ENV_FILE",
+            help="Read NAME=value secrets from this 0600 file (for cron); the environment wins.",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
     ] = False,
 ) -> None:
     """mentionwatch: poll your accounts for mentions, list what waits for an answer."""
     STATE.config, STATE.db, STATE.verbose = config, db, verbose
+    if env_file is not None:
+        handled(_load_env_file)(env_file)
+
+
+def _load_env_file(path: Path) -> None:
+    import os
+
+    from mentionwatch.config_secrets import load_env_file
+
+    for name, value in load_env_file(path.expanduser()).items():
+        os.environ.setdefault(name, value)
 
 
 @app.command("list")
@@ -312,6 +331,34 @@ def init(
     err.print(f"Wrote {path}. Edit it, then run `mentionwatch config check`.", markup=False)
 
 
+@app.command()
+@handled
+def schedule(
+    systemd: Annotated[
+        bool, typer.Option("--systemd", help="systemd user units and timers instead of cron.")
+    ] = False,
+    env_file: Annotated[
+        Path | None,
+        typer.Option("--env-file", help="Where the secrets' NAME=value lines go (chmod 600)."),
+    ] = None,
+) -> None:
+    """Print a crontab block (or systemd units) that runs poll and the digest, ready to paste."""
+    from mentionwatch import schedule as plan
+    from mentionwatch.cli.common import running_executable
+
+    config = load_config()
+    secrets = plan.needed_secrets(config)
+    env = (env_file or config.path.parent / "env").expanduser().absolute()
+    db = STATE.db.absolute() if isinstance(STATE.db, Path) else STATE.db
+    uses_env = secrets.variables and not systemd  # systemd reads it with EnvironmentFile=
+    base = plan.base_command(running_executable(), config.path.absolute(), db,
+                             env if uses_env else None)  # fmt: skip
+    render = plan.systemd_units if systemd else plan.crontab
+    out.print(render(config, base, secrets, env), markup=False, soft_wrap=True, end="")
+    if secrets.variables and not env.exists():
+        err.print(f"Note: {env} does not exist yet; create it with chmod 600.", markup=False)
+
+
 @config_app.command("check")
 @handled
 def config_check(
@@ -473,4 +520,6 @@ def check(
 
 
 def main() -> Any:
-    return app()
+    # One name however it was started (`python -m mentionwatch` too): shell completion finds
+    # the command by it (_MENTIONWATCH_COMPLETE), and usage lines show it.
+    return app(prog_name="mentionwatch")

@@ -42,8 +42,23 @@ STATE = Globals()
 AccountOption = Annotated[
     list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
 ]
+
+
+def _platform_names(incomplete: str) -> list[str]:
+    """What the shell completes after --platform."""
+    from mentionwatch.sources.registry import PLATFORMS
+
+    return [name for name in PLATFORMS if name.startswith(incomplete)]
+
+
 PlatformOption = Annotated[
-    list[str] | None, typer.Option("--platform", "-p", help="Only this platform (repeatable).")
+    list[str] | None,
+    typer.Option(
+        "--platform",
+        "-p",
+        help="Only this platform (repeatable).",
+        autocompletion=_platform_names,
+    ),
 ]
 OlderOption = Annotated[
     str | None, typer.Option("--older-than", help="Only mentions older than this, e.g. 2h.")
@@ -189,3 +204,15 @@ def with_workers(config: Config, workers: int | None) -> Config:
 
     settings = dataclasses.replace(config.settings, workers=workers)
     return dataclasses.replace(config, settings=settings)
+
+
+def running_executable() -> list[str]:
+    """How to run this very mentionwatch again by absolute path (cron has no PATH to find it)."""
+    import shutil
+    import sys
+
+    started = sys.argv[0]
+    if Path(started).name == "__main__.py":  # python -m mentionwatch
+        return [sys.executable, "-m", "mentionwatch"]
+    found = started if os.sep in started else shutil.which(started) or started
+    return [str(Path(found).absolute())]
