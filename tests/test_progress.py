@@ -68,3 +68,23 @@ def test_cron_gets_plain_lines_without_control_codes(tmp_path: Path) -> None:
     assert done.stdout.decode().startswith("brand (mastodon): 7 new")
     assert not ESCAPE.search(done.stdout) and not ESCAPE.search(done.stderr)
     assert b"\r" not in done.stderr
+
+
+def test_lines_written_past_rich_to_a_pipe_are_what_rich_would_have_printed() -> None:
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from mentionwatch.cli.poll import line_writer
+
+    line = Text("brand (mastodon): ", style="bold") + Text("[b]3 new[/b], " + "x" * 300)
+    rich_file, plain_file = io.StringIO(), io.StringIO()
+    Console(file=rich_file, highlight=False, soft_wrap=True, emoji=False).print(line)
+    plain = Console(file=plain_file, highlight=False, soft_wrap=True, emoji=False)
+    writer = line_writer(plain)
+    assert writer != plain.print  # the fast path was taken: no terminal, no colours
+    writer(line)
+    assert plain_file.getvalue() == rich_file.getvalue()
+    coloured = Console(file=io.StringIO(), force_terminal=True, color_system="standard")
+    assert line_writer(coloured) == coloured.print  # styles still go through Rich

