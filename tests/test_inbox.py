@@ -236,6 +236,17 @@ def test_a_change_made_elsewhere_is_picked_up_by_the_periodic_refresh(db: Path |
             other.set_state([ids_by_remote(db)["a"]], State.ANSWERED, utcnow())
         await until(pilot, lambda: [m.remote_id for m in app.view.rows] == ["b", "d", "c", "e"])
         assert app.view.table.row_count == 4
+        await pilot.press("j", "j")
+        assert current_remote(app) == "c"
+        with Store.open(db) as other:  # one older than all: the rows are rebuilt, not appended
+            other.save_poll("brand", "mastodon", [mention("z", 500)], [], {}, utcnow())
+        await until(pilot, lambda: len(app.view.rows) == 5)
+        assert [m.remote_id for m in app.view.rows] == ["z", "b", "d", "c", "e"]
+        assert current_remote(app) == "c"  # the cursor stays on what was being read
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert current_remote(app) == "c"
+        assert str(app.view.table.get_row_at(3)[0]) == str(ids_by_remote(db)["c"])
 
     drive(db, scenario, refresh_every=0.1)
 
@@ -267,6 +278,8 @@ def test_o_opens_the_link_and_help_keys_do_not_act(db: Path | str) -> None:
         await pilot.press("d")  # closes the help; marks nothing done
         assert not isinstance(app.screen, KeyHelp)
         assert state_of(db, "a") is State.OPEN
+        await pilot.press("q")
+        assert app.return_code == 0  # q quits (None while it runs)
 
     assert drive(db, scenario) == ["https://fake.example/@fan/a"]
 
@@ -344,3 +357,18 @@ def test_the_command_refuses_a_mistyped_filter_before_starting(db: Path | str) -
                        (["--account", "nobody"], "no account named 'nobody'")):  # fmt: skip
         result = CliRunner().invoke(app, ["--db", str(db), "inbox", *args])
         assert result.exit_code == 2 and said in result.output
+
+
+def test_textual_is_imported_only_by_the_inbox_package() -> None:
+    import ast
+
+    src = Path(__file__).resolve().parent.parent / "src" / "mentionwatch"
+    importers = set()
+    for path in src.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(n.split(".")[0] == "textual" for n in names):
+                importers.add(path.relative_to(src).parts[0])
+    assert importers == {"inbox"}

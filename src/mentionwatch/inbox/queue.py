@@ -164,7 +164,7 @@ def row_cells(
     excerpt = one_line(f"{m.title}: {m.text}" if m.title else m.text, widths.mention)
     return (
         Text(str(m.id), style="dim" if styled else ""),
-        Text(format_duration(now - m.created_at), style=style),
+        Text(format_duration(_to_the_minute(now - m.created_at)), style=style),
         Text(sla_text, style=style),
         Text(one_line(f"{m.account}/{m.platform}", widths.where)),
         Text(one_line(m.author, widths.author), style="cyan" if styled else ""),
@@ -198,3 +198,11 @@ class UndoLog:
 
     def pop(self) -> Change | None:
         return self.changes.pop() if self.changes else None
+
+
+def _to_the_minute(age: timedelta) -> timedelta:
+    """Ages past a minute in whole minutes: a refresh then redraws a row once a minute, not
+    at every tick (redrawing every cell of 1,000 rows took ~0.2 s)."""
+    if age < timedelta(minutes=1):
+        return age
+    return timedelta(minutes=int(age.total_seconds() // 60))

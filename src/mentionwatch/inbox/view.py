@@ -68,6 +68,7 @@ class InboxScreen(Screen[None]):
         super().__init__()
         self.rows: list[StoredMention] = []
         self.widths: Widths | None = None
+        self.cells: list[tuple[Text, ...]] = []  # as shown, to redraw only what changed
         self.message = Text("Press ? for the keys.")
 
     @property
@@ -117,30 +118,52 @@ class InboxScreen(Screen[None]):
         widths = column_widths(self.size.width or 80, max([2, *(len(str(m.id)) for m in rows)]))
         columns = columns or widths != self.widths
         self.widths = widths
-        same = not columns and [m.id for m in rows] == [m.id for m in self.rows]
-        self.rows = rows
         cells = [row_cells(m, app.config, now, widths, styled=not app.no_color) for m in rows]
-        if same:
-            for m, row in zip(rows, cells, strict=True):
-                for column, cell in zip(COLUMNS, row, strict=True):
-                    table.update_cell(str(m.id), column, cell)
-        else:
-            table.clear(columns=columns)
-            if columns:
-                sizes = (widths.id, widths.age, widths.sla, widths.where, widths.author,
-                         widths.mention)  # fmt: skip
-                for name, size in zip(COLUMNS, sizes, strict=True):
-                    table.add_column(Text(name), key=name, width=size)
-            for m, row in zip(rows, cells, strict=True):
-                table.add_row(*row, key=str(m.id))
+        old_ids, new_ids = [m.id for m in self.rows], [m.id for m in rows]
+        rebuilt = columns or not self.redraw_in_place(old_ids, new_ids, cells)
+        if rebuilt:  # the cursor is back at the top: put it where it was
+            self.rebuild(cells, new_ids, columns)
+        self.rows, self.cells = rows, cells
+        if rebuilt or new_ids != old_ids or focus_id is not None:
             wanted = focus_id if focus_id is not None else (was.id if was else None)
-            ids = [m.id for m in rows]
-            if wanted in ids:
-                table.move_cursor(row=ids.index(wanted))
+            if wanted in new_ids:
+                table.move_cursor(row=new_ids.index(wanted))
             elif rows:  # the one acted on left the list: the next one takes its place
                 table.move_cursor(row=min(max(was_row, 0), len(rows) - 1))
         self.show_top(len(rows))
         self.show_detail()
+
+    def redraw_in_place(
+        self, old_ids: list[int], new_ids: list[int], cells: list[tuple[Text, ...]]
+    ) -> bool:
+        """Remove rows that left, append new ones, redraw changed cells; False when the order
+        changed and the table must be rebuilt. (Rebuilding 1,000 rows took ~0.3 s a key.)"""
+        table, gone, new = self.table, set(old_ids) - set(new_ids), set(new_ids) - set(old_ids)
+        kept = [i for i in old_ids if i not in gone]
+        if new_ids[: len(kept)] != kept:
+            return False
+        before = dict(zip(old_ids, self.cells, strict=True))
+        for mention_id in gone:
+            table.remove_row(str(mention_id))
+        for mention_id, row in zip(new_ids, cells, strict=True):
+            if mention_id in new:
+                table.add_row(*row, key=str(mention_id))
+                continue
+            for column, cell, shown in zip(COLUMNS, row, before[mention_id], strict=True):
+                if (cell.plain, cell.style) != (shown.plain, shown.style):
+                    table.update_cell(str(mention_id), column, cell)
+        return True
+
+    def rebuild(self, cells: list[tuple[Text, ...]], ids: list[int], columns: bool) -> None:
+        table, widths = self.table, self.widths
+        table.clear(columns=columns)
+        if columns and widths is not None:
+            sizes = (widths.id, widths.age, widths.sla, widths.where, widths.author,
+                     widths.mention)  # fmt: skip
+            for name, size in zip(COLUMNS, sizes, strict=True):
+                table.add_column(Text(name), key=name, width=size)
+        for mention_id, row in zip(ids, cells, strict=True):
+            table.add_row(*row, key=str(mention_id))
 
     def show_top(self, count: int) -> None:
         where = self.inbox.where.describe()
