@@ -351,3 +351,23 @@ def test_shell_completion_is_on_and_completes_commands_options_and_platforms() -
 def test_the_readme_says_how_to_install_completion() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert "mentionwatch --install-completion" in readme
+
+
+def test_a_real_poll_skipped_by_x_poll_interval_says_so_in_its_summary(
+    httpserver: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+) -> None:
+    from tests.fakes import poll_through_store
+    from tests.test_source_github import serve_json
+
+    server = httpserver.url_for("").rstrip("/")
+    serve_notifications(httpserver, [notification(server, reason="subscribed")])  # 60s interval
+    serve_json(httpserver, "/users/octocat/events", [])
+    account = make_account(httpserver)
+    first, _ = poll_through_store(account, make_http(), tmp_path / "mw.db")
+    assert first.error is None and first.not_before is None
+    second, _ = poll_through_store(account, make_http(), tmp_path / "mw.db")
+    assert second.error is None and second.not_before is not None
+    assert timedelta(seconds=50) < second.not_before - utcnow() <= timedelta(seconds=60)
+    line = summary_line(second).plain
+    assert line.startswith("gh-work (github): not asked for mentions (the platform asked to wait)")
+    assert "; 0 new, 0 newly answered" in line

@@ -12,7 +12,8 @@ STARTER_CONFIG = """\
 # (the README's Configuration and Platforms sections, and docs/platforms/ for each platform).
 # Secrets: write "env:NAME" (read from the environment) or KEY_file = "path" (a file only you
 # can read, chmod 600). A secret written here as plain text is accepted only while this file
-# is chmod 600, as `mentionwatch init` wrote it.
+# is chmod 600, as `mentionwatch init` wrote it. Cron sees none of your shell's variables:
+# `mentionwatch schedule` prints cron lines that read them from a 0600 env file instead.
 # Uncomment an [[accounts]] block per account, fill it in, then run `mentionwatch config check`.
 
 [settings]
