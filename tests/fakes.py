@@ -266,11 +266,11 @@ def poll_through_store(
 def check_online(account: Account, *, replying: bool = False) -> tuple[bool, str]:
     """What `mentionwatch config check --online` reports for one account: (ok, who or why);
     `replying` adds whether replying will work, as the command does."""
-    from mentionwatch.cli.poll import verify_online
     from mentionwatch.config import Config
+    from mentionwatch.poll import check_credentials
 
     config = Config(Path("config.toml"), accounts=(account,))
-    return verify_online(config, replying=replying)[account.name]
+    return check_credentials(config, replying=replying)[account.name]
 
 
 def stored_mention(db_path: Path, remote_id: str) -> StoredMention:

@@ -11,23 +11,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mentionwatch.config import Settings
 from mentionwatch.errors import SourceError
 from mentionwatch.fetched import Mention, Reply
 from mentionwatch.http import Http
 from mentionwatch.models import Account
 
 log = logging.getLogger("mentionwatch.poll")
-
-
-def http_for(settings: Settings, concurrency: int | None = None) -> Http:
-    return Http(
-        timeout=settings.timeout.total_seconds(),
-        retries=settings.retries,
-        max_wait=settings.max_wait.total_seconds(),
-        concurrency=concurrency or settings.concurrency,
-        per_host=settings.per_host,
-    )
 
 
 @dataclass(frozen=True)

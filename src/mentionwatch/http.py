@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -28,6 +28,9 @@ from mentionwatch import __version__
 from mentionwatch.errors import OutcomeUnknownError, RateLimitedError, SourceError
 from mentionwatch.models import Account
 from mentionwatch.sources.base import Response
+
+if TYPE_CHECKING:
+    from mentionwatch.config import Settings
 
 log = logging.getLogger("mentionwatch.http")
 
@@ -119,6 +122,18 @@ class Http:
         # platform with one global quota answers 429 on the next endpoint anyway.
         self._blocked: dict[tuple[str, str, str], float] = {}
 
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> Http:
+        """The client `[settings]` asks for; `overrides` for what a command sets itself."""
+        options: dict[str, Any] = {
+            "timeout": settings.timeout.total_seconds(),
+            "retries": settings.retries,
+            "max_wait": settings.max_wait.total_seconds(),
+            "concurrency": settings.concurrency,
+            "per_host": settings.per_host,
+        }
+        return cls(**{**options, **overrides})
+
     async def __aenter__(self) -> Http:
         return self
 
@@ -141,10 +156,44 @@ class Http:
     def for_account(self, account: Account, user_agent: str | None = None) -> AccountFetcher:
         return AccountFetcher(self, account, user_agent)
 
-    def host_limit(self, host: str) -> asyncio.Semaphore:
+    def slot(self, host: str) -> _Slot:
+        """A place among all requests in flight and among this host's: `async with` it."""
         if host not in self._hosts:
             self._hosts[host] = asyncio.Semaphore(self._per_host)
-        return self._hosts[host]
+        return _Slot(self._all, self._hosts[host])
+
+    def spent_until(self, key: tuple[str, str, str]) -> float | None:
+        """When the quota of (host, account, endpoint) resets, if a response said it is spent."""
+        return self._blocked.get(key)
+
+    def mark_spent(self, key: tuple[str, str, str], until: float | None) -> None:
+        """Note a spent quota until `until`, or forget it (None) once it has reset."""
+        if until is None:
+            self._blocked.pop(key, None)
+        else:
+            self._blocked[key] = until
+
+
+class _Slot:
+    """Both limits at once, released in reverse; cheaper than a generator per request."""
+
+    __slots__ = ("_outer", "_inner")
+
+    def __init__(self, outer: asyncio.Semaphore, inner: asyncio.Semaphore) -> None:
+        self._outer = outer
+        self._inner = inner
+
+    async def __aenter__(self) -> None:
+        await self._outer.acquire()
+        try:
+            await self._inner.acquire()
+        except BaseException:
+            self._outer.release()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._inner.release()
+        self._outer.release()
 
 
 class AsyncioTransport(httpx.AsyncHTTPTransport):
@@ -241,7 +290,7 @@ class AccountFetcher:
             await self._wait_for_quota((host, self.account, where))
             started = http.clock()
             try:
-                async with http._all, http.host_limit(host):
+                async with http.slot(host):
                     status, headers, body = await self._exchange(request, where)
             except httpx.TimeoutException as exc:
                 problem = "timed out"
@@ -327,10 +376,10 @@ class AccountFetcher:
             return
         when = parse_reset(reset, self.http.clock())
         if spent and when is not None:
-            self.http._blocked[key] = when
+            self.http.mark_spent(key, when)
 
     async def _wait_for_quota(self, key: tuple[str, str, str]) -> None:
-        until = self.http._blocked.get(key)
+        until = self.http.spent_until(key)
         if until is None:
             return
         delay = until - self.http.clock()
@@ -339,7 +388,7 @@ class AccountFetcher:
         if delay > 0:
             log.info("%s: quota spent, waiting %.0fs for the reset", self.account, delay)
             await self.http.sleep(delay + 0.5)
-        self.http._blocked.pop(key, None)
+        self.http.mark_spent(key, None)
 
     def _status_error(
         self, status: int, headers: Mapping[str, str], body: bytes, where: str

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mentionwatch.config import Config
-from mentionwatch.fetch import Fetched, fetch_account, http_for
+from mentionwatch.errors import MentionwatchError, SourceError
+from mentionwatch.fetch import Fetched, fetch_account
 from mentionwatch.http import Http
 from mentionwatch.models import Account
 from mentionwatch.store import Store
@@ -121,7 +122,7 @@ async def poll_all(
     clock: Callable[[], datetime],
 ) -> list[PollResult]:
     chosen = chosen_accounts(config, names)
-    client = http or http_for(config.settings)
+    client = http or Http.from_settings(config.settings)
     async with client:
         tasks = [poll_account(account, store, client, hooks, clock) for account in chosen]
         return list(await asyncio.gather(*tasks))
@@ -166,3 +167,47 @@ async def poll_account(
     result = store_fetched(account, fetched, store, clock)
     hooks.finished(result)
     return result
+
+
+def check_credentials(config: Config, *, replying: bool = False) -> dict[str, tuple[bool, str]]:
+    """Ask each enabled account's platform who its credential belongs to: (ok, who or why).
+
+    With `replying`, also whether it may post (one more call where the platform can tell).
+    For `config check --online`: one quick try each (a retry, a short wait), and every
+    message redacted like a poll's, since some quote the server.
+    """
+    return asyncio.run(_check_all(config, replying))
+
+
+async def _check_all(config: Config, replying: bool) -> dict[str, tuple[bool, str]]:
+    from mentionwatch.sources.registry import PLATFORMS
+
+    async def one(http: Http, account: Account) -> tuple[str, tuple[bool, str]]:
+        fetcher = http.for_account(account)
+        try:
+            source = PLATFORMS[account.platform].load()(account, fetcher)
+            who = await source.whoami()
+            if replying:
+                who += f"; {await _reply_access(source)}"
+            return account.name, (True, who)
+        except MentionwatchError as exc:
+            return account.name, (False, fetcher.redact(str(exc)))
+        except Exception as exc:  # one broken account must not hide the others' answers
+            return account.name, (False, fetcher.redact(f"{type(exc).__name__}: {exc}"))
+
+    async with Http.from_settings(config.settings, retries=1, max_wait=5) as http:
+        enabled = [a for a in config.accounts if a.enabled]
+        return dict(await asyncio.gather(*(one(http, a) for a in enabled)))
+
+
+async def _reply_access(source: object) -> str:
+    """Whether replying will work: a read-only credential still polls, so it is no failure."""
+    check = getattr(source, "reply_access", None)
+    if check is None:
+        return "replies in the browser (no posting API)"
+    try:
+        said: str = await check()
+        return said
+    except MentionwatchError as exc:
+        problem = exc.problem if isinstance(exc, SourceError) else str(exc)
+        return f"cannot reply: {problem}"

@@ -22,7 +22,8 @@ from multiprocessing.connection import Connection, wait
 from urllib.parse import urlsplit
 
 from mentionwatch.config import Settings
-from mentionwatch.fetch import Fetched, fetch_account, http_for
+from mentionwatch.fetch import Fetched, fetch_account
+from mentionwatch.http import Http
 from mentionwatch.models import Account
 
 # Below this many accounts per worker, forking and shipping results back costs more than the
@@ -146,5 +147,7 @@ async def _fetch_share(
         send.send(("started", account.name))
         send.send(("fetched", await fetch_account(account, cursors[account.name], http, clock)))
 
-    async with http_for(settings, concurrency) as http:
+    async with Http.from_settings(
+        settings, concurrency=concurrency or settings.concurrency
+    ) as http:
         await asyncio.gather(*(one(account) for account in share))

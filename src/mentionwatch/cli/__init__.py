@@ -367,7 +367,8 @@ def config_check(
     ] = False,
 ) -> None:
     """Validate the config and show the accounts, secrets redacted."""
-    from mentionwatch.cli.poll import accounts_table, log_to_stderr, verify_online
+    from mentionwatch.cli.poll import accounts_table, log_to_stderr
+    from mentionwatch.poll import check_credentials
 
     log_to_stderr(STATE.verbose)
     config = resolve_secrets(load_config())
@@ -379,7 +380,7 @@ def config_check(
         err.print(f"{config.path}: OK, but no [[accounts]] yet: add one (see the README).",
                   markup=False)  # fmt: skip
         return
-    who = verify_online(config, replying=True) if online else {}
+    who = check_credentials(config, replying=True) if online else {}
     out.print(accounts_table(config, who))
     failed = [name for name, (ok, _) in who.items() if not ok]
     if failed:

@@ -5,7 +5,6 @@ Only these commands talk to servers, so only they set up logging (the others nev
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -19,8 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mentionwatch.config import Config
-from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, MentionwatchError, SourceError
-from mentionwatch.http import Http
+from mentionwatch.errors import EXIT_ACCOUNTS_FAILED
 from mentionwatch.models import Account
 from mentionwatch.poll import PollHooks, PollResult, run_poll
 from mentionwatch.store import Store
@@ -160,47 +158,6 @@ def progress_hooks(
         progress.stop_task(task)
 
     return progress, started, finished
-
-
-def verify_online(config: Config, *, replying: bool = False) -> dict[str, tuple[bool, str]]:
-    """Ask each enabled account's platform who the credential belongs to; with `replying`,
-    also whether it may post (one more call where the platform can tell)."""
-    return asyncio.run(_verify_all(config, replying))
-
-
-async def _verify_all(config: Config, replying: bool) -> dict[str, tuple[bool, str]]:
-    from mentionwatch.sources.registry import PLATFORMS
-
-    async def one(http: Http, account: Account) -> tuple[str, tuple[bool, str]]:
-        fetcher = http.for_account(account)
-        try:
-            source = PLATFORMS[account.platform].load()(account, fetcher)
-            who = await source.whoami()
-            if replying:
-                who += f"; {await _reply_access(source)}"
-            return account.name, (True, who)
-        except MentionwatchError as exc:
-            return account.name, (False, fetcher.redact(str(exc)))
-        except Exception as exc:  # one broken account must not hide the others' answers
-            return account.name, (False, fetcher.redact(f"{type(exc).__name__}: {exc}"))
-
-    s = config.settings
-    async with Http(timeout=s.timeout.total_seconds(), retries=1, max_wait=5) as http:
-        enabled = [a for a in config.accounts if a.enabled]
-        return dict(await asyncio.gather(*(one(http, a) for a in enabled)))
-
-
-async def _reply_access(source: object) -> str:
-    """Whether replying will work: a read-only credential still polls, so it is no failure."""
-    check = getattr(source, "reply_access", None)
-    if check is None:
-        return "replies in the browser (no posting API)"
-    try:
-        said: str = await check()
-        return said
-    except MentionwatchError as exc:
-        problem = exc.problem if isinstance(exc, SourceError) else str(exc)
-        return f"cannot reply: {problem}"
 
 
 def accounts_table(config: Config, who: dict[str, tuple[bool, str]]) -> Table:
