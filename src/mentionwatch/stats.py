@@ -167,13 +167,14 @@ def compute(
     store: Store,
     config: Config,
     now: datetime,
-    since: timedelta,
+    *,
+    window: timedelta,
     by: str | None = None,
     accounts: Sequence[str] = (),
     platforms: Sequence[str] = (),
 ) -> Stats:
-    """Figures for the mentions received in the last `since`, as a whole and per group."""
-    start = now - since
+    """Figures for the mentions received in the last `window`, as a whole and per group."""
+    start = now - window
     zone = day_zone(config)
     total = _Tally()
     groups: dict[str, _Tally] = defaultdict(_Tally)

@@ -14,13 +14,11 @@ from mentionwatch.cli import triage
 from mentionwatch.cli.common import (
     STATE,
     AccountOption,
-    AllOption,
-    GrepOption,
     Grouping,
-    LimitOption,
     OlderOption,
     OverdueOption,
     PlatformOption,
+    SelectionOptions,
     StateOption,
     WorkersOption,
     database_password,
@@ -33,11 +31,11 @@ from mentionwatch.cli.common import (
     open_store,
     out,
     with_workers,
+    with_selection,
     written_atomically,
 )
 from mentionwatch.config_secrets import resolve_secrets
 from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, EXIT_BREACHED, UsageError
-from mentionwatch.selection import select
 from mentionwatch.timeutil import utcnow
 
 app = typer.Typer(
@@ -100,28 +98,17 @@ def _load_env_file(path: Path) -> None:
 
 @app.command("list")
 @handled
+@with_selection
 def list_(
-    account: AccountOption = None,
-    platform: PlatformOption = None,
-    older_than: OlderOption = None,
-    overdue: OverdueOption = False,
-    state: StateOption = None,
-    all_states: AllOption = False,
-    limit: LimitOption = None,
-    grep: GrepOption = None,
+    selection: SelectionOptions,
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array, for scripts.")] = False,
     as_jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object a line.")] = False,
 ) -> None:
     """List unanswered mentions, oldest first, with their age and SLA status."""
     config = load_config(required=False)
     now = utcnow()
-    older = duration_option("--older-than", older_than) if older_than else None
     with open_store(config, write=False) as store:
-        account = known_accounts(config, store, account)
-        chosen = select(config, now, accounts=account, platforms=known_platforms(platform),
-                        older_than=older, overdue=overdue, states=state or (),
-                        all_states=all_states, limit=limit, grep=grep or ())  # fmt: skip
-        mentions = chosen.mentions(store, config, now)
+        mentions = selection.select(config, store, now).mentions(store, config, now)
         if as_json or as_jsonl:
             from mentionwatch.render.export import export
 
@@ -129,7 +116,7 @@ def list_(
             return
         rows = list(mentions)
         if not rows:
-            err.print("Nothing waiting. 🎉" if not all_states else "No mentions stored.")
+            err.print("Nothing waiting. 🎉" if not selection.all_states else "No mentions stored.")
             return
         from mentionwatch.render.listing import mention_list
 
@@ -269,6 +256,7 @@ def poll(
 
 @app.command("export")
 @handled
+@with_selection
 def export_(
     fmt: Annotated[
         str | None,
@@ -282,14 +270,8 @@ def export_(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
     ] = None,
-    account: AccountOption = None,
-    platform: PlatformOption = None,
-    older_than: OlderOption = None,
-    overdue: OverdueOption = False,
-    state: StateOption = None,
-    all_states: AllOption = False,
-    limit: LimitOption = None,
-    grep: GrepOption = None,
+    *,
+    selection: SelectionOptions,
 ) -> None:
     """Export mentions (open ones unless --state/--all say otherwise), streaming."""
     from mentionwatch.render.export import REPORTS, export, export_format
@@ -297,19 +279,15 @@ def export_(
     fmt = export_format(fmt, str(output) if output is not None else None)
     config = load_config(required=False)
     now = utcnow()
-    older = duration_option("--older-than", older_than) if older_than else None
     with open_store(config, write=False) as store:
-        account = known_accounts(config, store, account)
-        chosen = select(config, now, accounts=account, platforms=known_platforms(platform),
-                        older_than=older, overdue=overdue, states=state or (),
-                        all_states=all_states, limit=limit, grep=grep or ())  # fmt: skip
-        mentions = chosen.mentions(store, config, now)
+        mentions = selection.select(config, store, now).mentions(store, config, now)
         summary = None
         if fmt in REPORTS:
             from mentionwatch.stats import REPORT_WINDOW, compute
 
-            summary = compute(store, config, now, REPORT_WINDOW, "account", account or (),
-                              known_platforms(platform))  # fmt: skip
+            summary = compute(store, config, now, window=REPORT_WINDOW, by="account",
+                              accounts=selection.accounts(config, store),
+                              platforms=selection.platforms())  # fmt: skip
         if output is None:
             export(fmt, mentions, config, now, sys.stdout, summary)
             return
@@ -470,8 +448,8 @@ def stats(
     now = utcnow()
     with open_store(config, write=False) as store:
         account = known_accounts(config, store, account)
-        figures = compute(store, config, now, window, by and str(by), account,
-                          known_platforms(platform))  # fmt: skip
+        figures = compute(store, config, now, window=window, by=by and str(by),
+                          accounts=account, platforms=known_platforms(platform))  # fmt: skip
     if as_json:
         sys.stdout.write(json.dumps(to_json(figures), ensure_ascii=False, indent=2) + "\n")
         return

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import enum
 import functools
+import inspect
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, ParamSpec, TextIO, TypeVar
+from typing import Annotated, Any, ParamSpec, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,7 +19,7 @@ from rich.console import Console
 from mentionwatch import config as config_mod
 from mentionwatch.config import Config
 from mentionwatch.errors import MentionwatchError, UsageError
-from mentionwatch.selection import StateChoice
+from mentionwatch.selection import Selection, StateChoice, select
 from mentionwatch.store import Store
 from mentionwatch.text import one_line
 from mentionwatch.timeutil import parse_duration
@@ -80,6 +81,91 @@ GrepOption = Annotated[
                  "(any case; repeatable: all of them)."),
 ]  # fmt: skip
 LimitOption = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N rows.")]
+
+
+@dataclass(frozen=True)
+class SelectionOptions:
+    """Which mentions a command was asked for, from the options `with_selection` adds."""
+
+    account: list[str] | None
+    platform: list[str] | None
+    older_than: timedelta | None
+    overdue: bool
+    state: list[StateChoice] | None
+    all_states: bool
+    limit: int | None
+    grep: list[str] | None
+    given: bool  # whether any was given (triage commands need ids or filters)
+
+    def select(
+        self,
+        config: Config,
+        store: Store,
+        now: datetime,
+        default_states: Sequence[StateChoice] = (),
+    ) -> Selection:
+        """The selection, after refusing unknown --account and --platform names."""
+        return select(
+            config,
+            now,
+            accounts=self.accounts(config, store),
+            platforms=self.platforms(),
+            older_than=self.older_than,
+            overdue=self.overdue,
+            states=self.state or default_states,
+            all_states=self.all_states,
+            limit=self.limit,
+            grep=self.grep or (),
+        )
+
+    def accounts(self, config: Config, store: Store) -> list[str]:
+        return known_accounts(config, store, self.account)
+
+    def platforms(self) -> list[str]:
+        return known_platforms(self.platform)
+
+
+_SELECTION_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "account": (AccountOption, None),
+    "platform": (PlatformOption, None),
+    "older_than": (OlderOption, None),
+    "overdue": (OverdueOption, False),
+    "state": (StateOption, None),
+    "all_states": (AllOption, False),
+    "limit": (LimitOption, None),
+    "grep": (GrepOption, None),
+}
+
+
+def with_selection(command: Callable[..., R]) -> Callable[..., R]:
+    """Give a command the selection options in place of its `selection` parameter.
+
+    Typer reads the wrapper's signature, so the options are declared once for every command
+    that selects mentions; the command gets them parsed, as one SelectionOptions.
+    """
+    signature = inspect.signature(command)
+    params: list[inspect.Parameter] = []
+    for param in signature.parameters.values():
+        if param.name != "selection":
+            params.append(param)
+            continue
+        for name, (annotation, default) in _SELECTION_OPTIONS.items():
+            option = inspect.Parameter(name, param.kind, default=default, annotation=annotation)
+            params.append(option)
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> R:
+        given = {
+            name: kwargs.pop(name, default) for name, (_, default) in _SELECTION_OPTIONS.items()
+        }
+        older = given["older_than"]
+        # Parsed before the store opens, so that a bad duration is the error shown.
+        given["older_than"] = duration_option("--older-than", older) if older else None
+        selection = SelectionOptions(**given, given=any(given.values()))
+        return command(*args, selection=selection, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    return wrapper
 
 
 class Grouping(enum.StrEnum):

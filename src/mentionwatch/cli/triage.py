@@ -7,25 +7,17 @@ from typing import Annotated
 import typer
 
 from mentionwatch.cli.common import (
-    AccountOption,
-    AllOption,
-    GrepOption,
-    LimitOption,
-    OlderOption,
-    OverdueOption,
-    PlatformOption,
-    StateOption,
+    SelectionOptions,
     duration_option,
     err,
     handled,
-    known_accounts,
-    known_platforms,
     load_config,
     open_store,
+    with_selection,
 )
 from mentionwatch.errors import UsageError
 from mentionwatch.models import State
-from mentionwatch.selection import StateChoice, select
+from mentionwatch.selection import StateChoice
 from mentionwatch.timeutil import utcnow
 
 # Annotations are not postponed (see cli/__init__.py): Typer reads them at every start.
@@ -45,35 +37,22 @@ _VERBS = {State.ANSWERED: "mark as answered", State.DISMISSED: "dismiss",
 def _triage(
     state: State,
     ids: list[int] | None,
-    account: list[str] | None,
-    platform: list[str] | None,
-    older_than: str | None,
-    overdue: bool,
-    states: list[StateChoice] | None,
-    all_states: bool,
-    limit: int | None,
-    grep: list[str] | None,
+    selection: SelectionOptions,
     yes: bool,
     snooze_for: timedelta | None = None,
 ) -> None:
     from mentionwatch.render.triage import confirmation
 
-    filtered = bool(account or platform or older_than or overdue or states or all_states
-                    or limit or grep)  # fmt: skip
-    if ids and filtered:
+    if ids and selection.given:
         raise UsageError("give mention ids or filters, not both")
-    if not ids and not filtered:
+    if not ids and not selection.given:
         raise UsageError("give mention ids, or filters such as --platform or --older-than")
     config = load_config(required=False)
     now = utcnow()
     until = now + snooze_for if snooze_for is not None else None
     with open_store(config, write=True) as store:
         if not ids:
-            older = duration_option("--older-than", older_than) if older_than else None
-            chosen = select(config, now, accounts=known_accounts(config, store, account),
-                            platforms=known_platforms(platform), older_than=older,
-                            overdue=overdue, states=states or _default_states(state),
-                            all_states=all_states, limit=limit, grep=grep or ())  # fmt: skip
+            chosen = selection.select(config, store, now, _default_states(state))
             ids = [m.id for m in chosen.mentions(store, config, now)]
             if not ids:
                 err.print("Nothing matches those filters; nothing changed.", markup=False)
@@ -103,53 +82,36 @@ def _confirm(state: State, count: int, yes: bool) -> None:
 
 
 @handled
+@with_selection
 def done(
     ids: OptionalIds = None,
-    account: AccountOption = None,
-    platform: PlatformOption = None,
-    older_than: OlderOption = None,
-    overdue: OverdueOption = False,
-    state: StateOption = None,
-    all_states: AllOption = False,
-    limit: LimitOption = None,
-    grep: GrepOption = None,
+    *,
+    selection: SelectionOptions,
     yes: YesOption = False,
 ) -> None:
     """Mark mentions as answered by hand (you replied somewhere we can't see)."""
-    _triage(State.ANSWERED, ids, account, platform, older_than, overdue, state, all_states,
-            limit, grep, yes)  # fmt: skip
+    _triage(State.ANSWERED, ids, selection, yes)
 
 
 @handled
+@with_selection
 def dismiss(
     ids: OptionalIds = None,
-    account: AccountOption = None,
-    platform: PlatformOption = None,
-    older_than: OlderOption = None,
-    overdue: OverdueOption = False,
-    state: StateOption = None,
-    all_states: AllOption = False,
-    limit: LimitOption = None,
-    grep: GrepOption = None,
+    *,
+    selection: SelectionOptions,
     yes: YesOption = False,
 ) -> None:
     """Dismiss mentions that need no answer."""
-    _triage(State.DISMISSED, ids, account, platform, older_than, overdue, state, all_states,
-            limit, grep, yes)  # fmt: skip
+    _triage(State.DISMISSED, ids, selection, yes)
 
 
 @handled
+@with_selection
 def snooze(
     ids: OptionalIds = None,
     for_: Annotated[str, typer.Option("--for", help="How long, e.g. 4h or 2d.")] = "4h",
-    account: AccountOption = None,
-    platform: PlatformOption = None,
-    older_than: OlderOption = None,
-    overdue: OverdueOption = False,
-    state: StateOption = None,
-    all_states: AllOption = False,
-    limit: LimitOption = None,
-    grep: GrepOption = None,
+    *,
+    selection: SelectionOptions,
     yes: YesOption = False,
 ) -> None:
     """Hide mentions until later; they come back as open when the time is up."""
@@ -157,23 +119,16 @@ def snooze(
     if delta > LONGEST_SNOOZE:
         raise UsageError(f"--for: {for_!r} is longer than a year (366d); `dismiss` mentions "
                          "that need no answer")  # fmt: skip
-    _triage(State.SNOOZED, ids, account, platform, older_than, overdue, state, all_states,
-            limit, grep, yes, snooze_for=delta)  # fmt: skip
+    _triage(State.SNOOZED, ids, selection, yes, snooze_for=delta)
 
 
 @handled
+@with_selection
 def reopen(
     ids: OptionalIds = None,
-    account: AccountOption = None,
-    platform: PlatformOption = None,
-    older_than: OlderOption = None,
-    overdue: OverdueOption = False,
-    state: StateOption = None,
-    all_states: AllOption = False,
-    limit: LimitOption = None,
-    grep: GrepOption = None,
+    *,
+    selection: SelectionOptions,
     yes: YesOption = False,
 ) -> None:
     """Put mentions back in the open list (replies older than now no longer answer them)."""
-    _triage(State.OPEN, ids, account, platform, older_than, overdue, state, all_states,
-            limit, grep, yes)  # fmt: skip
+    _triage(State.OPEN, ids, selection, yes)
