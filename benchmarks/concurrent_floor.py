@@ -21,7 +21,6 @@ from typing import Any
 import orjson
 
 from mentionwatch.config import load
-from mentionwatch.config_secrets import resolve_secrets
 from mentionwatch.http import AccountFetcher, Http
 from mentionwatch.models import Account
 
@@ -61,7 +60,7 @@ async def listing(
 
 
 async def main_async(config_path: Path) -> int:
-    config = resolve_secrets(load(config_path))
+    config = load(config_path).with_secrets()
     s = config.settings
     http = Http(
         timeout=s.timeout.total_seconds(),

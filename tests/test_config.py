@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from mentionwatch.cli import app
 from mentionwatch.config import database_path, load
-from mentionwatch.config_secrets import resolve_secrets
 from mentionwatch.store import Store
 
 runner = CliRunner()
@@ -182,7 +181,7 @@ def test_token_file_must_be_private(write_config: Callable[[str], Path], tmp_pat
     code, output = check(path)
     assert code == 3 and "readable by group or others" in output and "file-secret" not in output
     secret.chmod(0o600)
-    config = resolve_secrets(load(path))
+    config = load(path).with_secrets()
     assert config.accounts[0].secret("token") == "file-secret"
 
 
@@ -230,7 +229,7 @@ def test_each_starter_account_block_is_valid_once_uncommented(tmp_path: Path) ->
         uncommented = re.sub(r"(?m)^# ", "", block)
         path.write_text(settings + "\n[[accounts]]\n" + uncommented)
         path.chmod(0o600)
-        config = resolve_secrets(load(path), env.get)
+        config = load(path).with_secrets(env.get)
         assert len(config.accounts) == 1, block
 
 

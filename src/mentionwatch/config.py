@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mentionwatch.config_secrets import secret_sources
+from mentionwatch.config_fields import (
+    check_keys,
+    get_duration,
+    get_positive,
+    get_strings,
+    get_table,
+    get_value,
+)
+from mentionwatch.config_secrets import account_with_secrets, secret_sources
 from mentionwatch.errors import ConfigError
 from mentionwatch.models import Account
 from mentionwatch.sources.registry import PLATFORMS, PlatformSpec
-from mentionwatch.timeutil import display_zone, parse_duration
+from mentionwatch.timeutil import display_zone
 
 if TYPE_CHECKING:
     from mentionwatch.business_hours import Calendar
@@ -87,6 +95,13 @@ class Config:
         """Where shown times are in: [settings] timezone; None is the system's local zone."""
         return display_zone(self.settings.timezone)
 
+    def with_secrets(self, read_env: Callable[[str], str | None] = os.environ.get) -> Config:
+        """This config with every enabled account's secrets read; a missing one is a
+        ConfigError before any polling. Only commands that call a platform need them: `list`
+        works from a config without tokens."""
+        accounts = tuple(account_with_secrets(self.path, a, read_env) for a in self.accounts)
+        return replace(self, accounts=accounts)
+
     def account(self, name: str) -> Account:
         if name not in self.by_name:
             raise ConfigError(f"{self.path}: no account named {name!r}")
@@ -129,7 +144,7 @@ def database_path(explicit: Path | str | None, config: Config | None) -> Path | 
 
 
 def load(path: Path) -> Config:
-    """Read and validate `path`. Secrets are only located here; `resolve_secrets` reads them."""
+    """Read and validate `path`. Secrets are only located here; `Config.with_secrets` reads them."""
     import tomllib
 
     try:
@@ -148,10 +163,10 @@ def load(path: Path) -> Config:
 
 
 def parse(raw: Mapping[str, Any], path: Path) -> Config:
-    _unknown(raw, _TOP_KEYS, f"{path}")
-    settings_raw = _table(raw, "settings", f"{path}")
+    check_keys(raw, _TOP_KEYS, f"{path}")
+    settings_raw = get_table(raw, "settings", f"{path}")
     where = f"{path}: [settings]"
-    _unknown(settings_raw, _SETTINGS_KEYS, where)
+    check_keys(settings_raw, _SETTINGS_KEYS, where)
     settings = _settings(settings_raw, path, where)
     accounts_raw = raw.get("accounts", [])
     if not isinstance(accounts_raw, list):
@@ -162,12 +177,12 @@ def parse(raw: Mapping[str, Any], path: Path) -> Config:
         if any(a.name == account.name for a in accounts):
             raise ConfigError(f"{path}: accounts[{index}]: duplicate account name {account.name!r}")
         accounts.append(account)
-    digest = _table(raw, "digest", f"{path}")
+    digest = get_table(raw, "digest", f"{path}")
     return Config(path, settings, tuple(accounts), digest, _users(raw, path))
 
 
 def _users(raw: Mapping[str, Any], path: Path) -> dict[str, str]:
-    users = _table(raw, "users", f"{path}")
+    users = get_table(raw, "users", f"{path}")
     for name, address in users.items():
         if not isinstance(address, str) or "@" not in address:
             raise ConfigError(
@@ -193,7 +208,7 @@ def acting_user(config: Config | None) -> str:
 def _settings(raw: Mapping[str, Any], path: Path, where: str) -> Settings:
     base = Settings()
     hours, zone, holidays = _calendar_parts(raw, where, base)
-    database = _get(raw, "database", str, where, None)
+    database = get_value(raw, "database", str, where, None)
     db_path: Path | str | None = None
     if database and is_database_url(database):
         db_path = database
@@ -201,28 +216,28 @@ def _settings(raw: Mapping[str, Any], path: Path, where: str) -> Settings:
         db_path = Path(database).expanduser()
         if not db_path.is_absolute():
             db_path = path.parent / db_path
-    password_file = _get(raw, "password_file", str, where, None)
+    password_file = get_value(raw, "password_file", str, where, None)
     password_path = None
     if password_file:
         password_path = Path(password_file).expanduser()
         if not password_path.is_absolute():
             password_path = path.parent / password_path
     return Settings(
-        sla=_duration(raw, "sla", where, base.sla),
+        sla=get_duration(raw, "sla", where, base.sla),
         warn_at=_fraction(raw, where, base.warn_at),
-        backfill=_duration(raw, "backfill", where, base.backfill),
+        backfill=get_duration(raw, "backfill", where, base.backfill),
         database=db_path,
         password_file=password_path,
-        user=_get(raw, "user", str, where, base.user).strip(),
-        lease=_duration(raw, "lease", where, base.lease),
-        max_pages=_positive(raw, "max_pages", where, base.max_pages),
-        max_wait=_duration(raw, "max_wait", where, base.max_wait),
-        concurrency=_positive(raw, "concurrency", where, base.concurrency),
-        per_host=_positive(raw, "per_host", where, base.per_host),
-        timeout=_duration(raw, "timeout", where, base.timeout),
-        retries=_positive(raw, "retries", where, base.retries, minimum=0),
-        keep_raw=_get(raw, "keep_raw", bool, where, base.keep_raw),
-        workers=_positive(raw, "workers", where, 1) if "workers" in raw else None,
+        user=get_value(raw, "user", str, where, base.user).strip(),
+        lease=get_duration(raw, "lease", where, base.lease),
+        max_pages=get_positive(raw, "max_pages", where, base.max_pages),
+        max_wait=get_duration(raw, "max_wait", where, base.max_wait),
+        concurrency=get_positive(raw, "concurrency", where, base.concurrency),
+        per_host=get_positive(raw, "per_host", where, base.per_host),
+        timeout=get_duration(raw, "timeout", where, base.timeout),
+        retries=get_positive(raw, "retries", where, base.retries, minimum=0),
+        keep_raw=get_value(raw, "keep_raw", bool, where, base.keep_raw),
+        workers=get_positive(raw, "workers", where, 1) if "workers" in raw else None,
         business_hours=hours,
         timezone=zone,
         holidays=holidays,
@@ -234,11 +249,11 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
     where = f"{path}: accounts[{index}]"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: must be a table")
-    name = _get(entry, "name", str, where, None)
+    name = get_value(entry, "name", str, where, None)
     if not name:
         raise ConfigError(f"{where}: key 'name' is required")
     where = f"{path}: account {name!r}"
-    platform = _get(entry, "platform", str, where, None)
+    platform = get_value(entry, "platform", str, where, None)
     if not platform:
         raise ConfigError(f"{where}: key 'platform' is required")
     spec = PLATFORMS.get(platform)
@@ -248,11 +263,11 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
             f"{where}: key 'platform': unknown platform {platform!r} (known: {known})"
         )
     secret_keys = {k for s in spec.secrets for k in (s, f"{s}_file")}
-    _unknown(entry, _ACCOUNT_KEYS | set(spec.required) | set(spec.optional) | secret_keys, where)
+    check_keys(entry, _ACCOUNT_KEYS | set(spec.required) | set(spec.optional) | secret_keys, where)
     if spec.no_keywords and "keywords" in entry:
         raise ConfigError(f"{where}: key 'keywords': {spec.no_keywords}; remove the key")
     server = _server(entry, spec, where)
-    handle = _get(entry, "handle", str, where, "")
+    handle = get_value(entry, "handle", str, where, "")
     if spec.needs_handle and not handle:
         raise ConfigError(f"{where}: key 'handle' is required for {platform}")
     options = _options(entry, spec, where, path)
@@ -262,15 +277,15 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
         platform=platform,
         server=server,
         handle=handle.lstrip("@") if spec.strip_at else handle,
-        keywords=_strings(entry, "keywords", where),
-        sla=_duration(entry, "sla", where, settings.sla),
+        keywords=get_strings(entry, "keywords", where),
+        sla=get_duration(entry, "sla", where, settings.sla),
         warn_at=_fraction(entry, where, settings.warn_at),
-        backfill=_duration(entry, "backfill", where, settings.backfill),
-        enabled=_get(entry, "enabled", bool, where, True),
-        keep_raw=_get(entry, "keep_raw", bool, where, settings.keep_raw),
-        max_pages=_positive(entry, "max_pages", where, settings.max_pages),
-        responders=_strings(entry, "responders", where),
-        ignore_authors=_strings(entry, "ignore_authors", where),
+        backfill=get_duration(entry, "backfill", where, settings.backfill),
+        enabled=get_value(entry, "enabled", bool, where, True),
+        keep_raw=get_value(entry, "keep_raw", bool, where, settings.keep_raw),
+        max_pages=get_positive(entry, "max_pages", where, settings.max_pages),
+        responders=get_strings(entry, "responders", where),
+        ignore_authors=get_strings(entry, "ignore_authors", where),
         secret_sources=sources,
         secrets={k: entry[k] for k, where_from in sources.items() if where_from == "config file"},
         options=options,
@@ -286,7 +301,7 @@ def _options(
     for key in (*spec.required, *spec.optional):
         if key == "server":
             continue
-        value = _get(entry, key, str, where, None)
+        value = get_value(entry, key, str, where, None)
         if not value:
             if key in spec.required:
                 raise ConfigError(f"{where}: key {key!r} is required for {spec.name}")
@@ -300,8 +315,8 @@ def _options(
 
 
 def _server(entry: Mapping[str, Any], spec: PlatformSpec, where: str) -> str:
-    server = _get(entry, "server", str, where, None)
-    api_url = _get(entry, "api_url", str, where, None)
+    server = get_value(entry, "server", str, where, None)
+    api_url = get_value(entry, "api_url", str, where, None)
     if server and api_url:
         raise ConfigError(f"{where}: give 'server' or 'api_url' (the same key), not both")
     key = "api_url" if api_url else "server"
@@ -319,58 +334,6 @@ def _check_url(key: str, value: str, where: str) -> None:
         raise ConfigError(f"{where}: key {key!r}: {value!r} must start with https://")
 
 
-def _unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    for key in table:
-        if key not in allowed:
-            import difflib
-
-            close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"{where}: unknown key {key!r}{hint}")
-
-
-def _table(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
-    value = raw.get(key, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: [{key}] must be a table")
-    return value
-
-
-def _get(table: Mapping[str, Any], key: str, kind: type, where: str, default: Any) -> Any:
-    value = table.get(key, default)
-    if value is default:
-        return value
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(f"{where}: key {key!r} must be a {kind.__name__}, not {value!r}")
-    return value
-
-
-def _strings(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
-    value = table.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"{where}: key {key!r} must be a list of non-empty strings")
-    return tuple(value)
-
-
-def _duration(table: Mapping[str, Any], key: str, where: str, default: timedelta) -> timedelta:
-    value = table.get(key)
-    if value is None:
-        return default
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise ConfigError(f"{where}: key {key!r}: {exc}") from None
-
-
-def _positive(
-    table: Mapping[str, Any], key: str, where: str, default: int, minimum: int = 1
-) -> int:
-    value: int = _get(table, key, int, where, default)
-    if value < minimum:
-        raise ConfigError(f"{where}: key {key!r} must be at least {minimum}")
-    return value
-
-
 def _calendar_parts(
     table: Mapping[str, Any], where: str, base: Settings
 ) -> tuple[str, str, tuple[date, ...]]:
@@ -378,8 +341,8 @@ def _calendar_parts(
     # Imported here: commands on a config without a calendar never load the time zone data.
     from mentionwatch.business_hours import load_zone, parse_holiday
 
-    hours: str = _get(table, "business_hours", str, where, base.business_hours)
-    zone: str = _get(table, "timezone", str, where, base.timezone)
+    hours: str = get_value(table, "business_hours", str, where, base.business_hours)
+    zone: str = get_value(table, "timezone", str, where, base.timezone)
     if "timezone" in table:
         try:
             load_zone(zone)

@@ -8,13 +8,11 @@ import stat
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mentionwatch.errors import ConfigError
+from mentionwatch.models import Account
 from mentionwatch.sources.registry import PLATFORMS, PlatformSpec
-
-if TYPE_CHECKING:
-    from mentionwatch.config import Config
 
 
 def secret_sources(
@@ -56,32 +54,24 @@ def secret_source(table: Mapping[str, Any], key: str, where: str, path: Path) ->
     return None
 
 
-def resolve_secrets(
-    config: Config, read_env: Callable[[str], str | None] = os.environ.get
-) -> Config:
-    """Read every enabled account's secrets; a missing one is a ConfigError before any polling.
-
-    Only commands that call a platform need them: `list` works from a config without tokens.
-    """
-    accounts = []
-    for account in config.accounts:
-        if not account.enabled:
-            accounts.append(account)
-            continue
-        needed = PLATFORMS[account.platform].needs_one_of if account.platform in PLATFORMS else ()
-        if needed and not any(key in account.secret_sources for key in needed):
-            wanted = " or ".join(repr(key) for key in needed)
-            raise ConfigError(
-                f"{config.path}: account {account.name!r}: key {wanted} is required for "
-                f"{account.platform} (as \"env:NAME\" or '{needed[0]}_file')"
-            )
-        secrets = {
-            key: account.secrets.get(key)
-            or _read_secret(config.path, account.name, key, source, read_env)
-            for key, source in account.secret_sources.items()
-        }
-        accounts.append(replace(account, secrets=secrets))
-    return replace(config, accounts=tuple(accounts))
+def account_with_secrets(
+    path: Path, account: Account, read_env: Callable[[str], str | None] = os.environ.get
+) -> Account:
+    """The account with its secrets read (from `path`'s config); `Config.with_secrets` asks."""
+    if not account.enabled:
+        return account
+    needed = PLATFORMS[account.platform].needs_one_of if account.platform in PLATFORMS else ()
+    if needed and not any(key in account.secret_sources for key in needed):
+        wanted = " or ".join(repr(key) for key in needed)
+        raise ConfigError(
+            f"{path}: account {account.name!r}: key {wanted} is required for "
+            f"{account.platform} (as \"env:NAME\" or '{needed[0]}_file')"
+        )
+    secrets = {
+        key: account.secrets.get(key) or _read_secret(path, account.name, key, source, read_env)
+        for key, source in account.secret_sources.items()
+    }
+    return replace(account, secrets=secrets)
 
 
 def _read_secret(

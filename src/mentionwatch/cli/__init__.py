@@ -30,11 +30,10 @@ from mentionwatch.cli.common import (
     load_config,
     open_store,
     out,
-    with_workers,
     with_selection,
+    with_workers,
     written_atomically,
 )
-from mentionwatch.config_secrets import resolve_secrets
 from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, EXIT_BREACHED, UsageError
 from mentionwatch.timeutil import utcnow
 
@@ -247,7 +246,7 @@ def poll(
     log_to_stderr(verbose or STATE.verbose)
     config = with_workers(load_config(), workers)
     names = known_accounts(config, None, account)
-    config = resolve_secrets(config)
+    config = config.with_secrets()
     location = config_mod.database_path(STATE.db, config)
     code = run(config, location, names, lock_timeout, out, err, database_password(config))
     if code:
@@ -349,7 +348,7 @@ def config_check(
     from mentionwatch.poll import check_credentials
 
     log_to_stderr(STATE.verbose)
-    config = resolve_secrets(load_config())
+    config = load_config().with_secrets()
     if config.digest:
         from mentionwatch.digest.settings import digest_settings
 

@@ -14,14 +14,8 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from mentionwatch.config import (
-    Config,
-    _duration,
-    _get,
-    _positive,
-    _table,
-    _unknown,
-)
+from mentionwatch.config import Config
+from mentionwatch.config_fields import check_keys, get_duration, get_positive, get_table, get_value
 from mentionwatch.config_secrets import read_secret, secret_source
 from mentionwatch.errors import ConfigError, UsageError
 from mentionwatch.text import one_line
@@ -64,40 +58,40 @@ def digest_settings(config: Config) -> DigestSettings:
     """Validate `[digest]`; every mistake is a ConfigError naming the file and the key."""
     raw = config.digest
     where = f"{config.path}: [digest]"
-    _unknown(raw, _DIGEST_KEYS, where)
+    check_keys(raw, _DIGEST_KEYS, where)
     to = raw.get("to", [])
     if isinstance(to, str):
         to = [to]
     if not isinstance(to, list) or not all(isinstance(v, str) for v in to):
         raise ConfigError(f"{where}: key 'to' must be an address or a list of addresses")
-    sender = _get(raw, "from", str, where, "")
-    sendmail = _get(raw, "sendmail", str, where, "")
-    smtp_raw = _table(raw, "smtp", where)
+    sender = get_value(raw, "from", str, where, "")
+    sendmail = get_value(raw, "sendmail", str, where, "")
+    smtp_raw = get_table(raw, "smtp", where)
     return DigestSettings(
         where=where,
         to=tuple(check_address(v, f"{where}: key 'to'") for v in to),
         sender=check_address(sender, f"{where}: key 'from'") if sender else "",
-        min_interval=_duration(raw, "min_interval", where, DigestSettings.min_interval),
-        subject_prefix=one_line(_get(raw, "subject_prefix", str, where, "mentionwatch")),
+        min_interval=get_duration(raw, "min_interval", where, DigestSettings.min_interval),
+        subject_prefix=one_line(get_value(raw, "subject_prefix", str, where, "mentionwatch")),
         sendmail=str(Path(sendmail).expanduser()) if sendmail else "",
-        max_items=_positive(raw, "max_items", where, DigestSettings.max_items),
+        max_items=get_positive(raw, "max_items", where, DigestSettings.max_items),
         smtp=_smtp(smtp_raw, config.path) if smtp_raw else None,
     )
 
 
 def _smtp(raw: Mapping[str, Any], path: Path) -> SmtpSettings:
     where = f"{path}: [digest.smtp]"
-    _unknown(raw, _SMTP_KEYS, where)
-    host = _get(raw, "host", str, where, "")
+    check_keys(raw, _SMTP_KEYS, where)
+    host = get_value(raw, "host", str, where, "")
     if not host:
         raise ConfigError(f"{where}: key 'host' is required")
-    security = _get(raw, "security", str, where, "starttls")
+    security = get_value(raw, "security", str, where, "starttls")
     if security not in DEFAULT_PORTS:
         raise ConfigError(f'{where}: key \'security\' must be "none", "starttls" or "ssl"')
-    port = _positive(raw, "port", where, DEFAULT_PORTS[security])
+    port = get_positive(raw, "port", where, DEFAULT_PORTS[security])
     if port > 65535:
         raise ConfigError(f"{where}: key 'port' must be at most 65535")
-    username = _get(raw, "username", str, where, "")
+    username = get_value(raw, "username", str, where, "")
     source = secret_source(raw, "password", where, path)
     if source and not username:
         raise ConfigError(f"{where}: a password needs key 'username'")
@@ -107,7 +101,7 @@ def _smtp(raw: Mapping[str, Any], path: Path) -> SmtpSettings:
             f'{host}; use "starttls" or "ssl"'
         )
     ca_file = None
-    if ca_value := _get(raw, "ca_file", str, where, ""):
+    if ca_value := get_value(raw, "ca_file", str, where, ""):
         ca_file = Path(ca_value).expanduser()
         ca_file = ca_file if ca_file.is_absolute() else path.parent / ca_file
         if not ca_file.is_file():
@@ -120,7 +114,7 @@ def _smtp(raw: Mapping[str, Any], path: Path) -> SmtpSettings:
         password=raw["password"] if source == "config file" else "",
         password_source=source,
         ca_file=ca_file,
-        timeout=_duration(raw, "timeout", where, SmtpSettings.timeout),
+        timeout=get_duration(raw, "timeout", where, SmtpSettings.timeout),
     )
 
 
