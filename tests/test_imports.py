@@ -11,7 +11,7 @@ import pytest
 
 from mentionwatch.store import Store
 
-HEAVY = ("httpx", "httpcore", "anyio", "feedparser", "pydantic", "psycopg", "textual")
+HEAVY = ("httpx", "httpcore", "anyio", "feedparser", "pydantic", "psycopg", "apprise", "textual")
 
 
 @pytest.mark.parametrize(
