@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -219,18 +219,15 @@ async def _with_source(
     *,
     posting: bool,
 ) -> T:
-    from mentionwatch.config_secrets import resolve_secrets
+    from mentionwatch.config_secrets import account_with_secrets
     from mentionwatch.http import Http
     from mentionwatch.sources.registry import PLATFORMS
 
     account = config.account(mention.account)
     if not account.secrets:
         # Only this account's secrets: another account's missing one must not stop a reply.
-        account = resolve_secrets(replace(config, accounts=(account,))).accounts[0]
-    s = config.settings
-    client = http or Http(
-        timeout=s.timeout.total_seconds(), retries=s.retries, max_wait=s.max_wait.total_seconds()
-    )
+        account = account_with_secrets(config.path, account)
+    client = http or Http.from_settings(config.settings)
     async with client:
         fetcher = client.for_account(account)
         source = PLATFORMS[account.platform].load()(account, fetcher)
