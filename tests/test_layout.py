@@ -258,10 +258,6 @@ def test_the_source_tree_has_no_import_cycle() -> None:
     assert import_cycles(SRC) == []
 
 
-def test_not_even_type_only_imports_make_a_cycle() -> None:
-    assert import_cycles(SRC, include_type_only=True) == []
-
-
 def test_sqlite3_is_imported_only_under_store() -> None:
     assert imported_outside(SRC, "sqlite3", SQL_HOME) == []
 

@@ -199,7 +199,6 @@ class InboxApp(App[None]):
     @work(thread=True, exclusive=True, group="poll")
     def poll_in_background(self) -> None:
         """In a thread with its own connection: a poll parses and stores for seconds."""
-        from mentionwatch.config_secrets import resolve_secrets
         from mentionwatch.poll import PollHooks, run_poll
         from mentionwatch.store.lock import poll_lock
 
@@ -211,7 +210,7 @@ class InboxApp(App[None]):
             self.call_from_thread(self.poll_progress, result, len(finished), total)
 
         try:
-            config = resolve_secrets(self.config)
+            config = self.config.with_secrets()
             # SQLite: one poll at a time per file. PostgreSQL: pollers share accounts by leases.
             where = self.location
             lock = poll_lock(where, 0) if isinstance(where, Path) else nullcontext()
