@@ -218,7 +218,8 @@ def _docstrings(tree: ast.Module) -> set[int]:
 
 
 _EXIT_CALLS = {"print", "exit", "quit", "breakpoint"}
-_EXIT_ATTRIBUTES = {("sys", "exit"), ("os", "_exit"), ("typer", "Exit"), ("click", "exceptions")}
+# Not os._exit: that is how a forked worker process ends (workers.py), not the program.
+_EXIT_ATTRIBUTES = {("sys", "exit"), ("typer", "Exit"), ("click", "exceptions")}
 _STREAMS = {("sys", "stdout"), ("sys", "stderr"), ("sys", "__stdout__"), ("sys", "__stderr__")}
 
 
