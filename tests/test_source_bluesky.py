@@ -17,7 +17,8 @@ from werkzeug import Request, Response
 from mentionwatch.errors import RateLimitedError, SourceError
 from mentionwatch.http import Http
 from mentionwatch.models import Account, Kind, State
-from mentionwatch.sources.bluesky import SOURCE, BlueskySource, post_text
+from mentionwatch.sources.bluesky import SOURCE, BlueskySource
+from mentionwatch.sources.bluesky_text import post_text
 from mentionwatch.store import MentionFilter, Store
 from mentionwatch.timeutil import parse_timestamp, utcnow
 from tests.conftest import FakeClock, run

@@ -29,7 +29,8 @@ from mentionwatch.sources.base import (
 )
 from mentionwatch.sources.bluesky_api import Xrpc, XrpcError
 from mentionwatch.sources.bluesky_reply import BlueskyReplies, post_context
-from mentionwatch.text import one_line, strip_controls
+from mentionwatch.sources.bluesky_text import dig, post_text, web_url
+from mentionwatch.text import one_line
 from mentionwatch.timeutil import parse_timestamp
 
 PAGE_SIZE = 100  # the maximum every listing below accepts
@@ -168,7 +169,7 @@ class BlueskySource(BlueskyReplies):
             return Entry(_key(at), at, None)
         at = self._created_at(endpoint, post)
         record = self._field(endpoint, post, "record")
-        parent = _dig(record, "reply", "parent", "uri")
+        parent = dig(record, "reply", "parent", "uri")
         author = self._field(endpoint, post, "author", "did")
         handle = str(self._field(endpoint, post, "author", "handle"))
         if not isinstance(parent, str) or actor.lower() not in (
@@ -213,7 +214,7 @@ class BlueskySource(BlueskyReplies):
             remote_id=uri,
             url=web_url(uri, handle, did),
             author=handle,
-            text=post_text(str(text), _dig(record, "facets")),
+            text=post_text(str(text), dig(record, "facets")),
             created_at=self._created_at(endpoint, item),
             kind=kind,
             raw=kept(self.account, item),
@@ -232,7 +233,7 @@ class BlueskySource(BlueskyReplies):
         This is also the AppView's sortAt, the order of post listings and search's `since`.
         """
         indexed = self._time(endpoint, item, "indexedAt")
-        created = _parse_time(_dig(item, "record", "createdAt"))
+        created = _parse_time(dig(item, "record", "createdAt"))
         return indexed if created is None else min(created, indexed)
 
     def _time(self, endpoint: str, item: Any, field: str) -> datetime:
@@ -263,75 +264,9 @@ class BlueskySource(BlueskyReplies):
         return SourceError(self.account.name, endpoint, problem)
 
 
-def web_url(uri: str, handle: str, did: str) -> str:
-    """bsky.app link for an at:// post URI; the DID stands in when the handle is broken."""
-    rkey = uri.rsplit("/", 1)[-1]
-    who = handle if handle and handle != "handle.invalid" else did
-    return f"https://bsky.app/profile/{who}/post/{rkey}"
-
-
-def post_text(text: str, facets: Any) -> str:
-    """record.text for display: links the app shortened ("example.com/long-pa...") in full."""
-    raw = text.encode("utf-8")
-    links = sorted(_link_facets(facets, len(raw)))
-    parts: list[str] = []
-    pos = 0
-    try:
-        for start, end, uri in links:
-            if start < pos:  # overlapping facets: keep the text as written
-                continue
-            parts.append(raw[pos:start].decode("utf-8"))
-            parts.append(_link_text(raw[start:end].decode("utf-8"), uri))
-            pos = end
-        parts.append(raw[pos:].decode("utf-8"))
-    except UnicodeDecodeError:  # byte offsets that split a character: the facets are broken
-        return strip_controls(text).strip()
-    return strip_controls("".join(parts)).strip()
-
-
-def _link_facets(facets: Any, size: int) -> list[tuple[int, int, str]]:
-    """(byteStart, byteEnd, uri) of each well-formed link facet; facets index UTF-8 bytes."""
-    found = []
-    for facet in facets if isinstance(facets, list) else []:
-        start, end = _dig(facet, "index", "byteStart"), _dig(facet, "index", "byteEnd")
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= size):
-            continue
-        features = _dig(facet, "features")
-        for feature in features if isinstance(features, list) else []:
-            uri = _dig(feature, "uri")
-            if str(_dig(feature, "$type")).endswith("#link") and isinstance(uri, str):
-                found.append((start, end, uri))
-                break
-    return found
-
-
-def _link_text(shown: str, uri: str) -> str:
-    bare_shown = _bare(shown).rstrip(".…")
-    if shown == uri:
-        return uri
-    if bare_shown and _bare(uri).startswith(bare_shown):
-        return uri  # the app's shortened form of the same address
-    return f"{shown} ({uri})"  # text that hides its target ("read this") keeps it visible
-
-
-def _bare(url: str) -> str:
-    for prefix in ("https://", "http://", "www."):
-        url = url.removeprefix(prefix)
-    return url
-
-
 def _key(moment: datetime) -> str:
     """Fixed-width UTC text, so string order is time order whatever precision the server sent."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _dig(data: Any, *path: str) -> Any:
-    """Walk optional fields: None as soon as a step is missing or not an object."""
-    for step in path:
-        if not isinstance(data, Mapping):
-            return None
-        data = data.get(step)
-    return data
 
 
 def _parse_time(value: Any) -> datetime | None:

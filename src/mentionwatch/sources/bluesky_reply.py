@@ -17,6 +17,7 @@ from mentionwatch.fetched import Post, Reply, kept
 from mentionwatch.models import Account, StoredMention
 from mentionwatch.sources.base import LengthCheck, ReplyRequest, reply_refusal
 from mentionwatch.sources.bluesky_api import Xrpc, xrpc_error
+from mentionwatch.sources.bluesky_text import post_text, web_url
 from mentionwatch.sources.reply_text import URL, graphemes, utf8_span
 from mentionwatch.timeutil import parse_timestamp
 
@@ -166,8 +167,6 @@ class BlueskyReplies:
         return dids
 
     def _reply(self, mention: StoredMention, uri: str, created: datetime, raw: Any) -> Reply:
-        from mentionwatch.sources.bluesky import web_url
-
         session = self.xrpc.session
         handle, did = (session.handle, session.did) if session else ("", "")
         return Reply(
@@ -180,8 +179,6 @@ class BlueskyReplies:
         )
 
     def _thread_post(self, post: Mapping[str, Any]) -> Post:
-        from mentionwatch.sources.bluesky import post_text, web_url
-
         author, record = _object(post.get("author")), _object(post.get("record"))
         handle, did = str(author.get("handle") or ""), str(author.get("did") or "")
         uri = str(post.get("uri") or "")

@@ -9,7 +9,6 @@ a later comment by the account anywhere in "owner/repo#number" answers a mention
 from __future__ import annotations
 
 import asyncio
-import html
 import re
 from datetime import datetime
 from typing import Any, ClassVar
@@ -23,9 +22,8 @@ from mentionwatch.sources.base import (
     require,
     split_cursor,
 )
-from mentionwatch.sources.github_api import Item
+from mentionwatch.sources.github_api import Item, plain
 from mentionwatch.sources.github_reply import GitHubReplies
-from mentionwatch.text import strip_controls
 from mentionwatch.timeutil import to_db
 
 MENTION_REASONS = frozenset({"mention", "team_mention"})
@@ -40,7 +38,6 @@ _SUBJECT = re.compile(r"/repos/([^/]+/[^/]+)/(issues|pulls)/(\d+)$")
 _HTML_NUMBER = re.compile(r"/(?:issues|pull)/(\d+)")
 _TEAM = re.compile(r"(?<![\w@/.-])@[\w-]+/[\w.-]+")
 # Issue templates leave HTML comments in bodies; GitHub hides them, so do we.
-_HIDDEN = re.compile(r"<!--.*?-->", re.S)
 
 
 class GitHubSource(GitHubReplies):
@@ -145,7 +142,7 @@ class GitHubSource(GitHubReplies):
             remote_id=f"{prefix}-{require(self.name, where, item, 'id')}",
             url=str(require(self.name, where, item, "html_url")),
             author=str(require(self.name, where, item, "user", "login")),
-            text=_plain(item.get("body")),
+            text=plain(item.get("body")),
             created_at=self._time(item, where),
             kind=kind,
             thread_id=thread,
@@ -269,12 +266,6 @@ def _kind_of(url: str) -> str:
     if re.search(r"/issues/\d+$", path):
         return "issue"
     return next((kind for part, kind in _KINDS if part in path), "comment")
-
-
-def _plain(body: Any) -> str:
-    """Markdown stays as written, minus hidden comments, entities, CRLF and control codes."""
-    text = _HIDDEN.sub("", str(body or "")).replace("\r\n", "\n")
-    return strip_controls(html.unescape(text)).strip()
 
 
 SOURCE = GitHubSource

@@ -9,6 +9,7 @@ API: https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from mentionwatch.sources.base import (
     require,
     sweep_newest_first,
 )
+from mentionwatch.text import strip_controls
 from mentionwatch.timeutil import parse_timestamp
 
 # Fine-grained PATs and GitHub App tokens get 403 from /notifications (classic tokens only).
@@ -34,6 +36,8 @@ NO_NOTIFICATIONS_PREFIXES = ("github_pat_", "ghu_", "ghs_")
 CONDITIONAL = {"last-modified": "If-Modified-Since", "etag": "If-None-Match"}
 # GitHub may ask for longer pauses; an hour at most, so a huge value cannot stall an account.
 MAX_POLL_INTERVAL = 3600.0
+# HTML comments in Markdown bodies: hidden on github.com, so hidden here.
+_HIDDEN = re.compile(r"<!--.*?-->", re.S)
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 Item = dict[str, Any]
@@ -202,3 +206,9 @@ def _next_link(response: Response) -> str | None:
         if found := _NEXT.search(part):
             return found.group(1)
     return None
+
+
+def plain(body: Any) -> str:
+    """Markdown stays as written, minus hidden comments, entities, CRLF and control codes."""
+    text = _HIDDEN.sub("", str(body or "")).replace("\r\n", "\n")
+    return strip_controls(html.unescape(text)).strip()

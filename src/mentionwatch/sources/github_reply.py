@@ -17,7 +17,7 @@ from mentionwatch.errors import ReplyRefusedError, ReplyRejectedError, SourceErr
 from mentionwatch.fetched import Post, Reply, kept
 from mentionwatch.models import StoredMention
 from mentionwatch.sources.base import LengthCheck, ReplyRequest, Response, reply_refusal
-from mentionwatch.sources.github_api import GitHubApi, Item
+from mentionwatch.sources.github_api import GitHubApi, Item, plain
 from mentionwatch.timeutil import parse_timestamp, to_db
 
 ISSUE_COMMENTS = "/repos/{owner}/{repo}/issues/{number}/comments"
@@ -148,12 +148,10 @@ class GitHubReplies(GitHubApi):
         )
 
     def _post(self, item: Any, endpoint: str, prefix: str = "issue-") -> Post:
-        from mentionwatch.sources.github import _plain
-
         if not isinstance(item, dict):
             raise SourceError(self.name, endpoint, "unexpected payload: not an object")
         title = str(item.get("title") or "")
-        body = _plain(item.get("body"))
+        body = plain(item.get("body"))
         return Post(
             remote_id=f"{prefix}{item.get('id')}",
             url=str(item.get("html_url") or ""),
