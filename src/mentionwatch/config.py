@@ -26,6 +26,7 @@ from mentionwatch.timeutil import display_zone
 
 if TYPE_CHECKING:
     from mentionwatch.business_hours import Calendar
+    from mentionwatch.rules import Rule, RuleSet
 
 APP_NAME = "mentionwatch"
 CONFIG_ENV = "MENTIONWATCH_CONFIG"
@@ -41,7 +42,7 @@ _ACCOUNT_KEYS = {
     "backfill", "enabled", "max_pages", "responders", "ignore_authors", "business_hours",
     "timezone", "holidays", "keep_raw",
 }  # fmt: skip
-_TOP_KEYS = {"settings", "accounts", "digest", "users"}
+_TOP_KEYS = {"settings", "accounts", "digest", "users", "rules"}
 USER_ENV = "MENTIONWATCH_USER"
 _URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -84,6 +85,14 @@ class Config:
     digest: Mapping[str, Any] = field(default_factory=dict)
     # [users]: each team member's e-mail address, for `digest --per-assignee`.
     users: Mapping[str, str] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
+
+    @functools.cached_property
+    def ruleset(self) -> RuleSet:
+        """The `[[rules]]`, as storing a mention applies them (compiled on first use)."""
+        from mentionwatch.rules import RuleSet
+
+        return RuleSet(self.rules)
 
     @functools.cached_property
     def by_name(self) -> Mapping[str, Account]:
@@ -178,7 +187,12 @@ def parse(raw: Mapping[str, Any], path: Path) -> Config:
             raise ConfigError(f"{path}: accounts[{index}]: duplicate account name {account.name!r}")
         accounts.append(account)
     digest = get_table(raw, "digest", f"{path}")
-    return Config(path, settings, tuple(accounts), digest, _users(raw, path))
+    rules: tuple[Rule, ...] = ()
+    if "rules" in raw:
+        from mentionwatch.config_rules import parse_rules
+
+        rules = parse_rules(raw["rules"], path, [a.name for a in accounts])
+    return Config(path, settings, tuple(accounts), digest, _users(raw, path), rules)
 
 
 def _users(raw: Mapping[str, Any], path: Path) -> dict[str, str]:
@@ -266,6 +280,11 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
     check_keys(entry, _ACCOUNT_KEYS | set(spec.required) | set(spec.optional) | secret_keys, where)
     if spec.no_keywords and "keywords" in entry:
         raise ConfigError(f"{where}: key 'keywords': {spec.no_keywords}; remove the key")
+    keywords = get_strings(entry, "keywords", where)
+    if keywords:
+        from mentionwatch.config_rules import check_keywords
+
+        check_keywords(keywords, where)
     server = _server(entry, spec, where)
     handle = get_value(entry, "handle", str, where, "")
     if spec.needs_handle and not handle:
@@ -277,7 +296,7 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
         platform=platform,
         server=server,
         handle=handle.lstrip("@") if spec.strip_at else handle,
-        keywords=get_strings(entry, "keywords", where),
+        keywords=keywords,
         sla=get_duration(entry, "sla", where, settings.sla),
         warn_at=_fraction(entry, where, settings.warn_at),
         backfill=get_duration(entry, "backfill", where, settings.backfill),

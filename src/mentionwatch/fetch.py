@@ -14,7 +14,7 @@ from datetime import datetime
 from mentionwatch.errors import SourceError
 from mentionwatch.fetched import Mention, Reply
 from mentionwatch.http import Http
-from mentionwatch.models import Account
+from mentionwatch.models import Account, Kind
 
 log = logging.getLogger("mentionwatch.poll")
 
@@ -54,7 +54,7 @@ async def fetch_account(
         # poll's clock; the sources' shared sweep applies it.
         horizon = started - account.backfill
         found = await source.mentions(cursors.get("mentions"), horizon)
-        mentions = [m for m in found.items if _is_mention(account, m)]
+        mentions = [m for m in found.items if _is_mention(account, m) and _wanted(account, m)]
         got["mentions"] = found.cursor
         not_before = found.not_before
         replies = await source.replies(cursors.get("replies"), horizon)
@@ -72,6 +72,19 @@ async def fetch_account(
     partial = "mentions" in got
     return Fetched(account.name, started, mentions, (), got, error, partial,
                    time.monotonic() - began, not_before)  # fmt: skip
+
+
+def _wanted(account: Account, mention: Mention) -> bool:
+    """A search hit is kept only if a keyword really matches it: platforms search loosely (or
+    were sent only part of the expression), so the whole expression is checked here."""
+    if mention.kind is not Kind.KEYWORD or not account.keywords:
+        return True
+    from mentionwatch.rules import matches_keywords
+
+    return matches_keywords(
+        account.keywords, mention.text, mention.title, mention.author, account.platform,
+        account.name, mention.kind, mention.lang,
+    )  # fmt: skip
 
 
 def _is_mention(account: Account, mention: Mention) -> bool:

@@ -34,6 +34,7 @@ class Mention:
     # What replying needs and the row lacks (Bluesky cid and thread root, Mastodon visibility
     # and mentioned accounts...): a small JSON object, kept whatever `keep_raw` says; "" if none.
     context: str = ""
+    lang: str = ""  # the post's language where the platform says ("de", "pt-BR")
 
 
 @dataclass(frozen=True)

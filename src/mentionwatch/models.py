@@ -64,6 +64,11 @@ class Account:
         return frozenset(n.lower().lstrip("@") for n in names if n)
 
 
+# Stored as these numbers, so that ascending order is most urgent first.
+PRIORITIES = {"high": 0, "normal": 1, "low": 2}
+PRIORITY_NAMES = {rank: name for name, rank in PRIORITIES.items()}
+
+
 @dataclass(frozen=True)
 class StoredMention:
     """A mention as the database knows it, with its local id and state."""
@@ -86,6 +91,17 @@ class StoredMention:
     answered_by: str | None = None
     # The fetched Mention's `context` (what replying needs); only `Store.get` fills it in.
     context: Mapping[str, Any] = field(default_factory=dict)
+    # What the inbox rules decided when it was stored (or at `rules apply`).
+    priority: int = 1  # 0 high, 1 normal, 2 low
+    tags: tuple[str, ...] = ()
+    sla_override: timedelta | None = None
+    dismissed_reason: str | None = None
+    dismissed_rule: str | None = None
+    lang: str = ""
+
+    @property
+    def priority_name(self) -> str:
+        return PRIORITY_NAMES.get(self.priority, "normal")
 
     @property
     def response_time(self) -> timedelta | None:

@@ -19,7 +19,7 @@ from mentionwatch.errors import MentionwatchError, SourceError
 from mentionwatch.fetch import Fetched, fetch_account
 from mentionwatch.http import Http
 from mentionwatch.models import Account
-from mentionwatch.store import Store
+from mentionwatch.store import Decide, Store
 from mentionwatch.timeutil import utcnow
 from mentionwatch.workers import fetch_in_workers, worker_count
 
@@ -85,8 +85,10 @@ def _poll_in_workers(
     by_name = {a.name: a for a in chosen}
     results: dict[str, PollResult] = {}
 
+    decide = config.ruleset.outcome if config.rules else None
+
     def store_one(fetched: Fetched) -> None:
-        result = store_fetched(by_name[fetched.account], fetched, store, clock)
+        result = store_fetched(by_name[fetched.account], fetched, store, clock, decide)
         results[fetched.account] = result
         hooks.finished(result)
 
@@ -123,8 +125,9 @@ async def poll_all(
 ) -> list[PollResult]:
     chosen = chosen_accounts(config, names)
     client = http or Http.from_settings(config.settings)
+    decide = config.ruleset.outcome if config.rules else None
     async with client:
-        tasks = [poll_account(account, store, client, hooks, clock) for account in chosen]
+        tasks = [poll_account(account, store, client, hooks, clock, decide) for account in chosen]
         return list(await asyncio.gather(*tasks))
 
 
@@ -133,14 +136,19 @@ def chosen_accounts(config: Config, names: Sequence[str]) -> list[Account]:
 
 
 def store_fetched(
-    account: Account, fetched: Fetched, store: Store, clock: Callable[[], datetime]
+    account: Account,
+    fetched: Fetched,
+    store: Store,
+    clock: Callable[[], datetime],
+    decide: Decide | None = None,
 ) -> PollResult:
-    """Commit one account's fetch atomically, record the run, and say what changed."""
+    """Commit one account's fetch atomically, record the run, and say what changed; `decide`
+    is the inbox rules, applied to each new mention in the same transaction."""
     saved = None
     error = fetched.error
     if error is None or fetched.partial:
         saved = store.save_poll(account.name, account.platform, fetched.mentions,
-                                fetched.replies, fetched.cursors, clock())  # fmt: skip
+                                fetched.replies, fetched.cursors, clock(), decide)  # fmt: skip
     store.record_run(account.name, account.platform, fetched.started, clock(), error, saved)
     return PollResult(
         account=account.name,
@@ -161,10 +169,11 @@ async def poll_account(
     http: Http,
     hooks: PollHooks,
     clock: Callable[[], datetime],
+    decide: Decide | None = None,
 ) -> PollResult:
     hooks.started(account)
     fetched = await fetch_account(account, store.cursors(account.name), http, clock)
-    result = store_fetched(account, fetched, store, clock)
+    result = store_fetched(account, fetched, store, clock, decide)
     hooks.finished(result)
     return result
 

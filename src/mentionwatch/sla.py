@@ -44,6 +44,23 @@ def sla_for(config: Config, account: str) -> Sla:
     return Sla(entry.sla, entry.warn_at, entry.calendar)
 
 
+def mention_sla(config: Config, mention: StoredMention) -> Sla:
+    """The mention's own clock: its account's, with the target a rule set when one did."""
+    base = sla_for(config, mention.account)
+    if mention.sla_override is None:
+        return base
+    return Sla(mention.sla_override, base.warn_at, base.calendar)
+
+
+def _targets(config: Config, name: str) -> list[Sla]:
+    """The account's SLA and, when rules set a shorter one, that too (for cut-offs)."""
+    base = sla_for(config, name)
+    shortest = config.ruleset.shortest_sla if config.rules else None
+    if shortest is None or shortest >= base.target:
+        return [base]
+    return [base, Sla(shortest, base.warn_at, base.calendar)]
+
+
 def sla_cutoffs(
     config: Config, now: datetime, accounts: Sequence[str], threshold: Callable[[Sla], timedelta]
 ) -> tuple[dict[str, datetime], timedelta | None]:
@@ -55,8 +72,11 @@ def sla_cutoffs(
     of accounts since removed from the config (on the default SLA) are not dropped.
     """
     if accounts:
-        return {name: now - threshold(sla_for(config, name)) for name in accounts}, None
-    targets = [sla_for(config, name) for name in ("", *config.by_name)]  # "": the default
+        return {
+            name: now - min(threshold(t) for t in _targets(config, name)) for name in accounts
+        }, None
+    # "": the default, for mentions of accounts since removed from the config.
+    targets = [t for name in ("", *config.by_name) for t in _targets(config, name)]
     return {}, min(threshold(target) for target in targets)
 
 
@@ -93,5 +113,5 @@ def sla_filter(
         if m.state in keep:
             yield m
         elif m.state in (State.OPEN, State.SNOOZED):
-            if sla_status(m, sla_for(config, m.account), now)[0] in wanted:
+            if sla_status(m, mention_sla(config, m), now)[0] in wanted:
                 yield m

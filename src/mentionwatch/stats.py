@@ -18,7 +18,7 @@ from typing import Any
 
 from mentionwatch.config import Config
 from mentionwatch.models import State, StoredMention
-from mentionwatch.sla import BREACHED, Sla, sla_cutoffs, sla_for, sla_status
+from mentionwatch.sla import BREACHED, Sla, mention_sla, sla_cutoffs, sla_status
 from mentionwatch.store import MentionFilter, Store
 from mentionwatch.text import strip_controls
 from mentionwatch.timeutil import zone_label
@@ -179,11 +179,8 @@ def compute(
     total = _Tally()
     groups: dict[str, _Tally] = defaultdict(_Tally)
     daily: dict[date, list[int]] = {}
-    slas: dict[str, Sla] = {}
     for m in store.received_since(start, now, accounts, platforms):
-        if m.account not in slas:
-            slas[m.account] = sla_for(config, m.account)
-        sla = slas[m.account]
+        sla = mention_sla(config, m)
         day = m.created_at.astimezone(zone).date()
         total.add(m, sla, now)
         if by is not None:
@@ -194,7 +191,7 @@ def compute(
         counts = daily.setdefault(day, [0, 0])
         counts[0] += 1
         counts[1] += m.state is State.ANSWERED
-    oldest = [_waiting(m, sla_for(config, m.account), now)
+    oldest = [_waiting(m, mention_sla(config, m), now)
               for m in store.oldest_waiting(now, accounts, platforms)]  # fmt: skip
     if by in ("account", "platform"):
         for w in oldest:
@@ -294,7 +291,7 @@ def breaches(
         where = MentionFilter(accounts=tuple(accounts), due_before=due, older_than=cut)
     found = []
     for m in store.mentions(where, now):
-        sla = sla_for(config, m.account)
+        sla = mention_sla(config, m)
         status, left = sla_status(m, sla, now)
         too_old = max_age is not None and now - m.created_at >= max_age
         if not use_sla and status == BREACHED:

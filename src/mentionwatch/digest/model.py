@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, tzinfo
 from mentionwatch.config import Config
 from mentionwatch.digest.settings import DigestSettings
 from mentionwatch.models import SentDigest, State, StoredMention
-from mentionwatch.sla import BREACHED, sla_for, sla_label, sla_status
+from mentionwatch.sla import BREACHED, mention_sla, sla_label, sla_status
 from mentionwatch.store import MentionFilter, Store
 from mentionwatch.text import one_line
 from mentionwatch.timeutil import format_duration
@@ -76,8 +76,9 @@ def collect(
     new_ids: set[int] = set()
     sla: dict[int, str] = {}
     for mention in store.mentions(MentionFilter(states=(State.OPEN,)), now):
-        oldest = oldest or mention
-        status, left = sla_status(mention, sla_for(config, mention.account), now)
+        if oldest is None or mention.created_at < oldest.created_at:
+            oldest = mention  # listed by priority first, so not always the first
+        status, left = sla_status(mention, mention_sla(config, mention), now)
         # "New" is what arrived in the window the digest covers: a first poll's backfill
         # finds weeks-old mentions, and seeing them now does not make them new. One that a
         # poll found only after the last digest went out (poll lag) is still news.

@@ -10,7 +10,7 @@ from rich.text import Text
 from mentionwatch.config import Config
 from mentionwatch.errors import UsageError
 from mentionwatch.models import State, StoredMention
-from mentionwatch.sla import sla_for, sla_label, sla_status
+from mentionwatch.sla import mention_sla, sla_label, sla_status
 from mentionwatch.text import strip_controls
 from mentionwatch.timeutil import format_duration, format_time
 
@@ -41,7 +41,7 @@ def mention_detail(m: StoredMention, config: Config, now: datetime) -> Table:
         ),
         ("URL", m.url),
     ]
-    sla = sla_for(config, m.account)
+    sla = mention_sla(config, m)
     if m.state in (State.OPEN, State.SNOOZED):
         status, left = sla_status(m, sla, now)
         rows.append(("SLA", f"{status}, {sla_label(status, left, bool(sla.calendar))}, "

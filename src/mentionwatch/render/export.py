@@ -13,7 +13,7 @@ from mentionwatch.config import Config
 from mentionwatch.errors import UsageError
 from mentionwatch.models import StoredMention
 from mentionwatch.render.records import record
-from mentionwatch.sla import sla_for
+from mentionwatch.sla import mention_sla
 from mentionwatch.text import csv_cell
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def _records(
     mentions: Iterable[StoredMention], config: Config, now: datetime
 ) -> Iterable[dict[str, Any]]:
     for mention in mentions:
-        yield record(mention, sla_for(config, mention.account), now)
+        yield record(mention, mention_sla(config, mention), now)
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]], out: TextIO) -> int:

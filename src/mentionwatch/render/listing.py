@@ -16,7 +16,7 @@ from rich.text import Span, Text
 
 from mentionwatch.config import Config
 from mentionwatch.models import State, StoredMention
-from mentionwatch.sla import BREACHED, DUE_SOON, OK, sla_for, sla_label, sla_status
+from mentionwatch.sla import BREACHED, DUE_SOON, OK, mention_sla, sla_label, sla_status
 from mentionwatch.text import one_line
 from mentionwatch.timeutil import format_duration
 
@@ -89,7 +89,7 @@ def _row(m: StoredMention, config: Config, now: datetime) -> Row:
     age = format_duration(now - m.created_at)
     style, sla_text, business = "", str(m.state), False
     if m.state in (State.OPEN, State.SNOOZED):
-        sla = sla_for(config, m.account)
+        sla = mention_sla(config, m)
         status, left = sla_status(m, sla, now)
         business = sla.calendar is not None
         if business:

@@ -18,6 +18,7 @@ from mentionwatch.store.manual import ManualStates
 from mentionwatch.store.migrations import MIGRATIONS
 from mentionwatch.store.queries import ReportQueries
 from mentionwatch.store.rows import COLUMNS, READ_ONLY, explain, stored
+from mentionwatch.store.triage import Change, Decide, Decision, TriageQueries, decisions
 from mentionwatch.timeutil import from_db, to_db
 
 if TYPE_CHECKING:  # only polls build these; reading commands never define them
@@ -44,6 +45,11 @@ class MentionFilter:
     newest_first: bool = False
     # Words that must all appear (any case) in the text, title, author or URL.
     grep: tuple[str, ...] = ()
+    priorities: tuple[int, ...] = ()  # any of these (0 high, 1 normal, 2 low)
+    tags: tuple[str, ...] = ()  # any of these
+
+
+__all__ = ["Change", "Decide", "Decision", "MentionFilter", "SaveResult", "Store"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class SaveResult:
     new_replies: int
     newly_answered: int
     still_open: int
+    dismissed: int = 0  # new mentions a rule dismissed on arrival
 
 
 def _writable(path: Path) -> bool:
@@ -74,7 +81,7 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
-class Store(ReportQueries, ManualStates):
+class Store(ReportQueries, ManualStates, TriageQueries):
     def __init__(self, db: Connection, path: Path | str) -> None:
         self.db = db
         # Where messages say the database is: the file, or the URL without its password.
@@ -240,8 +247,14 @@ class Store(ReportQueries, ManualStates):
         replies: Sequence[Reply],
         cursors: Mapping[str, str | None],
         now: datetime,
+        decide: Decide | None = None,
     ) -> SaveResult:
-        """Store one account's poll atomically: data, answers and cursors, or nothing."""
+        """Store one account's poll atomically: data, answers and cursors, or nothing.
+
+        `decide(text, title, author, platform, account, kind, lang)` is the inbox rules: what
+        it says is stored with each new mention, in the same transaction, so a mention a rule
+        dismisses is never open, not even for a moment.
+        """
         seen = to_db(now)
         with self.transaction() as db:
             new_replies = db.executemany(
@@ -257,19 +270,28 @@ class Store(ReportQueries, ManualStates):
             # The account's own posts (stored as replies, this run's included) are never
             # mentions. Looked up in one go: a NOT EXISTS per inserted row took half the time.
             own = _stored_reply_ids(db, account, [m.remote_id for m in mentions])
+            fresh = [m for m in mentions if m.remote_id not in own]
             new_mentions = db.executemany(
                 "INSERT INTO mentions (account, platform, remote_id, kind, url, author, title, "
-                "text, thread_id, created_at, first_seen_at, raw, reply_context) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "text, thread_id, created_at, first_seen_at, raw, reply_context, lang, priority, "
+                "tags, sla_seconds, state, state_changed_at, dismissed_reason, dismissed_rule) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (account, remote_id) DO NOTHING",
                 (
                     (account, platform, m.remote_id, str(m.kind), m.url, m.author, m.title,
-                     m.text, m.thread_id, to_db(m.created_at), seen, m.raw,
-                     m.context or None)
-                    for m in mentions
-                    if m.remote_id not in own
+                     m.text, m.thread_id, to_db(m.created_at), seen, m.raw, m.context or None,
+                     m.lang, *decided)
+                    for m, decided in zip(
+                        fresh, decisions(fresh, account, platform, seen, decide), strict=True
+                    )
                 ),
             ).rowcount  # fmt: skip
+            dismissed = 0
+            if decide is not None and new_mentions:
+                dismissed = int(db.execute(
+                    "SELECT COUNT(*) FROM mentions WHERE account = ? AND first_seen_at = ? "
+                    "AND state = 'dismissed' AND dismissed_rule IS NOT NULL", (account, seen),
+                ).fetchone()[0])  # fmt: skip
             answered = self._match_answers(db, account)
             for listing, value in cursors.items():
                 if value is None:
@@ -281,7 +303,7 @@ class Store(ReportQueries, ManualStates):
                     (account, listing, value, seen),
                 )
             still_open = self._count_open(db, account, seen)
-        return SaveResult(new_mentions, new_replies, answered, still_open)
+        return SaveResult(new_mentions, new_replies, answered, still_open, dismissed)
 
     def record_reply(self, mention_id: int, reply: Reply, now: datetime) -> StoredMention:
         """A reply posted from mentionwatch: stored exactly as a poll stores it, so the next
@@ -427,7 +449,8 @@ class Store(ReportQueries, ManualStates):
                     db.execute(
                         "UPDATE mentions SET state = 'open', state_changed_at = :now, "
                         "reopened_at = :now, snoozed_until = NULL, answered_at = NULL, "
-                        "answered_url = NULL, answered_by = NULL WHERE id = :id",
+                        "answered_url = NULL, answered_by = NULL, dismissed_reason = NULL, "
+                        "dismissed_rule = NULL WHERE id = :id",
                         {"now": stamp, "id": mention.id},
                     )
                 else:
@@ -485,6 +508,13 @@ def _select(where: MentionFilter, now: str, dialect: Dialect = "sqlite") -> tupl
                               for column in ("text", "title", "author", "url")) + ")"
         )  # fmt: skip
         common_params.extend([pattern] * 4)
+    if where.priorities:
+        common.append(f"priority IN ({', '.join('?' * len(where.priorities))})")
+        common_params.extend(where.priorities)
+    if where.tags:
+        # Tags are letters, digits, '-' and '_'; '_' is LIKE's any-character, so escaped.
+        common.append("(" + " OR ".join("tags LIKE ? ESCAPE '\\'" for _ in where.tags) + ")")
+        common_params.extend(f"%,{t.replace('_', chr(92) + '_')},%" for t in where.tags)
     if where.older_than is not None:
         common.append("created_at <= ?")
         common_params.append(to_db(from_db(now) - where.older_than))
@@ -511,8 +541,11 @@ def _select(where: MentionFilter, now: str, dialect: Dialect = "sqlite") -> tupl
         selects.append(sql)
         params += [*arm_params, *common_params]
     sql = " UNION ALL ".join(selects)
+    # Most urgent first, then oldest: each arm walks (state, priority, created_at) in order.
     sql += (
-        " ORDER BY created_at DESC, id DESC" if where.newest_first else " ORDER BY created_at, id"
+        " ORDER BY priority, created_at DESC, id DESC"
+        if where.newest_first
+        else " ORDER BY priority, created_at, id"
     )
     if where.limit is not None:
         sql += " LIMIT ?"

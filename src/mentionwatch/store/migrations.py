@@ -125,8 +125,28 @@ def _reply_context(db: Connection) -> None:
     db.execute("ALTER TABLE mentions ADD COLUMN reply_context TEXT")
 
 
+def _rules(db: Connection) -> None:
+    """What the inbox rules decide when a mention is stored: its priority (0 high, 1 normal,
+    2 low, so ascending is most urgent first), tags (",a,b,": one LIKE finds a tag on any
+    backend), an SLA of its own, and who dismissed it on arrival; and the language the
+    platform gave, which rules can test."""
+    _script(
+        db,
+        """
+        ALTER TABLE mentions ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE mentions ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+        ALTER TABLE mentions ADD COLUMN sla_seconds INTEGER;
+        ALTER TABLE mentions ADD COLUMN dismissed_reason TEXT;
+        ALTER TABLE mentions ADD COLUMN dismissed_rule TEXT;
+        ALTER TABLE mentions ADD COLUMN lang TEXT NOT NULL DEFAULT '';
+        CREATE INDEX mentions_by_state_priority_age ON mentions (state, priority, created_at)
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", _initial),
     ("0002_digests", _digests),
     ("0003_reply_context", _reply_context),
+    ("0004_rules", _rules),
 ]

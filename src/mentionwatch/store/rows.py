@@ -4,7 +4,7 @@ sentences."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from mentionwatch.models import State, StoredMention
@@ -12,7 +12,8 @@ from mentionwatch.timeutil import from_db
 
 COLUMNS = (
     "id, account, platform, remote_id, kind, url, author, title, text, created_at, "
-    "first_seen_at, state, snoozed_until, answered_at, answered_url, answered_by"
+    "first_seen_at, state, snoozed_until, answered_at, answered_url, answered_by, priority, "
+    "tags, sla_seconds, dismissed_reason, dismissed_rule, lang"
 )
 
 
@@ -38,10 +39,21 @@ def stored(row: Any, now: datetime) -> StoredMention:
         answered_at=from_db(row["answered_at"]) if row["answered_at"] else None,
         answered_url=row["answered_url"],
         answered_by=row["answered_by"],
+        priority=row["priority"],
+        tags=tuple(row["tags"].strip(",").split(",")) if row["tags"] else (),
+        sla_override=timedelta(seconds=row["sla_seconds"]) if row["sla_seconds"] else None,
+        dismissed_reason=row["dismissed_reason"],
+        dismissed_rule=row["dismissed_rule"],
+        lang=row["lang"],
     )
 
 
 READ_ONLY = "the database is read-only (check the file's and its folder's permissions)"
+
+
+def tags_column(tags: tuple[str, ...]) -> str:
+    """Tags as stored: ",a,b,", so that `LIKE '%,a,%'` finds one on every backend."""
+    return f",{','.join(tags)}," if tags else ""
 
 
 def explain(exc: sqlite3.DatabaseError) -> str:
