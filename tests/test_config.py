@@ -219,7 +219,8 @@ def test_each_starter_account_block_is_valid_once_uncommented(tmp_path: Path) ->
     from mentionwatch.sources.registry import PLATFORMS
     from mentionwatch.starter import STARTER_CONFIG
 
-    settings, *blocks = STARTER_CONFIG.split("\n# [[accounts]]\n")
+    accounts = STARTER_CONFIG.split("\n# Inbox rules")[0]  # the rules: test_rules_config.py
+    settings, *blocks = accounts.split("\n# [[accounts]]\n")
     assert sorted(b.split('platform = "')[1].split('"')[0] for b in blocks) == sorted(PLATFORMS)
     names = ["MASTODON_TOKEN", "BSKY_APP_PASSWORD", "GITHUB_TOKEN", "REDDIT_CLIENT_SECRET",
              "REDDIT_PASSWORD", "X_BEARER_TOKEN"]  # fmt: skip

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mentionwatch.config import Config
-from mentionwatch.models import State, StoredMention
+from mentionwatch.models import PRIORITIES, State, StoredMention
 from mentionwatch.store import MentionFilter, Store
 
 
@@ -58,6 +58,8 @@ def select(
     all_states: bool = False,
     limit: int | None = None,
     grep: Sequence[str] = (),
+    priorities: Sequence[str] = (),
+    tags: Sequence[str] = (),
 ) -> Selection:
     """The selection the list/export options describe; open mentions when nothing is said."""
     older = older_than
@@ -86,5 +88,7 @@ def select(
         due_before=due,
         limit=None if sla else limit,
         grep=tuple(word for word in grep if word),
+        priorities=tuple(sorted({PRIORITIES[str(p)] for p in priorities})),
+        tags=tuple(dict.fromkeys(t.lower().lstrip("#") for t in tags)),
     )
     return Selection(where, sla, frozenset(plain), limit)

@@ -70,6 +70,20 @@ backfill = "3d"     # how far back the first poll of an account looks
 # name = "alerts"
 # platform = "feed"                  # any RSS/Atom feed, e.g. Google Alerts; no credential
 # url = "https://www.google.com/alerts/feeds/00000000000000000000/0000000000000000000"
+
+# Inbox rules: applied as each mention is stored (README, "Rules"). Highest priority and
+# shortest SLA win, tags add up, dismiss wins and records the rule's name.
+# [[rules]]
+# name = "complaints"
+# match = '(refund OR broken OR cancel OR "worst" OR scam) -"not broken"'
+# priority = "high"                  # high | normal | low
+# sla = "15m"                        # overrides the account's SLA for what matches
+# tags = ["complaint"]
+
+# [[rules]]
+# name = "spam"
+# match = 'has:link (giveaway OR "free crypto" OR airdrop)'
+# dismiss = "spam"                   # dismissed on arrival (never alerts); see list --tag/--state
 """
 
 

@@ -34,6 +34,7 @@ from mentionwatch.cli.common import (
     with_workers,
     written_atomically,
 )
+from mentionwatch.cli.rules import rules_app
 from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, EXIT_BREACHED, UsageError
 from mentionwatch.timeutil import utcnow
 
@@ -45,6 +46,7 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(rules_app, name="rules")
 
 
 def _version(value: bool) -> None:
@@ -103,7 +105,7 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array, for scripts.")] = False,
     as_jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object a line.")] = False,
 ) -> None:
-    """List unanswered mentions, oldest first, with their age and SLA status."""
+    """List unanswered mentions, most urgent priority first, then oldest, with their SLA."""
     config = load_config(required=False)
     now = utcnow()
     with open_store(config, write=False) as store:

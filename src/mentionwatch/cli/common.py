@@ -80,6 +80,22 @@ GrepOption = Annotated[
     typer.Option("--grep", "-g", help="Only mentions whose text, author or URL has this word "
                  "(any case; repeatable: all of them)."),
 ]  # fmt: skip
+
+
+class PriorityChoice(enum.StrEnum):
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+PriorityOption = Annotated[
+    list[PriorityChoice] | None,
+    typer.Option("--priority", help="Only mentions of this priority (repeatable)."),
+]
+TagOption = Annotated[
+    list[str] | None,
+    typer.Option("--tag", "-t", help="Only mentions a rule gave this tag (repeatable: any)."),
+]
 LimitOption = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N rows.")]
 
 
@@ -95,6 +111,8 @@ class SelectionOptions:
     all_states: bool
     limit: int | None
     grep: list[str] | None
+    priority: list[PriorityChoice] | None
+    tag: list[str] | None
     given: bool  # whether any was given (triage commands need ids or filters)
 
     def select(
@@ -116,6 +134,8 @@ class SelectionOptions:
             all_states=self.all_states,
             limit=self.limit,
             grep=self.grep or (),
+            priorities=self.priority or (),
+            tags=self.tag or (),
         )
 
     def accounts(self, config: Config, store: Store) -> list[str]:
@@ -134,6 +154,8 @@ _SELECTION_OPTIONS: dict[str, tuple[Any, Any]] = {
     "all_states": (AllOption, False),
     "limit": (LimitOption, None),
     "grep": (GrepOption, None),
+    "priority": (PriorityOption, None),
+    "tag": (TagOption, None),
 }
 
 

@@ -40,7 +40,12 @@ def mention_detail(m: StoredMention, config: Config, now: datetime) -> Table:
             f"{when(m.created_at)} ({format_duration(now - m.created_at)} ago)",
         ),
         ("URL", m.url),
+        ("Priority", m.priority_name),
     ]
+    if m.tags:
+        rows.append(("Tags", ", ".join(m.tags)))
+    if m.dismissed_rule:
+        rows.append(("Dismissed", f"{m.dismissed_reason} (rule {m.dismissed_rule!r})"))
     sla = mention_sla(config, m)
     if m.state in (State.OPEN, State.SNOOZED):
         status, left = sla_status(m, sla, now)

@@ -23,7 +23,7 @@ FIELDS = (
     "id", "account", "platform", "kind", "state", "author", "title", "text", "url",
     "created_at", "age_seconds", "sla_seconds", "sla_status", "sla_left_seconds",
     "snoozed_until", "answered_at", "answered_url", "answered_by", "response_seconds",
-    "sla_clock", "sla_due_at",
+    "sla_clock", "sla_due_at", "priority", "tags", "dismissed_reason", "dismissed_rule", "lang",
 )  # fmt: skip
 
 
@@ -58,7 +58,8 @@ def write_csv(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
     writer.writerow(FIELDS)
     count = 0
     for row in rows:
-        values = (row[name] for name in FIELDS)
+        # Tags are letters, digits, '-' and '_': joined by commas they stay one readable cell.
+        values = (",".join(v) if isinstance(v, list) else v for v in map(row.get, FIELDS))
         writer.writerow(
             [csv_cell(v) if isinstance(v, str) else ("" if v is None else v) for v in values]
         )

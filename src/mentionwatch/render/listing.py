@@ -20,7 +20,7 @@ from mentionwatch.sla import BREACHED, DUE_SOON, OK, mention_sla, sla_label, sla
 from mentionwatch.text import one_line
 from mentionwatch.timeutil import format_duration
 
-HEADERS = ("ID", "Age", "SLA", "Where", "Author", "Mention / link")
+HEADERS = ("ID", "Pri", "Age", "SLA", "Where", "Author", "Mention / link")
 GAP = "  "
 BUSINESS_NOTE = "(bh): age and SLA count business hours only"
 _MIN_MENTION = 24
@@ -29,7 +29,7 @@ STYLES = {OK: "green", DUE_SOON: "yellow", BREACHED: "red"}
 
 @dataclass(frozen=True)
 class Row:
-    cells: tuple[str, ...]  # id, age, sla, where, author, excerpt
+    cells: tuple[str, ...]  # id, priority, age, sla, where, author, excerpt
     style: str  # of the age and SLA cells
     url: str
     business: bool
@@ -53,7 +53,8 @@ def mention_list(
     _line(out, HEADERS, widths, ["bold"] * len(HEADERS))
     indent = " " * (sum(widths[:-1]) + len(GAP) * (len(widths) - 1))
     for row in rows:
-        _line(out, row.cells, widths, ["dim", row.style, row.style, "", "cyan", ""])
+        pri = {"high": "bold red", "low": "dim"}.get(row.cells[1], "")
+        _line(out, row.cells, widths, ["dim", pri, row.style, row.style, "", "cyan", ""])
         for piece in chop_cells(row.url, widths[-1]) if row.url else ():
             out.add(indent)
             out.add(piece, "blue")
@@ -96,8 +97,13 @@ def _row(m: StoredMention, config: Config, now: datetime) -> Row:
             age = format_duration(sla.elapsed(m.created_at, now)) + " (bh)"
         style, sla_text = STYLES[status], sla_label(status, left)
     excerpt = one_line(f"{m.title}: {m.text}" if m.title else m.text, 200)
+    if m.tags:
+        excerpt = f"[{', '.join(m.tags)}] {excerpt}"
+    if m.dismissed_reason:
+        sla_text = f"dismissed: {one_line(m.dismissed_reason)}"
     where = f"{m.platform}/{one_line(m.account)}"
-    cells = (str(m.id), age, sla_text, where, one_line(m.author), excerpt)
+    priority = "" if m.priority_name == "normal" else m.priority_name
+    cells = (str(m.id), priority, age, sla_text, where, one_line(m.author), excerpt)
     return Row(cells, style, one_line(m.url), business)
 
 
@@ -107,7 +113,7 @@ def _widths(rows: Sequence[Row], screen: int) -> list[int]:
     for row in rows:
         natural = [max(n, cell_len(c)) for n, c in zip(natural, row.cells, strict=True)]
     label = max(8, min(28, (screen - 40) // 4))
-    natural[3], natural[4] = min(natural[3], label), min(natural[4], label)
+    natural[4], natural[5] = min(natural[4], label), min(natural[5], label)
     fixed = sum(natural[:-1]) + len(GAP) * (len(natural) - 1)
     natural[-1] = max(_MIN_MENTION, min(natural[-1], screen - fixed))
     return natural

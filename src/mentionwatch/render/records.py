@@ -37,4 +37,9 @@ def record(mention: StoredMention, sla: Sla, now: datetime) -> dict[str, Any]:
         "response_seconds": int(response.total_seconds()) if response is not None else None,
         "sla_clock": "business hours" if sla.calendar else "wall clock",
         "sla_due_at": sla.due(mention.created_at).isoformat() if waiting else None,
+        "priority": mention.priority_name,
+        "tags": list(mention.tags),
+        "dismissed_reason": strip_controls(mention.dismissed_reason or "") or None,
+        "dismissed_rule": strip_controls(mention.dismissed_rule or "") or None,
+        "lang": strip_controls(mention.lang),
     }

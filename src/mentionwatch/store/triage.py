@@ -61,9 +61,10 @@ class TriageQueries:
     def _match_answers(self, db: Connection, account: str) -> int:
         raise NotImplementedError
 
-    def reapply(self, decide: Decide, now: datetime) -> list[Change]:
+    def reapply(self, decide: Decide, now: datetime) -> tuple[int, list[Change]]:
         """Decide again about every waiting mention and every one a rule dismissed (a rule
-        that no longer dismisses it reopens it); returns what changed, all in one transaction."""
+        that no longer dismisses it reopens it), in one transaction: how many it looked at
+        and what changed."""
         stamp = to_db(now)
         changes: list[Change] = []
         with self.transaction() as db:
@@ -106,7 +107,7 @@ class TriageQueries:
             for account in sorted(reopened):
                 # A reply stored while it was dismissed still answers it.
                 self._match_answers(db, account)
-        return changes
+        return len(rows), changes
 
 
 _UNDECIDED = (1, "", None, "open", None, None, None)
