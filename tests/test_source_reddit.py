@@ -384,7 +384,7 @@ def test_mention_text_is_unescaped_and_its_url_is_the_context_permalink(
 def test_keyword_hits_are_posts_from_site_search(
     reddit: FakeReddit, account: Account, call: Call
 ) -> None:
-    with_keywords = replace(account, keywords=("ExampleCo", "example co"))
+    with_keywords = replace(account, keywords=("ExampleCo", '"example co"'))  # a phrase
     reddit.searches["ExampleCo"] = [
         post("p1", 1, selftext="I love ExampleCo &amp; friends"),
         post("p2", 2, author="brandco"),

@@ -8,7 +8,7 @@ API: https://docs.bsky.app/docs/api/app-bsky-notification-list-notifications
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar, TypeVar
@@ -30,6 +30,7 @@ from mentionwatch.sources.base import (
 from mentionwatch.sources.bluesky_api import Xrpc, XrpcError
 from mentionwatch.sources.bluesky_reply import BlueskyReplies, post_context
 from mentionwatch.sources.bluesky_text import dig, post_text, web_url
+from mentionwatch.sources.search import keyword_conjuncts, plain_terms
 from mentionwatch.text import one_line
 from mentionwatch.timeutil import parse_timestamp
 
@@ -56,10 +57,11 @@ class BlueskySource(BlueskyReplies):
         found: dict[str, Mention] = {}
         new_parts: dict[str, str | None] = {}
         # Notifications come first so a post that is also a keyword hit keeps its real kind.
-        for name in ["notifications", *(f"search:{k}" for k in self.account.keywords)]:
+        searches = _searches(self.account.keywords)
+        for name in ["notifications", *searches]:
             fetch = self._notifications_page
-            if name.startswith("search:"):
-                fetch = partial(self._search_page, name.removeprefix("search:"), horizon)
+            if name in searches:
+                fetch = partial(self._search_page, searches[name], horizon)
             batch = await self._sweep(fetch, parts.get(name), horizon)
             new_parts[name] = batch.cursor
             for entry in batch.items:
@@ -131,10 +133,10 @@ class BlueskySource(BlueskyReplies):
         return Entry(_key(at), at, self._mention(endpoint, item, kind))
 
     async def _search_page(
-        self, keyword: str, horizon: datetime, token: str | None, floor: Any
+        self, search: list[tuple[str, str]], horizon: datetime, token: str | None, floor: Any
     ) -> Page[Entry[Mention | None]]:
         endpoint = "app.bsky.feed.searchPosts"
-        params: list[tuple[str, Any]] = [("q", keyword), ("sort", "latest"), ("limit", PAGE_SIZE)]
+        params: list[tuple[str, Any]] = [*search, ("sort", "latest"), ("limit", PAGE_SIZE)]
         # `since` is inclusive and compares sortAt, the same time our keys are made of.
         params.append(("since", floor if isinstance(floor, str) else _key(horizon)))
         data = await self.xrpc.query(endpoint, [*params, *_cursor_param(token)])
@@ -288,3 +290,16 @@ def _next(data: Any) -> str | None:
 
 
 SOURCE = BlueskySource
+
+
+def _searches(keywords: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """searchPosts parameters by listing name: one search per OR alternative of each keyword,
+    its words and "phrases" as `q`, author:, lang: and domain: as the matching parameters
+    (sources/search.py); poll.py checks every hit against the whole expression."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for keyword in keywords:
+        for conjunct in keyword_conjuncts(keyword):
+            params = [("q", plain_terms(conjunct)), *conjunct.fields]
+            name = "search:" + " ".join(v if k == "q" else f"{k}:{v}" for k, v in params)
+            found[name] = params
+    return found

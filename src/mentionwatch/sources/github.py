@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 from mentionwatch.errors import SourceError
 from mentionwatch.fetched import Batch, Mention, Reply, kept, raw_json
 from mentionwatch.models import Kind
+from mentionwatch.rules.parse import Tag
 from mentionwatch.sources.base import (
     join_cursor,
     require,
@@ -24,6 +26,7 @@ from mentionwatch.sources.base import (
 )
 from mentionwatch.sources.github_api import Item, plain
 from mentionwatch.sources.github_reply import GitHubReplies
+from mentionwatch.sources.search import keyword_conjuncts, plain_terms
 from mentionwatch.timeutil import to_db
 
 MENTION_REASONS = frozenset({"mention", "team_mention"})
@@ -62,11 +65,11 @@ class GitHubSource(GitHubReplies):
         batch = await self._notifications(parts.get("notifications"), horizon)
         found = {m.remote_id: m for m in batch.items}
         new_parts: dict[str, str | None] = {"notifications": batch.cursor}
-        for keyword in self.account.keywords:
-            hits = await self._keyword(keyword, parts.get(f"keyword:{keyword}"), horizon)
+        for name, query in _searches(self.account.keywords).items():
+            hits = await self._keyword(query, parts.get(name), horizon)
             for hit in hits.items:
                 found.setdefault(hit.remote_id, hit)  # a mention that is also a hit stays one
-            new_parts[f"keyword:{keyword}"] = hits.cursor
+            new_parts[name] = hits.cursor
         return Batch(list(found.values()), join_cursor(new_parts), batch.not_before)
 
     async def _notifications(self, cursor: str | None, horizon: datetime) -> Batch[Mention]:
@@ -169,10 +172,9 @@ class GitHubSource(GitHubReplies):
             context=_thread_context(thread),
         )
 
-    async def _keyword(self, keyword: str, cursor: str | None, horizon: datetime) -> Batch[Mention]:
+    async def _keyword(self, phrase: str, cursor: str | None, horizon: datetime) -> Batch[Mention]:
         endpoint = "/search/issues"
         lower = self._lower_bound(cursor, horizon)
-        phrase = '"' + keyword.replace('"', "") + '"'
 
         def params(floor: Any) -> dict[str, str]:
             # Search allows 30 requests a minute: starting at the floor keeps it to one a run.
@@ -269,3 +271,20 @@ def _kind_of(url: str) -> str:
 
 
 SOURCE = GitHubSource
+
+
+def _searches(keywords: Sequence[str]) -> dict[str, str]:
+    """Issue-search queries by listing name: one per OR alternative of each keyword, every
+    term in quotes (GitHub would split `example-co`), author: as GitHub's qualifier
+    (sources/search.py); poll.py checks every hit against the whole expression."""
+    found: dict[str, str] = {}
+    for keyword in keywords:
+        for conjunct in keyword_conjuncts(keyword):
+            terms = [t.typed if isinstance(t, Tag) else '"' + t.typed.replace('"', "") + '"'
+                     for t in conjunct.terms]  # fmt: skip
+            author = conjunct.field("author")
+            if author:
+                terms.append(f"author:{author}")
+            name = plain_terms(conjunct, quote=False) + (f" author:{author}" if author else "")
+            found[f"keyword:{name}"] = " ".join(terms)
+    return found

@@ -31,6 +31,7 @@ from mentionwatch.sources.base import (
     require,
     split_cursor,
 )
+from mentionwatch.sources.search import keyword_conjuncts, plain_terms
 from mentionwatch.timeutil import parse_timestamp, utcnow
 
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
@@ -54,7 +55,10 @@ class HackerNewsSource:
         self.fetcher = fetcher
         self.server = account.server.rstrip("/")
         self.handle = account.handle.strip().lstrip("@")
-        self.terms = _unique([self.handle, *account.keywords])
+        # Algolia ANDs every word and has no OR: one search per OR alternative of a keyword
+        # (sources/search.py); poll.py checks every hit against the whole expression.
+        searches = [plain_terms(c) for k in account.keywords for c in keyword_conjuncts(k)]
+        self.terms = _unique([self.handle, *searches])
 
     async def mentions(self, cursor: str | None, horizon: datetime) -> Batch[Mention]:
         old = split_cursor(cursor)

@@ -30,6 +30,7 @@ from mentionwatch.sources.base import (
 )
 from mentionwatch.sources.mastodon_api import Api, bounds, next_max_id
 from mentionwatch.sources.mastodon_reply import MastodonReplies, status_context
+from mentionwatch.sources.search import keyword_conjuncts, plain_terms
 
 PAGE_SIZE = 40  # the most search and statuses return
 # Notifications allow 80: half the requests for a big backlog (40 is only their default).
@@ -68,9 +69,13 @@ class MastodonSource(MastodonReplies):
         cursors: dict[str, str | None] = {"me": me, "notifications": found.cursor}
         # A post both mentioning the account and matching a keyword is stored once, as a mention.
         by_id = {m.remote_id: m for m in found.items}
-        for keyword in self.account.keywords:
-            name = f"keyword:{keyword}"
-            hits = await self._keyword(keyword, parts.get(name), horizon, me)
+        # Mastodon's search takes plain terms: one search per OR alternative of a keyword
+        # (sources/search.py); poll.py checks every hit against the whole expression.
+        queries = [plain_terms(c, quote=False) for k in self.account.keywords
+                   for c in keyword_conjuncts(k)]  # fmt: skip
+        for query in dict.fromkeys(queries):
+            name = f"keyword:{query}"
+            hits = await self._keyword(query, parts.get(name), horizon, me)
             cursors[name] = hits.cursor
             for mention in hits.items:
                 by_id.setdefault(mention.remote_id, mention)

@@ -26,6 +26,7 @@ from mentionwatch.sources.base import (
     split_cursor,
     sweep_entries,
 )
+from mentionwatch.sources.search import REDDIT, keyword_query
 
 DEFAULT_AUTH = "https://www.reddit.com"  # where tokens come from; `server` is the API
 WEB = "https://www.reddit.com"
@@ -49,13 +50,6 @@ def _clean(text: Any) -> str:
     # raw_json=1 asks Reddit not to escape &, < and >, but older items and some
     # endpoints still carry entities, and unescaping plain text twice is harmless.
     return html.unescape(text) if isinstance(text, str) else ""
-
-
-def _search_query(keyword: str) -> str:
-    """Multi-word keywords are searched as a phrase, not as any of their words."""
-    if " " in keyword.strip() and not keyword.startswith('"'):
-        return f'"{keyword.strip()}"'
-    return keyword
 
 
 class RedditSource:
@@ -83,7 +77,9 @@ class RedditSource:
             ("inbox", "/message/inbox", {}, self._parse_inbox_reply),
         ]
         for keyword in self.account.keywords:
-            params = {"q": _search_query(keyword), "sort": "new", "type": "link", "t": "all"}
+            # Reddit's search syntax (sources/search.py); poll.py checks the whole expression.
+            query = keyword_query(keyword, REDDIT)
+            params = {"q": query, "sort": "new", "type": "link", "t": "all"}
             listings.append((f"search:{keyword}", "/search", params, self._parse_post))
         for part, path, params, parse in listings:
             items, new_parts[part] = await self._sweep(

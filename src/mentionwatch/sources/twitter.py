@@ -31,6 +31,7 @@ from mentionwatch.sources.base import (
     split_cursor,
     sweep_newest_first,
 )
+from mentionwatch.sources.search import X, keyword_query
 from mentionwatch.timeutil import parse_timestamp, utcnow
 
 log = logging.getLogger("mentionwatch.sources.twitter")
@@ -102,8 +103,10 @@ class TwitterSource:
         path = f"/2/users/{quote(user_id)}/mentions"
         listings = {"mentions": _Listing(path, MENTIONS, _WITH_AUTHORS)}
         for keyword in self.account.keywords:
-            # Parentheses keep an OR inside the keyword from swallowing the exclusions.
-            terms = f"({keyword.strip()})" if " " in keyword.strip() else keyword.strip()
+            # The expression in X's operators (sources/search.py); poll.py checks every hit
+            # against all of it. Parentheses keep an OR from swallowing the exclusions.
+            terms = keyword_query(keyword, X)
+            terms = f"({terms})" if " " in terms else terms
             query = f"{terms} -from:{self.handle} -is:retweet"
             listings[f"keyword:{keyword}"] = _search_listing(query, keyword=True)
         found: dict[str, Mention] = {}
