@@ -61,7 +61,9 @@ CASES = [
     Case('-"not broken" broken', ["it is broken"], ["it is not broken"]),
     Case("e-mail", ["send an e-mail", "e mail me", "E.MAIL"], ["email"]),  # a dash inside a word
     # phrases, across punctuation
-    Case('"not broken"', ["it's not broken", "not, broken", "not -- broken!"], ["not really broken"]),
+    Case(
+        '"not broken"', ["it's not broken", "not, broken", "not -- broken!"], ["not really broken"]
+    ),
     Case('"free crypto"', ["FREE CRYPTO here", "free...crypto"], ["crypto free", "freecrypto"]),
     Case('"worst"', ["the worst!"], ["worsted"]),
     Case('"example.com"', ["visit example.com today", "example com"], ["examplecom"]),
@@ -96,7 +98,10 @@ CASES = [
     Case("author:dana", [Post("x", author="Dana"), Post("x", author="@dana")], [Post("x")]),
     Case(
         "author:@bigcustomer@example.social OR author:journalist.bsky.social",
-        [Post("x", author="bigcustomer@example.social"), Post("x", author="journalist.bsky.social")],
+        [
+            Post("x", author="bigcustomer@example.social"),
+            Post("x", author="journalist.bsky.social"),
+        ],
         [Post("x", author="bigcustomer")],
     ),
     Case("platform:bluesky", [Post("x", platform="bluesky")], [Post("x")]),
