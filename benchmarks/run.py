@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -247,6 +248,28 @@ class Bench:
                      False, f"median of {len(runs[0])}; the floor peaks at "
                      f"{median([r.peak_rss_mb for r in runs[1]]):.0f} MB")  # fmt: skip
 
+    # -- 8: inbox rules beside storing -------------------------------------------------------
+
+    def rules(self) -> None:
+        """20 rules matched against the mentions a poll stores, beside storing them (in one
+        child process, alternating: benchmarks/rules.py)."""
+        s = self.sizes
+        count = s.big_poll
+        print(f"[8] 20 inbox rules against {count:,} mentions, beside storing them", flush=True)
+        repeats = s.repeats if s is QUICK else 3
+        done = subprocess.run(
+            [PYTHON, "-m", "benchmarks.rules", str(count), str(repeats)],
+            env=self.env, cwd=ROOT, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+        t_match, t_store = found["match_seconds"], found["store_seconds"]
+        detail = (
+            f"{t_match:.2f}s ÷ {t_store:.2f}s, median of {repeats}; {found['matched']:,} of "
+            f"{count:,} mentions matched a rule ({1e6 * t_match / count:.1f} µs a mention)"
+        )
+        self.add(f"8. match 20 rules ÷ store {count:,} mentions", t_match / t_store, 0.1,
+                 False, detail)  # fmt: skip
+
     # -- 6 and 7: the read side on a big database --------------------------------------------
 
     def read_side(self) -> None:
@@ -357,8 +380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="Small sizes, for CI.")
     parser.add_argument(
         "--only",
-        choices=("many", "1", "storage", "3", "read"),
-        help="One group only: many (figures 1-3), 1 (figures 1, 2), storage (4, 5), read (6, 7).",
+        choices=("many", "1", "storage", "3", "read", "rules"),
+        help="One group only: many (figures 1-3), 1 (figures 1, 2), storage (4, 5), read (6, 7), "
+        "rules (8).",
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()
@@ -368,7 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     compile_bytecode()
     with tempfile.TemporaryDirectory(prefix="mentionwatch-bench-") as tmp:
         bench = Bench(sizes, Path(tmp), args.only)
-        groups = {"many": bench.many_accounts, "storage": bench.storage, "read": bench.read_side}
+        groups = {"many": bench.many_accounts, "storage": bench.storage, "read": bench.read_side,
+                  "rules": bench.rules}  # fmt: skip
         aliases = {"1": "many", "3": "storage"}
         for name, group in groups.items():
             if args.only is None or aliases.get(args.only, args.only) == name:

@@ -56,6 +56,8 @@ class RuleSet:
 
     def __init__(self, rules: Sequence[Rule] = ()) -> None:
         self.rules = tuple(rules)
+        # The outcome of each combination of matching rules, worked out once.
+        self._combined: dict[tuple[int, ...], Outcome] = {}
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -85,13 +87,14 @@ class RuleSet:
         """What the rules decide about a mention with these fields."""
         if not self.rules:
             return NOTHING
-        compiled = self.compiled
-        hits = compiled.matcher(
-            compiled.subject(text, title, author, platform, account, kind, lang)
-        )
+        hits = self.compiled.matcher(text, title, author, platform, account, kind, lang)
         if not hits:
             return NOTHING
-        return combine([self.rules[i] for i in hits])
+        key = tuple(hits)
+        found = self._combined.get(key)
+        if found is None:
+            found = self._combined[key] = combine([self.rules[i] for i in hits])
+        return found
 
 
 def combine(matched: Sequence[Rule]) -> Outcome:
@@ -129,5 +132,4 @@ def matches_keywords(
     lang: str,
 ) -> bool:
     """Whether a search hit really matches one of the keywords (the server's search is looser)."""
-    watch = keyword_watch(keywords)
-    return bool(watch.matcher(watch.subject(text, title, author, platform, account, kind, lang)))
+    return bool(keyword_watch(keywords).matcher(text, title, author, platform, account, kind, lang))

@@ -1,9 +1,9 @@
 """Compile parsed expressions into one fast Python function per set of expressions.
 
-A mention is prepared once (`Subject`: its folded words as a set and as a spaced string, its
-tags, link domains), then every expression is a chain of set lookups and substring tests
-generated as Python source, so 20 rules cost about one function call. Expressions that need
-a word first ask whether the mention has any of the words that could start a match at all.
+The function is generated as Python source: it folds a mention's text once into the set of
+the expressions' words it contains, then tests each expression as set lookups and substring
+tests, working out phrases, tags and link domains only when a test needs them. Expressions
+that need a word are skipped at once for a mention that has none of their words.
 """
 
 from __future__ import annotations
@@ -32,88 +32,20 @@ _URL_HOST = re.compile(r"https?://(?:[^\s/@]*@)?([^\s/?#:]+)", re.IGNORECASE)
 _ASCII_WORDS = bytes(c if chr(c).isalnum() or c == 95 else 32 for c in range(128)) + bytes(
     range(128, 256)
 )
-_NONE: frozenset[str] = frozenset()
 # `kind:mention` means anything that addresses the account, as `list` shows them.
 _ADDRESSING = ("mention", "reply", "quote")
 
 
-class Subject:
-    """One mention, prepared for matching: `present` holds the expressions' words it has;
-    the spaced words, tags and link domains are only worked out when a test asks."""
-
-    __slots__ = ("present", "folded", "tokens", "words", "raw", "author", "platform",
-                 "account", "kind", "lang", "_spaced", "_tags", "_domains")  # fmt: skip
-
-    def __init__(
-        self,
-        vocabulary: _Vocabulary,
-        text: str,
-        title: str,
-        author: str,
-        platform: str,
-        account: str,
-        kind: str,
-        lang: str,
-    ) -> None:
-        raw = f"{title}\n{text}" if title else text
-        folded = raw.casefold()
-        if folded.isascii():
-            tokens = folded.encode("ascii").translate(_ASCII_WORDS).split()
-            self.tokens: list[bytes] | None = tokens
-            self.words: list[str] | None = None
-            found = vocabulary.ascii.intersection(tokens)
-            self.present: set[str] | frozenset[str] = (
-                {vocabulary.decoded[w] for w in found} if found else _NONE
-            )
-        else:
-            folded = fold(folded)
-            self.tokens = None
-            self.words = _WORD.findall(folded)
-            self.present = vocabulary.words.intersection(self.words)
-        self.folded = folded
-        self.raw = raw
-        self.author = fold(author.lstrip("@")) if author else ""
-        self.platform = platform
-        self.account = account.casefold()
-        self.kind = kind
-        self.lang = lang.lower()
-        self._spaced: str | None = None
-        self._tags: frozenset[str] | None = None
-        self._domains: tuple[str, ...] | None = None
-
-    def spaced(self) -> str:
-        """The words with one space around each: a phrase is a substring of it."""
-        if self._spaced is None:
-            if self.tokens is not None:
-                joined = b" ".join(self.tokens).decode("ascii")
-            else:
-                joined = " ".join(self.words or ())
-            self._spaced = f" {joined} "
-        return self._spaced
-
-    def tags(self) -> frozenset[str]:
-        if self._tags is None:
-            self._tags = _tags(self.folded)
-        return self._tags
-
-    def domains(self) -> tuple[str, ...]:
-        if self._domains is None:
-            self._domains = _domains(self.raw) if "://" in self.raw else ()
-        return self._domains
+def _has_domain(domains: tuple[str, ...], domain: str) -> bool:
+    """`domain` or a subdomain of it, never `example.com.evil.net`."""
+    dotted = "." + domain
+    return any(d == domain or d.endswith(dotted) for d in domains)
 
 
-@dataclass(frozen=True)
-class _Vocabulary:
-    """Every word some expression tests, as text and as ASCII bytes."""
-
-    words: frozenset[str]
-    ascii: frozenset[bytes]
-    decoded: dict[bytes, str]
-
-
-def _vocabulary(words: set[str]) -> _Vocabulary:
-    ascii_words = {w.encode("ascii"): w for w in words if w.isascii()}
-    return _Vocabulary(frozenset(words), frozenset(ascii_words), ascii_words)
+def _spaced(tokens: list[bytes] | None, words: list[str] | None) -> bytes:
+    """The words (UTF-8) with one space around each: a phrase is a substring of it."""
+    joined = b" ".join(tokens) if tokens is not None else " ".join(words or ()).encode()
+    return b" " + joined + b" "
 
 
 def _tags(folded: str) -> frozenset[str]:
@@ -124,17 +56,19 @@ def _tags(folded: str) -> frozenset[str]:
 
 
 def _domains(raw: str) -> tuple[str, ...]:
+    if "://" not in raw:
+        return ()
     return tuple(host.lower().removeprefix("www.").rstrip(".") for host in _URL_HOST.findall(raw))
 
 
-Matcher = Callable[[Subject], list[int]]
+Subject = tuple[str, str, str, str, str, str, str]
+Matcher = Callable[[str, str, str, str, str, str, str], list[int]]
 
 
 @dataclass(frozen=True)
 class Compiled:
     """Which of the expressions a mention matches, in their order."""
 
-    vocabulary: _Vocabulary
     matcher: Matcher
 
     def subject(
@@ -147,10 +81,11 @@ class Compiled:
         kind: str = "",
         lang: str = "",
     ) -> Subject:
-        return Subject(self.vocabulary, text, title, author, platform, account, kind, lang)
+        """The fields of a mention that expressions look at, in the matcher's order."""
+        return (text, title, author, platform, account, kind, lang)
 
     def __call__(self, subject: Subject) -> list[int]:
-        return self.matcher(subject)
+        return self.matcher(*subject)
 
 
 def _cost(node: Node) -> int:
@@ -168,10 +103,24 @@ def _cost(node: Node) -> int:
     return max(_cost(c) for c in node.children)
 
 
+# Worked out once per mention, on first use, inside the generated function.
+_SPACED = "(sp if sp is not None else (sp := _spaced(tokens, words)))"
+_TAGS = "(tg if tg is not None else (tg := _tags(folded)))"
+_DOMAINS = "(dm if dm is not None else (dm := _domains(raw)))"
+_FIELD_VALUES = {
+    "author": "au",
+    "platform": "platform",
+    "account": "ac",
+    "kind": "kind",
+    "lang": "lg",
+}
+
+
 class _Generator:
     def __init__(self) -> None:
         self.constants: dict[str, object] = {}
         self.words: set[str] = set()
+        self.fields: set[str] = set()
 
     def constant(self, value: object) -> str:
         name = f"K{len(self.constants)}"
@@ -181,34 +130,34 @@ class _Generator:
     def source(self, node: Node) -> str:
         if isinstance(node, Words):
             self.words.update(node.words)
-            tests = [f"{w!r} in p" for w in dict.fromkeys(node.words)]
+            tests = [f"{w.encode()!r} in p" for w in dict.fromkeys(node.words)]
             if len(node.words) > 1:
-                tests.append(f"{' ' + ' '.join(node.words) + ' '!r} in s.spaced()")
+                tests.append(f"{(' ' + ' '.join(node.words) + ' ').encode()!r} in {_SPACED}")
             return "(" + " and ".join(tests) + ")"
         if isinstance(node, Tag):
             first = _WORD.findall(node.token)[:1]
             self.words.update(first)
-            return f"({first[0]!r} in p and {node.token!r} in s.tags())"
+            return f"({first[0].encode()!r} in p and {node.token!r} in {_TAGS})"
         if isinstance(node, Field):
             return self.field(node)
         if isinstance(node, Regex):
-            search = f"{self.constant(node.pattern)}.search(s.raw) is not None"
+            search = f"{self.constant(node.pattern)}.search(raw) is not None"
             literal = required_literal(node.pattern)
             if not literal:
                 return f"({search})"
             if node.pattern.flags & re.IGNORECASE:
                 if not literal.isascii():
                     return f"({search})"
-                return f"({literal.casefold()!r} in s.folded and {search})"
-            return f"({literal!r} in s.raw and {search})"
+                return f"({literal.casefold()!r} in folded and {search})"
+            return f"({literal!r} in raw and {search})"
         if isinstance(node, Not):
             return f"(not {self.source(node.child)})"
         if isinstance(node, Or):
             plain = [c for c in node.children if isinstance(c, Words) and len(c.words) == 1]
             if len(plain) < 2:
                 return "(" + " or ".join(self.source(c) for c in node.children) + ")"
-            words = frozenset(c.words[0] for c in plain)
-            self.words.update(words)
+            words = frozenset(c.words[0].encode() for c in plain)
+            self.words.update(c.words[0] for c in plain)
             rest = [self.source(c) for c in node.children if c not in plain]
             return "(" + " or ".join([f"not p.isdisjoint({self.constant(words)})", *rest]) + ")"
         ordered = sorted(node.children, key=_cost)
@@ -216,16 +165,17 @@ class _Generator:
 
     def field(self, node: Field) -> str:
         value = repr(node.value)
+        if node.name in ("has", "domain"):
+            if node.name == "has":
+                return f"(len({_DOMAINS}) > 0)"
+            return f"_has_domain({_DOMAINS}, {value})"
+        self.fields.add(node.name)
+        name = _FIELD_VALUES[node.name]
         if node.name == "kind" and node.value == "mention":
-            return f"(s.kind in {_ADDRESSING!r})"
-        if node.name in ("author", "platform", "account", "kind"):
-            return f"(s.{node.name} == {value})"
+            return f"({name} in {_ADDRESSING!r})"
         if node.name == "lang":
-            return f"(s.lang == {value} or s.lang.startswith({node.value + '-'!r}))"
-        if node.name == "has":
-            return "(len(s.domains()) > 0)"
-        dotted = repr("." + node.value)
-        return f"any(d == {value} or d.endswith({dotted}) for d in s.domains())"
+            return f"({name} == {value} or {name}.startswith({node.value + '-'!r}))"
+        return f"({name} == {value})"
 
 
 def required_literal(pattern: re.Pattern[str]) -> str:
@@ -264,18 +214,58 @@ def triggers(node: Node) -> frozenset[str] | None:
 
 
 def compile_all(nodes: Sequence[Node]) -> Compiled:
-    """One function returning the indexes of the expressions a subject matches, in order."""
+    """One generated function returning the indexes of the expressions a mention matches.
+
+    It takes the mention's fields and does everything inline: the folded words once (as a
+    set of the expressions' words present), then each expression as set lookups, with
+    phrases, tags and link domains worked out only when a test needs them. No object is
+    built per mention: at 20 rules this is what keeps matching small beside storing.
+    """
     gen = _Generator()
-    lines = ["def match(s):", "    p = s.present", "    hit = []"]
+    body: list[str] = []
     for index, node in enumerate(nodes):
         condition = gen.source(node)
         if triggers(node) is not None:
             # Most mentions have none of the words a rule needs: an empty set turns them away.
             condition = f"p and {condition}"
-        lines.append(f"    if {condition}:")
-        lines.append(f"        hit.append({index})")
-    lines.append("    return hit")
-    namespace: dict[str, object] = dict(gen.constants)
-    exec(compile("\n".join(lines), "<mentionwatch rules>", "exec"), namespace)
+        body += [f"    if {condition}:", f"        hit.append({index})"]
+    prelude = [
+        "def match(text, title, author, platform, account, kind, lang):",
+        "    raw = title + '\\n' + text if title else text",
+        "    folded = raw.casefold()",
+        "    if folded.isascii():",
+        "        tokens = folded.encode('ascii').translate(_ASCII_WORDS).split()",
+        "        words = None",
+        "        p = VB.intersection(tokens)",
+        "    else:",
+        "        folded = _fold(folded)",
+        "        tokens = None",
+        "        words = _WORD.findall(folded)",
+        "        p = {w.encode() for w in VW.intersection(words)}",
+        "    sp = tg = dm = None",
+        "    hit = []",
+    ]
+    if "author" in gen.fields:
+        prelude.append("    au = author.lstrip('@').casefold()")
+        prelude.append("    au = au if au.isascii() else _fold(au)")
+    if "account" in gen.fields:
+        prelude.append("    ac = account.casefold()")
+    if "lang" in gen.fields:
+        prelude.append("    lg = lang.lower()")
+    source = "\n".join([*prelude, *body, "    return hit"])
+    namespace: dict[str, object] = {
+        **gen.constants,
+        # The expressions' words, as the ASCII path's bytes (and UTF-8 for the others).
+        "VB": frozenset(w.encode() for w in gen.words),
+        "VW": frozenset(gen.words),
+        "_ASCII_WORDS": _ASCII_WORDS,
+        "_WORD": _WORD,
+        "_fold": fold,
+        "_spaced": _spaced,
+        "_tags": _tags,
+        "_domains": _domains,
+        "_has_domain": _has_domain,
+    }
+    exec(compile(source, "<mentionwatch rules>", "exec"), namespace)
     matcher: Matcher = namespace["match"]  # type: ignore[assignment]
-    return Compiled(_vocabulary(gen.words), matcher)
+    return Compiled(matcher)
