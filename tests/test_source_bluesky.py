@@ -990,3 +990,32 @@ def test_config_check_online_with_a_wrong_app_password_names_the_env_var(
     ok, said = check_online(account)
     assert not ok and said.startswith("brand-bsky: com.atproto.server.createSession: ")
     assert "env BSKY_APP_PASSWORD" in said and "wrong-pass-word-here" not in said
+
+
+def test_keyword_expressions_are_one_search_per_alternative_with_author_and_lang_parameters(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    from tests.searched import fetched_mentions
+
+    keyword = "ExampleCo (refund OR cancel) -scam author:dana.bsky.social lang:en"
+    account = account_for(httpserver, keywords=(keyword,))
+    # The fake filters on nothing but q: a looser search than the expression.
+    dana = {**post_view("3lpk0021", "dana.bsky.social", minute(21), "ExampleCo refund please")}
+    dana["record"] = {**dana["record"], "langs": ["en"]}
+    german = {**post_view("3lpk0022", "dana.bsky.social", minute(22), "ExampleCo refund bitte")}
+    german["record"] = {**german["record"], "langs": ["de"]}
+    pds.search["ExampleCo refund"] = [
+        dana,
+        german,
+        post_view("3lpk0023", "erin.bsky.social", minute(23), "ExampleCo refund"),
+    ]
+    pds.search["ExampleCo cancel"] = [
+        post_view("3lpk0024", "dana.bsky.social", minute(24), "ExampleCo cancel: scam?"),
+    ]
+    kept = fetched_mentions(make_http, account)
+    assert [m.remote_id for m in kept] == [post_uri("dana.bsky.social", "3lpk0021")]
+    sent = [(r.args["q"], r.args.get("author"), r.args.get("lang")) for r in pds.calls(SEARCH)]
+    assert sent == [
+        ("ExampleCo refund", "dana.bsky.social", "en"),
+        ("ExampleCo cancel", "dana.bsky.social", "en"),
+    ]

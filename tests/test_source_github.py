@@ -1025,3 +1025,28 @@ class FakeGitHubThreads:
             wait, self.hang_after_post = self.hang_after_post, 0.0
             time.sleep(wait)
         return json_response(item, 201)
+
+
+def test_keyword_expressions_are_quoted_issue_searches_and_hits_checked_against_all_of_them(
+    httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    from tests.searched import fetched_mentions
+
+    server = httpserver.url_for("").rstrip("/")
+    serve_notifications(httpserver, [])
+    hits = [
+        issue(server, 8001, 77, "Is there a widget for this?", login="newbie",
+              created="2027-01-14T10:00:00Z", updated="2027-01-15T06:00:00Z"),
+        issue(server, 8002, 78, "widget: wont fix", login="newbie",
+              created="2027-01-14T09:00:00Z", updated="2027-01-15T05:00:00Z"),
+        issue(server, 8003, 79, "Another widget", login="someone",
+              created="2027-01-14T08:00:00Z", updated="2027-01-15T04:00:00Z"),
+    ]  # fmt: skip
+    # The canned answer ignores the query: a looser search than the expression.
+    serve_json(httpserver, "/search/issues", {"total_count": 3, "incomplete_results": False,
+                                              "items": hits})  # fmt: skip
+    account = make_account(httpserver, keywords=('widget -"wont fix" author:newbie',))
+    kept = fetched_mentions(make_http, account, lambda: NOW, replies_may_fail=True)
+    assert [m.remote_id for m in kept] == ["issue-8001"]
+    (search,) = requests_to(httpserver, "/search/issues")
+    assert search.args["q"].startswith('"widget" author:newbie updated:>=')

@@ -629,3 +629,20 @@ def test_config_check_online_checks_the_handle_exists_with_one_call(
     ok, said = check_online(account_for(httpserver, handle="alice"))
     assert (ok, said) == (True, "alice (public profile; no credential needed)")
     assert [r.path for r, _ in httpserver.log] == ["/api/v1/users/alice"]
+
+
+def test_keyword_expressions_are_one_algolia_search_per_alternative_and_checked_locally(
+    httpserver: HTTPServer, algolia: FakeAlgolia, make_http: Callable[..., Http]
+) -> None:
+    from tests.searched import fetched_mentions
+
+    algolia.add(
+        story(21, 60, "ExampleCo launch day"),
+        story(22, 90, "ExampleCo launch: not yet"),
+        comment(23, 100, "ExampleCo launching soon"),  # the fake matches substrings
+        story(24, 120, "ExampleCo release notes"),
+    )
+    account = account_for(httpserver, keywords=('ExampleCo (launch OR release) -"not yet"',))
+    kept = fetched_mentions(make_http, account)
+    assert sorted(m.remote_id for m in kept) == ["21", "24"]
+    assert [s["query"] for s in algolia.searches] == ["ExampleCo launch", "ExampleCo release"]

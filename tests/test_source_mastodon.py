@@ -1007,3 +1007,27 @@ def test_config_check_online_names_the_account_with_one_call(
 ) -> None:
     assert check_online(make_account(httpserver)) == (True, "@brand@localhost")
     assert [r.path for r, _ in httpserver.log] == [VERIFY]
+
+
+def test_keyword_expressions_are_one_plain_search_per_alternative_and_checked_locally(
+    fake: FakeMastodon, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    from tests.searched import fetched_mentions
+
+    account = make_account(httpserver, keywords=('(refund OR "cancel my") -"not now"',))
+    fake.search["refund"] = [
+        status(3001, content="<p>refund please</p>"),
+        status(3002, content="<p>Refund? Not now.</p>"),
+    ]
+    fake.search["cancel my"] = [
+        status(3003, content="<p>How do I cancel my plan?</p>"),
+        status(3004, content="<p>my plan: cancel</p>"),  # the server ANDs the words
+    ]
+    kept = fetched_mentions(make_http, account)
+    assert sorted(m.remote_id for m in kept) == ["3001", "3003"]
+    # (each listing also asks once more past its last page: search has no Link header)
+    assert list(dict.fromkeys(r.args["q"] for r in fake.requests(SEARCH))) == [
+        "refund",
+        "cancel my",
+    ]
+    assert {m.lang for m in kept} == {"en"}

@@ -703,3 +703,24 @@ def test_config_check_online_names_the_account_and_env_vars_for_a_wrong_password
     ok, said = check_online(account)
     assert not ok and said.startswith("brand-reddit: /api/v1/access_token: ")
     assert "env REDDIT_PASSWORD" in said and PASSWORD not in said
+
+
+def test_keyword_expressions_are_sent_in_reddit_syntax_and_hits_checked_against_all_of_them(
+    reddit: FakeReddit, account: Account, make_http: Callable[..., Http]
+) -> None:
+    from tests.searched import fetched_mentions
+
+    expression = 'ExampleCo (refund OR cancel) -"not now" -author:spammer'
+    query = 'ExampleCo (refund OR cancel) NOT "not now" NOT author:spammer'
+    reddit.searches[query] = [
+        post("p1", 1, selftext="ExampleCo refund please"),
+        post("p2", 2, author="spammer", selftext="ExampleCo refund"),
+        post("p3", 3, selftext="ExampleCo: cancel? not now"),
+        post("p4", 4, selftext="ExampleCo cancellation"),
+    ]
+    # (the fake serves no comments listing, so the replies half fails; mentions are kept)
+    kept = fetched_mentions(
+        make_http, replace(account, keywords=(expression,)), replies_may_fail=True
+    )
+    assert [m.remote_id for m in kept] == ["t3_p1"]
+    assert {r.args["q"] for r in reddit.requests if r.path == "/search"} == {query}

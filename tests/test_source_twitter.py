@@ -700,3 +700,34 @@ def test_config_check_online_with_a_revoked_token_names_the_env_var(
     ok, said = check_online(account)
     assert not ok and said.startswith("x-brand: /2/users/by/username/:username: ")
     assert "env X_BEARER_TOKEN" in said and TOKEN not in said
+
+
+# -- keyword expressions --------------------------------------------------------------------
+
+
+def test_keyword_expressions_are_sent_as_x_operators_and_hits_checked_against_all_of_them(
+    fake: FakeX, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    from tests.searched import fetched_mentions
+
+    account = make_account(
+        httpserver,
+        keywords=('ExampleCo (refund OR cancel) -"not now"', "#launch lang:de -author:spammer"),
+    )
+    first = '(ExampleCo (refund OR cancel) -"not now") -from:Brand -is:retweet'
+    second = "(#launch lang:de -from:spammer) -from:Brand -is:retweet"
+    # The fake returns what it is given whatever the operators say: a looser search.
+    fake.searches[first] = [
+        tweet(3, "ExampleCo refund please", author="1002"),
+        tweet(4, "ExampleCo: refund? Not now.", author="1002"),
+        tweet(5, "ExampleCo refunds", author="1002"),
+    ]
+    fake.searches[second] = [
+        tweet(6, "#launch heute", author="1002", lang="de"),
+        tweet(7, "#launch today", author="1002", lang="en"),
+        tweet(8, "launch heute", author="1002", lang="de"),
+    ]
+    kept = fetched_mentions(make_http, account)
+    assert sorted(m.text for m in kept) == ["#launch heute", "ExampleCo refund please"]
+    assert {c["query"] for c in fake.calls(SEARCH_PATH)} == {first, second}
+    assert "lang" in fake.calls(SEARCH_PATH)[0]["tweet.fields"].split(",")

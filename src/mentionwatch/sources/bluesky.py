@@ -221,6 +221,7 @@ class BlueskySource(BlueskyReplies):
             kind=kind,
             raw=kept(self.account, item),
             context=raw_json(post_context(item)),
+            lang=_first_lang(record),
         )
 
     def _post_uri(self, endpoint: str, item: Any) -> str:
@@ -303,3 +304,9 @@ def _searches(keywords: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
             name = "search:" + " ".join(v if k == "q" else f"{k}:{v}" for k, v in params)
             found[name] = params
     return found
+
+
+def _first_lang(record: Any) -> str:
+    """The post's first declared language (record.langs), for `lang:` in rules."""
+    langs = _dig(record, "langs")
+    return str(langs[0]) if isinstance(langs, list) and langs and isinstance(langs[0], str) else ""

@@ -252,6 +252,7 @@ class MastodonSource(MastodonReplies):
             kind=kind,
             raw=kept(self.account, item),
             context=raw_json(status_context(status)),
+            lang=str(status.get("language") or ""),
         )
 
     def _url(self, endpoint: str, status: dict[str, Any], *prefix: str) -> str:

@@ -37,7 +37,9 @@ from mentionwatch.timeutil import parse_timestamp, utcnow
 log = logging.getLogger("mentionwatch.sources.twitter")
 
 PAGE_SIZE = "100"  # the maximum for the timelines and for recent search
-TWEET_FIELDS = "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,entities"
+TWEET_FIELDS = (
+    "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,entities,lang"
+)
 USER_LOOKUP = "/2/users/by/username/:username"
 MENTIONS = "/2/users/:id/mentions"
 SEARCH = "/2/tweets/search/recent"
@@ -267,6 +269,7 @@ class TwitterSource:
             text=_display_text(post.raw),
             created_at=post.created_at,
             kind=kind,
+            lang=str(post.raw.get("lang") or ""),
             raw=kept(self.account, post.raw),
         )
 
