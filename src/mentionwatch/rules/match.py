@@ -166,9 +166,11 @@ class _Generator:
     def field(self, node: Field) -> str:
         value = repr(node.value)
         if node.name in ("has", "domain"):
+            # Substring pre-tests: most posts have no link, and few this domain.
             if node.name == "has":
-                return f"(len({_DOMAINS}) > 0)"
-            return f"_has_domain({_DOMAINS}, {value})"
+                return f"('://' in raw and len({_DOMAINS}) > 0)"
+            test = f"_has_domain({_DOMAINS}, {value})"
+            return f"({value} in folded and {test})" if node.value.isascii() else f"({test})"
         self.fields.add(node.name)
         name = _FIELD_VALUES[node.name]
         if node.name == "kind" and node.value == "mention":
