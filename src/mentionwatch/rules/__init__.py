@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from mentionwatch.models import PRIORITIES
 from mentionwatch.rules.parse import ExpressionError, Node, parse
@@ -23,8 +22,7 @@ __all__ = ["PRIORITIES", "ExpressionError", "Outcome", "Rule", "RuleSet", "parse
 NORMAL = PRIORITIES["normal"]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """One `[[rules]]` entry, its expression parsed."""
 
     name: str
@@ -36,8 +34,7 @@ class Rule:
     dismiss: str | None = None
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What every matching rule together decided about one mention."""
 
     priority: int = NORMAL

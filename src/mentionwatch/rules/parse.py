@@ -14,14 +14,15 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 FIELDS = ("text", "author", "platform", "account", "kind", "lang", "has", "domain")
 KINDS = ("mention", "reply", "quote", "keyword", "feed")
 _WORD = re.compile(r"\w+")
 # Hashtags and handles as one token: `#rust`, `@dana`, `@dana@example.social`.
 SPECIAL = re.compile(r"[#@]\w(?:[\w.@-]*\w)?")
-_MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+# Combining marks, which accent folding drops (compiled on first use: ~1 ms).
+_MARKS = r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+"
 _REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 _MAX_DEPTH = 50
 _STOP = frozenset(' \t\r\n\f\v()"')
@@ -41,14 +42,18 @@ def fold(text: str) -> str:
     folded = text.casefold()
     if folded.isascii():
         return folded
-    return unicodedata.normalize("NFC", _MARKS.sub("", unicodedata.normalize("NFKD", folded)))
+    bare = re.sub(_MARKS, "", unicodedata.normalize("NFKD", folded))
+    return unicodedata.normalize("NFC", bare)
 
 
 # -- the tree ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Words:
+# The tree's nodes are NamedTuples: a frozen dataclass costs ~1 ms to define, and every
+# command that loads a config with keywords or rules defines these (`list` among them).
+
+
+class Words(NamedTuple):
     """A word or a phrase: folded words that must follow each other, whatever punctuation
     separates them. `typed` is the text as written, for platform searches."""
 
@@ -57,39 +62,33 @@ class Words:
     quoted: bool = False
 
 
-@dataclass(frozen=True)
-class Tag:
+class Tag(NamedTuple):
     """A #hashtag or an @handle, folded, matched as one token."""
 
     token: str
     typed: str
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     name: str  # one of FIELDS except "text", which parses to Words/Tag
     value: str  # normalised for matching (folded; `author` without a leading @)
     typed: str
 
 
-@dataclass(frozen=True)
-class Regex:
+class Regex(NamedTuple):
     pattern: re.Pattern[str]
     typed: str
 
 
-@dataclass(frozen=True)
-class Not:
+class Not(NamedTuple):
     child: Node
 
 
-@dataclass(frozen=True)
-class And:
+class And(NamedTuple):
     children: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
-class Or:
+class Or(NamedTuple):
     children: tuple[Node, ...]
 
 
@@ -99,8 +98,7 @@ Node = Words | Tag | Field | Regex | Not | And | Or
 # -- lexing --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     kind: str  # "(", ")", "OR", "AND", "NOT", "-", "atom"
     column: int
     node: Node | None = None
