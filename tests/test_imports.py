@@ -40,3 +40,29 @@ def test_commands_that_do_not_poll_never_import_the_http_stack(
     }
     assert "mentionwatch.cli" in imported  # the measurement itself worked
     assert not {m for m in imported if m.split(".")[0] in HEAVY}
+
+
+def test_list_on_a_config_with_rules_parses_them_but_never_builds_a_matcher(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[[accounts]]\nname = "hn"\nplatform = "hackernews"\nkeywords = ["ExampleCo -spam"]\n'
+        '[[rules]]\nname = "x"\nmatch = "refund OR /x+/i"\npriority = "high"\n',
+        encoding="utf-8",
+    )
+    with Store.open(tmp_path / "m.db"):
+        pass
+    env = {**os.environ, "MENTIONWATCH_DB": str(tmp_path / "m.db"), "HOME": str(tmp_path)}
+    command = [sys.executable, "-X", "importtime", "-m", "mentionwatch", "-c", str(config),
+               "list", "--limit", "5"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "mentionwatch.rules.parse" in imported  # parsed at load: a mistake stops list too
+    assert "mentionwatch.rules.match" not in imported
+    assert "mentionwatch.sources.search" not in imported
