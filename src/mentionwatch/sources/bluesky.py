@@ -308,5 +308,5 @@ def _searches(keywords: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
 
 def _first_lang(record: Any) -> str:
     """The post's first declared language (record.langs), for `lang:` in rules."""
-    langs = _dig(record, "langs")
+    langs = dig(record, "langs")
     return str(langs[0]) if isinstance(langs, list) and langs and isinstance(langs[0], str) else ""
