@@ -16,8 +16,10 @@ import re
 import unicodedata
 from typing import NamedTuple
 
+from mentionwatch.models import Kind
+
 FIELDS = ("text", "author", "platform", "account", "kind", "lang", "has", "domain")
-KINDS = ("mention", "reply", "quote", "keyword", "feed")
+KINDS = tuple(kind.value for kind in Kind)
 _WORD = re.compile(r"\w+")
 # Hashtags and handles as one token: `#rust`, `@dana`, `@dana@example.social`.
 SPECIAL = re.compile(r"[#@]\w(?:[\w.@-]*\w)?")
