@@ -99,6 +99,8 @@ def test_a_reply_over_the_limit_is_never_sent(fake: FakeMastodon, polled: Path) 
     async def scenario(app: InboxApp, pilot: Pilot[None]) -> None:
         await pilot.press("r")
         await until(pilot, lambda: "/25" in count_line(app))
+        await pilot.press("ctrl+s")  # an empty reply is not sent either
+        assert isinstance(app.screen, ReplyEditor)
         await pilot.press(*"toolongtoolong")
         assert "21/25 characters" in count_line(app)
         await pilot.press(*"toolong")

@@ -46,6 +46,8 @@ def detail_view(
     parts: list[RenderableType] = [head, Text(""), body, Text(""), link]
     if thread is not None:
         parts += [Text(""), thread]
+    else:
+        parts += [Text("t: the thread it answers · r: reply", style="dim" if styled else "")]
     parts += [Text(""), Text("All fields", style="bold"), mention_detail(m, config, now)]
     return Group(*parts)
 

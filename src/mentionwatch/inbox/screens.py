@@ -23,7 +23,8 @@ KEYS = (
     ("s", "snooze for a while (asks how long: 30m, 4h, 2d)"),
     ("o", "open in the browser"),
     ("u", "undo the last action"),
-    ("/", "filter: account:NAME platform:NAME state:STATE older:2h overdue words"),
+    ("/", "filter: account:NAME platform:NAME state:STATE older:2h overdue,"),
+    ("", "and words to find in the author, title or text"),
     ("p", "poll now, in the background"),
     ("?", "this help"),
     ("q", "quit"),
@@ -123,10 +124,12 @@ class ReplyEditor(ModalScreen[str | None]):
         text = self.query_one(TextArea).text
         count = self.counter(text)
         if not text.strip():
-            self.notify("The reply is empty: nothing to send.", severity="warning")
+            self.notify("The reply is empty: nothing to send.", severity="warning", markup=False)
             return
         if count is not None and not count.ok:
-            self.notify(f"Too long: {count.label}. Nothing was sent.", severity="error")
+            self.notify(
+                f"Too long: {count.label}. Nothing was sent.", severity="error", markup=False
+            )
             return
         self.dismiss(text)
 
