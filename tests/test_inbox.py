@@ -23,6 +23,7 @@ from mentionwatch.inbox.queue import InboxFilter
 from mentionwatch.inbox.screens import KeyHelp, Prompt
 from mentionwatch.models import State
 from mentionwatch.store import MentionFilter, Store
+from mentionwatch.store.lock import poll_lock
 from mentionwatch.timeutil import utcnow
 
 NOW = utcnow()
@@ -98,7 +99,8 @@ def drawn(widget: Widget) -> str:
 
 
 def status(app: InboxApp) -> str:
-    return drawn(app.view.query_one("#status"))
+    """The status line, its wrapped lines joined back."""
+    return " ".join(drawn(app.view.query_one("#status")).split())
 
 
 def detail(app: InboxApp) -> str:
@@ -264,6 +266,26 @@ def test_p_polls_in_the_background_and_shows_what_came_in(example: Path) -> None
         assert "Poll done: " in status(app) and "failed" not in status(app)
         assert len(app.view.rows) >= 3
         assert {m.account for m in app.view.rows} == {"exampleco-alerts"}
+
+    with Store.open(path):
+        pass
+    drive(path, scenario, config)
+
+
+def test_p_while_another_poll_runs_says_so_and_keeps_working(example: Path) -> None:
+    config = config_mod.load(example)
+    path = config_mod.database_path(None, config)
+    assert isinstance(path, Path)
+
+    async def scenario(app: InboxApp, pilot: Pilot[None]) -> None:
+        with poll_lock(path, 0):  # cron's poll, in another process
+            await pilot.press("p")
+            await until(pilot, lambda: not app.polling)
+        assert "another `mentionwatch poll` is running" in status(app)
+        assert app.view.rows == []
+        await pilot.press("p")  # once it is done, p polls
+        await until(pilot, lambda: not app.polling)
+        assert len(app.view.rows) >= 3
 
     with Store.open(path):
         pass

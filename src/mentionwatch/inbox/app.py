@@ -16,7 +16,7 @@ from textual.app import App
 from textual.screen import Screen
 
 from mentionwatch.config import Config
-from mentionwatch.errors import MentionwatchError
+from mentionwatch.errors import MentionwatchError, ReplyUnknownError
 from mentionwatch.inbox.detail import thread_note
 from mentionwatch.inbox.queue import InboxFilter, UndoLog
 from mentionwatch.inbox.screens import Count, ReplyEditor
@@ -137,6 +137,9 @@ class InboxApp(App[None]):
 
         try:
             outcome = await send_reply(self.store, self.config, mention.id, text)
+        except ReplyUnknownError as exc:  # sent, maybe posted: never say "not sent" then
+            self.view.say(f"Reply to #{mention.id}: {exc}", error=True)
+            return
         except MentionwatchError as exc:
             self.view.say(f"Reply to #{mention.id} not sent: {exc} (r: the draft is kept)",
                           error=True)  # fmt: skip

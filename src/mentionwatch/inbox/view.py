@@ -60,7 +60,7 @@ class InboxScreen(Screen[None]):
     InboxScreen #detail-pane { height: 9; border-top: solid $primary; }
     InboxScreen.expanded #queue { display: none; }
     InboxScreen.expanded #detail-pane { height: 1fr; }
-    InboxScreen #status { height: 1; padding: 0 1; background: $panel; }
+    InboxScreen #status { height: auto; max-height: 3; padding: 0 1; background: $panel; }
     InboxScreen #status.error { color: $error; text-style: bold; }
     """
 
