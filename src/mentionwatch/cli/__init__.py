@@ -1,4 +1,9 @@
-"""Typer commands only: parse, call one core function, render. Errors become exit codes here."""
+"""The CLI tier: Typer commands only. Each parses, calls one core function, renders.
+
+This module holds the app and the short commands; `common` the consoles, shared options and
+error → exit code; `poll`, `digest`, `triage` and `reply` the longer ones. Only this package
+(and `inbox/`) prints or exits.
+"""
 
 # Annotations are not postponed here (no `from __future__ import annotations`): Typer reads
 # every command's at each start, and evaluating ~280 strings cost ~8 ms of it.

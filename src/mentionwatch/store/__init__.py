@@ -1,4 +1,8 @@
-"""The only module with SQL: open and migrate the database, store polls, query mentions."""
+"""The store tier, the only package with SQL: open and migrate the database, store polls,
+query mentions. `Store` is here; `backend` and `postgres` the two databases, `queries` the
+stats and digest queries, `rows` row → StoredMention, `manual` undo snapshots,
+`migrations` the schema steps, `lock` the poll lock.
+"""
 
 from __future__ import annotations
 
