@@ -26,6 +26,7 @@ from mentionwatch.cli.common import (
     SelectionOptions,
     StateOption,
     WorkersOption,
+    adapt_consoles,
     database_password,
     duration_option,
     err,
@@ -89,6 +90,7 @@ def main_options(
 ) -> None:
     """mentionwatch: poll your accounts for mentions, list what waits for an answer."""
     STATE.config, STATE.db, STATE.verbose = config, db, verbose
+    adapt_consoles()
     if env_file is not None:
         handled(_load_env_file)(env_file)
 
@@ -351,7 +353,7 @@ def config_check(
     ] = False,
 ) -> None:
     """Validate the config and show the accounts, secrets redacted."""
-    from mentionwatch.cli.poll import accounts_table, log_to_stderr
+    from mentionwatch.cli.poll import accounts_table, failure_lines, log_to_stderr
     from mentionwatch.poll import check_credentials
 
     log_to_stderr(STATE.verbose)
@@ -366,7 +368,9 @@ def config_check(
         return
     who = check_credentials(config, replying=True) if online else {}
     out.print(accounts_table(config, who))
-    failed = [name for name, (ok, _) in who.items() if not ok]
+    failed = failure_lines(who)
+    for line in failed:
+        out.print(line)
     if failed:
         raise typer.Exit(EXIT_ACCOUNTS_FAILED)
     count = len(config.accounts)

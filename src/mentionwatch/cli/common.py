@@ -27,6 +27,16 @@ from mentionwatch.timeutil import parse_duration
 out = Console(highlight=False, soft_wrap=False, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
+
+def adapt_consoles() -> None:
+    """Lines to a pipe, a file or cron's mail are never wrapped: the reader's screen wraps them.
+
+    On a terminal stdout keeps Rich's wrapping at word boundaries. stderr carries one-line
+    messages only, so it never wraps. Checked per command: the streams are known only then.
+    """
+    out.soft_wrap = not out.is_terminal
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 

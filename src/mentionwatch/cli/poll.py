@@ -171,7 +171,9 @@ def accounts_table(config: Config, who: dict[str, tuple[bool, str]]) -> Table:
         status = Text("enabled" if a.enabled else "disabled", style="" if a.enabled else "dim")
         if a.name in who:
             ok, said = who[a.name]
-            status = Text(("✓ " if ok else "✗ ") + one_line(said), style="green" if ok else "red")
+            # A failure's reason is long: it gets lines of its own below the table.
+            shown = one_line(said) if ok else "failed"
+            status = Text(("✓ " if ok else "✗ ") + shown, style="green" if ok else "red")
         spec = PLATFORMS.get(a.platform)
         target = spec.address(a) if spec else a.server
         table.add_row(
@@ -179,6 +181,16 @@ def accounts_table(config: Config, who: dict[str, tuple[bool, str]]) -> Table:
             Text(_short(a.sla.total_seconds())), Text(secrets), status,
         )  # fmt: skip
     return table
+
+
+def failure_lines(who: dict[str, tuple[bool, str]]) -> list[Text]:
+    """Why each failed account failed, a line each, so the reason is never squeezed or cut."""
+    lines = []
+    for name, (ok, said) in who.items():
+        if not ok:
+            reason = one_line(said).removeprefix(f"{name}: ")
+            lines.append(Text(f"✗ {one_line(name)}: {reason}", style="red"))
+    return lines
 
 
 def _short(seconds: float) -> str:
