@@ -154,13 +154,14 @@ def show(
             out.print(raw_payload(mention_id, store.raw(mention_id)), markup=False, soft_wrap=True)
             return
         mention = store.get(mention_id, now)
-    detail = mention_detail(mention, config, now)
+    detail = mention_detail(mention, config, now, out.width)
+    # Not cropped: a link longer than the screen prints whole (the terminal wraps it).
     if out.is_terminal:
-        out.print(detail)
+        out.print(detail, crop=False)
     else:
         # The grid pads every line to its width: no trailing blanks in a file or a pipe.
         with out.capture() as captured:
-            out.print(detail)
+            out.print(detail, crop=False)
         sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
     if thread:
         from mentionwatch.cli.reply import show_thread

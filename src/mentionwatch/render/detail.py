@@ -5,29 +5,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
 
 from mentionwatch.config import Config
 from mentionwatch.errors import UsageError
 from mentionwatch.models import State, StoredMention
 from mentionwatch.sla import mention_sla, sla_label, sla_status
-from mentionwatch.text import strip_controls
+from mentionwatch.text import safe_url, strip_controls
 from mentionwatch.timeutil import format_duration, format_time
 
 if TYPE_CHECKING:
+    from rich.console import Group, RenderableType
     from rich.table import Table
 
+_LINKS = ("URL", "Answer")  # fields that hold a link: never wrapped
+_PADDING = "  "
 
-def mention_detail(m: StoredMention, config: Config, now: datetime) -> Table:
-    """The `show` view: every field, full text, cleaned of control sequences."""
-    from rich.table import Table
+
+def mention_detail(m: StoredMention, config: Config, now: datetime, width: int = 100) -> Group:
+    """The `show` view: every field, full text, cleaned of control sequences.
+
+    A link never wraps: one too long for the value column gets a line of its own, whole
+    (print it with crop=False), and on a terminal it is an OSC 8 hyperlink as well.
+    """
 
     def when(moment: datetime) -> str:
         return format_time(moment, config.zone)
 
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column(overflow="fold")
     rows: list[tuple[str, str]] = [
         ("ID", str(m.id)),
         ("State", str(m.state)),
@@ -70,8 +76,41 @@ def mention_detail(m: StoredMention, config: Config, now: datetime) -> Table:
     if m.title:
         rows.append(("Title", m.title))
     rows.append(("Text", m.text))
+    return _fields(rows, width)
+
+
+def _fields(rows: list[tuple[str, str]], width: int) -> Group:
+    from rich.console import Group
+
+    labels = max(cell_len(label) for label, _ in rows)
+    parts: list[RenderableType] = []
+    grid = _grid(labels)
     for label, value in rows:
-        grid.add_row(Text(label), Text(strip_controls(value)))
+        value = strip_controls(value)
+        if label not in _LINKS:
+            grid.add_row(Text(label), Text(value))
+            continue
+        link = safe_url(value)
+        shown = Text(value, style=Style(link=link) if link else "", no_wrap=True, overflow="ignore")
+        if labels + len(_PADDING) + cell_len(value) <= width:
+            grid.add_row(Text(label), shown)
+            continue
+        if grid.row_count:
+            parts.append(grid)
+            grid = _grid(labels)
+        parts += [Text(label, style="bold"), shown]
+    if grid.row_count:
+        parts.append(grid)
+    return Group(*parts)
+
+
+def _grid(labels: int) -> Table:
+    from rich.table import Table
+
+    # The same label width in every grid, so the values line up across a link's own line.
+    grid = Table.grid(padding=(0, len(_PADDING)))
+    grid.add_column(style="bold", min_width=labels)
+    grid.add_column(overflow="fold")
     return grid
 
 

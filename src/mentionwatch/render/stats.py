@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -23,6 +24,14 @@ BUSINESS_NOTE = "(bh): counted in business hours only"
 VOLUME = ("Received", "Answered", "Dismissed", "Open", "Snoozed", "Response rate",
           "Within SLA", "Oldest waiting")  # fmt: skip
 TIMES = ("Clock", "Answered", "Median", "P90", "Mean", "Quickest", "Slowest")
+# What the tables say when the full headers do not fit the screen, and what they stand for.
+SHORT_VOLUME = ("Recv.", "Ans.", "Dism.", "Open", "Snz.", "Rate", "In SLA", "Oldest waiting")
+SHORT_TIMES = ("Clock", "N", "Median", "P90", "Mean", "Min", "Max")
+ABBREVIATIONS = {"Recv.": "received", "Ans.": "answered", "Dism.": "dismissed",
+                 "Snz.": "snoozed", "Rate": "response rate", "N": "answered",
+                 "Min": "quickest", "Max": "slowest"}  # fmt: skip
+# A last column too wide for a narrow screen: said below the table, a line a row.
+SPILLED = {"Oldest waiting": "Oldest waiting"}
 
 
 def heading(stats: Stats) -> str:
@@ -87,12 +96,19 @@ def _waiting(w: Waiting | None) -> str:
 
 
 def render(stats: Stats, width: int = 100) -> RenderableType:
-    """The terminal view: two tables, a histogram of response times, per-day sparklines."""
-    parts: list[RenderableType] = [Text(heading(stats), style="bold")]
-    parts.append(_table([group_title(stats), *VOLUME], volume_rows(stats), stats))
+    """The terminal view: two tables, a histogram of response times, per-day sparklines.
+
+    Laid out for the width: a table that does not fit gets short headers, then loses a
+    column to lines below it, then becomes a list of lines; no header or cell is split.
+    """
+    title = heading(stats)
+    if cell_len(title) > width:  # the window's dates on a line of their own
+        title = title.replace(" (since ", "\n(since ", 1)
+    parts: list[RenderableType] = [Text(title, style="bold")]
+    parts += _adapted(stats, [VOLUME, SHORT_VOLUME], volume_rows(stats), width)
     if stats.total.wall is not None:
         parts.append(Text("\nFirst response", style="bold"))
-        parts.append(_table([group_title(stats), *TIMES], times_rows(stats), stats))
+        parts += _adapted(stats, [TIMES, SHORT_TIMES], times_rows(stats), width)
         parts.append(Text("\nResponse times (on the SLA's clock)", style="bold"))
         parts.append(histogram(stats.histogram, max(10, min(50, width - 20))))
     if len(stats.daily) > 1:
@@ -104,11 +120,49 @@ def render(stats: Stats, width: int = 100) -> RenderableType:
     return Group(*parts)
 
 
+def _adapted(
+    stats: Stats, header_sets: Sequence[Sequence[str]], rows: list[list[str]], width: int
+) -> list[RenderableType]:
+    """The widest form of a table that fits `width`, down to one line a row."""
+    title = group_title(stats)
+    for headers in header_sets:
+        if _width([title, *headers], rows) <= width:
+            return [_table([title, *headers], rows, stats), *_legend(headers)]
+    headers = header_sets[-1]
+    last = headers[-1]
+    if last in SPILLED and _width([title, *headers[:-1]], [r[:-1] for r in rows]) <= width:
+        # The widest cells move to a line each below the table.
+        table = _table([title, *headers[:-1]], [r[:-1] for r in rows], stats)
+        said = [Text(f"  {one_line(r[0])}: {one_line(r[-1])}") for r in rows if r[-1] != "-"]
+        spilled = [Text(f"{SPILLED[last]}:", style="bold"), *said] if said else []
+        return [table, *_legend(headers), *spilled]
+    names = [h[0].lower() + h[1:] for h in header_sets[0]]  # "within SLA", not "within sla"
+    return [
+        Text.assemble((f"{one_line(r[0])}: ", "bold"),
+                      ", ".join(f"{n} {one_line(c)}" for n, c in zip(names, r[1:], strict=True)))
+        for r in rows
+    ]  # fmt: skip
+
+
+def _width(headers: Sequence[str], rows: list[list[str]]) -> int:
+    """What the table takes: each column's widest cell and two spaces between columns."""
+    widths = [cell_len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, cell_len(one_line(c))) for w, c in zip(widths, row, strict=True)]
+    return sum(widths) + 2 * (len(widths) - 1)
+
+
+def _legend(headers: Sequence[str]) -> list[RenderableType]:
+    said = [f"{h} {ABBREVIATIONS[h]}" for h in headers if h in ABBREVIATIONS]
+    return [Text(", ".join(said), style="dim")] if said else []
+
+
 def _table(headers: Sequence[str], rows: list[list[str]], stats: Stats) -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
     for index, name in enumerate(headers):
-        numeric = 0 < index < len(headers) - 1 and name not in ("Clock",)
-        table.add_column(name, justify="right" if numeric else "left", overflow="fold")
+        numeric = index > 0 and name not in ("Clock", "Oldest waiting")
+        # Never split a header or a cell: the layout above picked a form that fits.
+        table.add_column(name, justify="right" if numeric else "left", no_wrap=True)
     for row in rows:
         style = "bold" if stats.groups and row[0] == "all" else ""
         table.add_row(*(Text(one_line(cell)) for cell in row), style=style)
