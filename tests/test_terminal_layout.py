@@ -76,12 +76,17 @@ def test_list_never_splits_a_link_and_every_line_fits(
 
 def test_a_link_longer_than_the_screen_is_one_whole_line_from_the_margin(tmp_path: Path) -> None:
     config, _ = build(tmp_path, history=False)
-    add(config, "brand", "mastodon", [replace(mention("huge", at(20, 10)), url=HUGE_URL)])
+    huge = replace(mention("huge", at(20, 10)), url=HUGE_URL)
+    add(config, "brand", "mastodon", [huge, mention("short", at(20, 11))])
     with Store.open(tmp_path / "history.db") as store:
         mentions = list(store.mentions(MentionFilter(), NOW))
     for width in WIDTHS:
         lines = listed(load(config), mentions, width)
         assert HUGE_URL in lines  # the whole line is the link: the terminal wraps it, we don't
+        # The huge one does not push the others' links out from under their excerpts.
+        (short,) = [line for line in lines if line.endswith("/@fan/short")]
+        header = next(line for line in lines if line.startswith("ID  "))
+        assert short.index("https://") == header.index("Mention / link")
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -79,11 +79,15 @@ class Layout:
 
 
 def _url_indent(rows: Sequence[Row], widths: Sequence[int], screen: int) -> int:
-    """Links under the excerpt if every one fits there whole, else under Age (one that is too
-    long even there starts at the margin): the same indent on every row reads as a column."""
-    longest = max((cell_len(r.url) for r in rows), default=0)
+    """Links under the excerpt if every one fits there whole, else under Age: the same indent
+    on every row reads as a column. One too long even for a line of its own starts at the
+    margin and is left out of the choice."""
     under_excerpt = sum(widths[:-1]) + len(GAP) * (len(widths) - 1)
-    return under_excerpt if under_excerpt + longest <= screen else widths[0] + len(GAP)
+    under_age = widths[0] + len(GAP)
+    lengths = [cell_len(r.url) for r in rows]
+    if all(under_excerpt + n <= screen or under_age + n > screen for n in lengths):
+        return under_excerpt
+    return under_age
 
 
 def mention_list(

@@ -34,6 +34,10 @@ _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; }
 table { border-collapse: collapse; margin: .5em 0 1.5em; }
 th, td { border-bottom: 1px solid #ddd; padding: .3em .6em; text-align: left; vertical-align: top; }
+p, table.mentions td { overflow-wrap: anywhere; }
+table.mentions { table-layout: fixed; width: 100%; }
+col.id { width: 3.5em; } col.age { width: 5.5em; } col.sla { width: 8.5em; }
+col.where { width: 10em; } col.author { width: 10em; }
 td.breached { color: #b00020; } td.due-soon { color: #a06000; } td.ok { color: #1b7f3b; }
 .note { color: #555; } .spark { font-family: monospace; letter-spacing: 1px; }
 """
@@ -124,7 +128,11 @@ def write_html(stats: Stats, rows: Iterable[dict[str, Any]], out: TextIO) -> int
         out.write(f'<p class="spark">{html_text(_per_day(stats))}</p>\n')
     if calendars_note(stats):
         out.write(f'<p class="note">{html_text(calendars_note(stats))}</p>\n')
-    out.write("<h2>Mentions</h2>\n<table>\n<thead><tr>")
+    # Fixed column widths: a long unbroken link in a mention wraps inside its cell instead of
+    # widening the table past the page and pushing the Mention column out of sight.
+    out.write('<h2>Mentions</h2>\n<table class="mentions">\n<colgroup>')
+    out.write("".join(f'<col class="{c.lower()}">' for c in MENTION_COLUMNS) + "</colgroup>\n")
+    out.write("<thead><tr>")
     out.write("".join(f"<th>{c}</th>" for c in MENTION_COLUMNS) + "</tr></thead>\n<tbody>\n")
     count = 0
     for row in rows:
