@@ -119,3 +119,19 @@ def test_without_a_configured_timezone_times_are_in_the_system_zone(
     figures = json.loads(out)
     assert figures["timezone"] == "JST"
     assert [g["group"] for g in figures["groups"]] == ["2026-11-20"]
+
+
+def test_show_thread_times_are_in_the_configured_timezone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mentionwatch.fetched import Post
+    from mentionwatch.render.thread import thread_view
+
+    freeze(monkeypatch, NOW)
+    config, ids = build(tmp_path)
+    with Store.open(tmp_path / "history.db") as store:
+        m7 = store.get(ids["m7"], NOW)
+    earlier = Post("p1", "https://example.social/@brand/p1", "brand", "our post", at(20, 12))
+    view = thread_view([earlier], m7, load(config).zone).plain
+    assert "brand  2026-11-20 13:00 CET" in view and "fan  2026-11-20 14:00 CET" in view
+    assert "UTC" not in view

@@ -22,7 +22,7 @@ from mentionwatch.render.thread import thread_view
 from mentionwatch.replying import ReplyOutcome, fetch_thread, run, send_reply
 from mentionwatch.store import Store
 from mentionwatch.text import one_line, safe_url, strip_controls
-from mentionwatch.timeutil import format_duration, utcnow
+from mentionwatch.timeutil import format_duration, format_time, utcnow
 
 COMMENT = "#"
 
@@ -98,7 +98,7 @@ def run_reply(
     elif outcome.request is not None:
         _show_request(outcome, out, err)
     else:
-        _show_posted(outcome, err)
+        _show_posted(outcome, err, config)
 
 
 def _open_reply_page(outcome: ReplyOutcome, out: Console, err: Console) -> None:
@@ -127,7 +127,7 @@ def _show_request(outcome: ReplyOutcome, out: Console, err: Console) -> None:
         err.print(f"Length {outcome.length.describe()}. Dry run: nothing was sent.", markup=False)
 
 
-def _show_posted(outcome: ReplyOutcome, err: Console) -> None:
+def _show_posted(outcome: ReplyOutcome, err: Console, config: Config) -> None:
     reply, mention = outcome.posted, outcome.mention
     assert reply is not None
     length = f" ({outcome.length.describe()})" if outcome.length else ""
@@ -135,12 +135,12 @@ def _show_posted(outcome: ReplyOutcome, err: Console) -> None:
     where = safe_url(reply.url) or reply.remote_id
     err.print(f"Replied to #{mention.id}{length}{checked}: {where}", markup=False)
     after = f", after {format_duration(mention.response_time)}" if mention.response_time else ""
-    err.print(f"Marked answered at {reply.created_at:%Y-%m-%d %H:%M:%S} UTC{after}.",
-              markup=False)  # fmt: skip
+    when = format_time(reply.created_at, config.zone, "%Y-%m-%d %H:%M:%S")
+    err.print(f"Marked answered at {when}{after}.", markup=False)
 
 
 def show_thread(config: Config, mention: StoredMention, out: Console) -> None:
     posts = run(fetch_thread(config, mention))
-    out.print(thread_view(posts, mention))
+    out.print(thread_view(posts, mention, config.zone))
     if not posts:
         out.print(one_line(f"(nothing before #{mention.id} in its thread)"), markup=False)
