@@ -112,7 +112,7 @@ def mention_list(
     _line(out, layout.headers, widths, ["bold"] * len(widths))
     indent = _url_indent(rows, widths, width)
     for row in rows:
-        link = safe_url(row.url)
+        link = safe_url(row.url) if styled else ""  # a hyperlink only where styles show
         _line(out, layout.cells(row), widths, layout.styles(row, link))
         if row.url:
             out.add(" " * (indent if indent + cell_len(row.url) <= width else 0))
