@@ -176,7 +176,7 @@ def test_show_never_wraps_its_link(stored: tuple[Config, list[StoredMention]], w
 def stats_lines(tmp_path: Path, width: int, by: str | None) -> list[str]:
     config, _ = build(tmp_path)
     with Store.open(tmp_path / "history.db") as store:
-        figures = compute(store, load(config), NOW, timedelta(days=7), by)
+        figures = compute(store, load(config), NOW, window=timedelta(days=7), by=by)
     return rendered(render(figures, width), width).splitlines()
 
 
