@@ -302,6 +302,11 @@ def test_a_bad_expression_or_rule_is_a_config_error_naming_where(
     assert code == 3 and message in out
 
 
+def test_config_check_counts_the_rules(tmp_path: Path) -> None:
+    code, out = mw(_config(tmp_path, RULES), "config", "check")
+    assert code == 0 and "OK, 1 account, 4 rules." in out, out
+
+
 def test_the_starter_rules_are_valid_once_uncommented(tmp_path: Path) -> None:
     from mentionwatch.starter import STARTER_CONFIG
 
@@ -313,3 +318,33 @@ def test_the_starter_rules_are_valid_once_uncommented(tmp_path: Path) -> None:
     outcome = config.ruleset.outcome("free crypto at https://x.example")
     assert outcome.dismissed == "spam"
     assert config.ruleset.outcome("I want a refund").priority == 0
+
+
+def test_rules_are_stored_filtered_and_reapplied_alike_on_both_backends(
+    db_location: Path | str, tmp_path: Path
+) -> None:
+    from mentionwatch.config import parse
+
+    raw = {"rules": [
+        {"name": "c", "match": "refund", "priority": "high", "sla": "30m", "tags": ["a_b"]},
+        {"name": "s", "match": "giveaway", "dismiss": "spam", "tags": ["spam"]},
+    ]}  # fmt: skip
+    rules = parse(raw, tmp_path / "c.toml").ruleset
+    found = [mention("p1", at(20, 14), "refund now"), mention("p2", at(20, 14, 1), "giveaway"),
+             mention("p3", at(20, 14, 2), "hello")]  # fmt: skip
+    with Store.open(db_location) as store:
+        saved = store.save_poll("brand", "mastodon", found, [], {}, NOW, rules.outcome)
+        assert (saved.new_mentions, saved.dismissed) == (3, 1)
+
+        def ids(**where: object) -> list[str]:
+            chosen = MentionFilter(**{"states": (), **where})  # type: ignore[arg-type]
+            return [m.remote_id for m in store.mentions(chosen, NOW)]
+
+        assert ids() == ["p1", "p2", "p3"]  # high first, then by age
+        assert ids(tags=("a_b",)) == ["p1"] and ids(tags=("aab",)) == []
+        assert ids(priorities=(1,)) == ["p2", "p3"]
+        assert ids(states=(State.DISMISSED,), tags=("spam",)) == ["p2"]
+        quieter = parse({"rules": [raw["rules"][0]]}, tmp_path / "c.toml").ruleset
+        checked, changes = store.reapply(quieter.outcome, NOW)
+        assert checked == 3 and [c.mention.remote_id for c in changes] == ["p2"]
+        assert ids(states=(State.OPEN,)) == ["p1", "p2", "p3"]

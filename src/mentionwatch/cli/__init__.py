@@ -375,7 +375,10 @@ def config_check(
     if failed:
         raise typer.Exit(EXIT_ACCOUNTS_FAILED)
     count = len(config.accounts)
-    err.print(f"{config.path}: OK, {count} account{'s' if count != 1 else ''}.", markup=False)
+    rules = len(config.rules)
+    extra = f", {rules} rule{'s' if rules != 1 else ''}" if rules else ""
+    err.print(f"{config.path}: OK, {count} account{'s' if count != 1 else ''}{extra}.",
+              markup=False)  # fmt: skip
 
 
 @app.command()
