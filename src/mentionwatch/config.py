@@ -26,6 +26,7 @@ from mentionwatch.timeutil import display_zone
 
 if TYPE_CHECKING:
     from mentionwatch.business_hours import Calendar
+    from mentionwatch.notify.settings import NotifyTarget
     from mentionwatch.rules import Rule, RuleSet
 
 APP_NAME = "mentionwatch"
@@ -42,7 +43,7 @@ _ACCOUNT_KEYS = {
     "backfill", "enabled", "max_pages", "responders", "ignore_authors", "business_hours",
     "timezone", "holidays", "keep_raw",
 }  # fmt: skip
-_TOP_KEYS = {"settings", "accounts", "digest", "users", "rules"}
+_TOP_KEYS = {"settings", "accounts", "digest", "users", "rules", "notify"}
 USER_ENV = "MENTIONWATCH_USER"
 _URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -93,6 +94,8 @@ class Config:
         from mentionwatch.rules import RuleSet
 
         return RuleSet(self.rules)
+
+    notify: tuple[NotifyTarget, ...] = ()
 
     @functools.cached_property
     def by_name(self) -> Mapping[str, Account]:
@@ -192,7 +195,13 @@ def parse(raw: Mapping[str, Any], path: Path) -> Config:
         from mentionwatch.config_rules import parse_rules
 
         rules = parse_rules(raw["rules"], path, [a.name for a in accounts])
-    return Config(path, settings, tuple(accounts), digest, _users(raw, path), rules)
+    notify: tuple[NotifyTarget, ...] = ()
+    if "notify" in raw:  # imported only for configs that have alerts
+        from mentionwatch.notify.settings import parse_targets
+
+        names = [a.name for a in accounts]
+        notify = parse_targets(raw["notify"], path, names, sorted(PLATFORMS), settings.timezone)
+    return Config(path, settings, tuple(accounts), digest, _users(raw, path), rules, notify)
 
 
 def _users(raw: Mapping[str, Any], path: Path) -> dict[str, str]:

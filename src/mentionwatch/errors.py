@@ -15,6 +15,7 @@ EXIT_REPLY_REFUSED = 8  # the credential may not post (scope, reply_token, expir
 EXIT_REPLY_REJECTED = 9  # the reply itself: too long, empty, or the post is gone
 EXIT_REPLY_FAILED = 10  # network, timeout or rate limit: not posted, safe to run again
 EXIT_REPLY_UNKNOWN = 11  # sent, but whether it was posted could not be checked
+EXIT_ALERTS_FAILED = 12  # poll, watch --once, notify test: a target did not take its alerts
 EXIT_BREACHED = 1  # `check` only: something waits past its SLA or --max-age (DESIGN.md)
 
 

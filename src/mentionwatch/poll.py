@@ -20,6 +20,7 @@ from mentionwatch.fetch import Fetched, fetch_account
 from mentionwatch.http import Http
 from mentionwatch.models import Account
 from mentionwatch.store import Decide, Store
+from mentionwatch.store.alerts import AlertPlanner
 from mentionwatch.timeutil import utcnow
 from mentionwatch.workers import fetch_in_workers, worker_count
 
@@ -66,12 +67,22 @@ def run_poll(
     # Looked up at call time, so that a test that freezes utcnow freezes polls too.
     now = clock or utcnow
     hooks = hooks or PollHooks()
+    planner = alert_planner(config)
     with _no_cycle_collection():
         chosen = chosen_accounts(config, accounts)
         count = worker_count(workers or config.settings.workers, len(chosen)) if not http else 0
         if count:
-            return _poll_in_workers(config, store, chosen, hooks, now, count)
-        return asyncio.run(poll_all(config, store, accounts, hooks, http, now))
+            return _poll_in_workers(config, store, chosen, hooks, now, count, planner)
+        return asyncio.run(poll_all(config, store, accounts, hooks, http, now, planner))
+
+
+def alert_planner(config: Config) -> AlertPlanner | None:
+    """What decides the alerts a poll queues; None without [[notify]] targets."""
+    if not config.notify:
+        return None
+    from mentionwatch.notify.events import EventPlanner
+
+    return EventPlanner(config, config.notify)
 
 
 def _poll_in_workers(
@@ -81,6 +92,7 @@ def _poll_in_workers(
     hooks: PollHooks,
     clock: Callable[[], datetime],
     count: int,
+    planner: AlertPlanner | None,
 ) -> list[PollResult]:
     by_name = {a.name: a for a in chosen}
     results: dict[str, PollResult] = {}
@@ -88,7 +100,7 @@ def _poll_in_workers(
     decide = config.ruleset.outcome if config.rules else None
 
     def store_one(fetched: Fetched) -> None:
-        result = store_fetched(by_name[fetched.account], fetched, store, clock, decide)
+        result = store_fetched(by_name[fetched.account], fetched, store, clock, decide, planner)
         results[fetched.account] = result
         hooks.finished(result)
 
@@ -122,12 +134,16 @@ async def poll_all(
     hooks: PollHooks,
     http: Http | None,
     clock: Callable[[], datetime],
+    planner: AlertPlanner | None = None,
 ) -> list[PollResult]:
     chosen = chosen_accounts(config, names)
     client = http or Http.from_settings(config.settings)
     decide = config.ruleset.outcome if config.rules else None
     async with client:
-        tasks = [poll_account(account, store, client, hooks, clock, decide) for account in chosen]
+        tasks = [
+            poll_account(account, store, client, hooks, clock, decide, planner=planner)
+            for account in chosen
+        ]
         return list(await asyncio.gather(*tasks))
 
 
@@ -141,14 +157,22 @@ def store_fetched(
     store: Store,
     clock: Callable[[], datetime],
     decide: Decide | None = None,
+    planner: AlertPlanner | None = None,
 ) -> PollResult:
     """Commit one account's fetch atomically, record the run, and say what changed; `decide`
-    is the inbox rules, applied to each new mention in the same transaction."""
+    is the inbox rules, applied to each new mention in the same transaction, and `planner`
+    queues the alerts the account's mentions raise (the outbox), in that transaction too."""
     saved = None
     error = fetched.error
     if error is None or fetched.partial:
+        # Before this save the stored cursors are still the old ones: none means first poll.
+        first_poll = planner is not None and "mentions" not in store.cursors(account.name)
         saved = store.save_poll(account.name, account.platform, fetched.mentions,
-                                fetched.replies, fetched.cursors, clock(), decide)  # fmt: skip
+                                fetched.replies, fetched.cursors, clock(), decide, planner=planner,
+                                first_poll=first_poll)  # fmt: skip
+    elif planner is not None:
+        # The platform failed, but SLAs run on: due-soon and breached alerts still go out.
+        store.queue_waiting_alerts(account.name, planner, clock())
     store.record_run(account.name, account.platform, fetched.started, clock(), error, saved)
     return PollResult(
         account=account.name,
@@ -170,10 +194,12 @@ async def poll_account(
     hooks: PollHooks,
     clock: Callable[[], datetime],
     decide: Decide | None = None,
+    *,
+    planner: AlertPlanner | None = None,
 ) -> PollResult:
     hooks.started(account)
     fetched = await fetch_account(account, store.cursors(account.name), http, clock)
-    result = store_fetched(account, fetched, store, clock, decide)
+    result = store_fetched(account, fetched, store, clock, decide, planner)
     hooks.finished(result)
     return result
 

@@ -25,6 +25,16 @@ backfill = "3d"     # how far back the first poll of an account looks
 # business_hours = "Mon-Fri 09:00-18:00"   # count SLAs in these hours only (needs timezone)
 # timezone = "Europe/Berlin"        # shown times and business hours; default: the system zone
 
+# Alerts: any apprise URL (Slack, Discord, Teams, ntfy, e-mail, webhooks...); see the README's
+# Notifications section. `mentionwatch notify test` sends a test message.
+# [[notify]]
+# name = "team-slack"
+# url = "env:SLACK_NOTIFY_URL"       # or url_file = "~/.config/mentionwatch/slack.url" (chmod 600)
+# events = ["new", "due-soon", "breached"]   # default: all three
+# accounts = ["brand-mastodon"]      # default: every account
+# quiet_hours = "22:00-07:00"        # held, then sent as one message (in [settings] timezone)
+# max_items = 10                     # per message; the rest are counted
+
 # [[accounts]]
 # name = "brand-mastodon"            # unique; used by --account and in every output
 # platform = "mastodon"

@@ -15,6 +15,7 @@ import typer
 
 from mentionwatch import __version__
 from mentionwatch import config as config_mod
+from mentionwatch.cli import notify as notify_cli
 from mentionwatch.cli import triage
 from mentionwatch.cli.common import (
     STATE,
@@ -53,6 +54,8 @@ app = typer.Typer(
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(rules_app, name="rules")
+app.add_typer(notify_cli.notify_app, name="notify")
+app.command()(notify_cli.watch)
 
 
 def _version(value: bool) -> None:
@@ -256,7 +259,7 @@ def poll(
     log_to_stderr(verbose or STATE.verbose)
     config = with_workers(load_config(), workers)
     names = known_accounts(config, None, account)
-    config = config.with_secrets()
+    config = notify_cli.ready_config()
     location = config_mod.database_path(STATE.db, config)
     code = run(config, location, names, lock_timeout, out, err, database_password(config))
     if code:
@@ -358,7 +361,7 @@ def config_check(
     from mentionwatch.poll import check_credentials
 
     log_to_stderr(STATE.verbose)
-    config = load_config().with_secrets()
+    config = notify_cli.ready_config()  # every [[notify]] URL is checked by apprise too
     if config.digest:
         from mentionwatch.digest.settings import digest_settings
 
@@ -374,6 +377,9 @@ def config_check(
         out.print(line)
     if failed:
         raise typer.Exit(EXIT_ACCOUNTS_FAILED)
+    for target in config.notify:
+        events = ", ".join(sorted(target.events))
+        out.print(f"alerts: {target.name}: {target.shown_url()}; {events}", markup=False)
     count = len(config.accounts)
     rules = len(config.rules)
     extra = f", {rules} rule{'s' if rules != 1 else ''}" if rules else ""

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from datetime import timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
@@ -18,13 +19,17 @@ from rich.table import Table
 from rich.text import Text
 
 from mentionwatch.config import Config
-from mentionwatch.errors import EXIT_ACCOUNTS_FAILED
+from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, EXIT_ALERTS_FAILED
 from mentionwatch.models import Account
 from mentionwatch.poll import PollHooks, PollResult, run_poll
 from mentionwatch.store import Store
 from mentionwatch.store.lock import poll_lock
 from mentionwatch.text import one_line, strip_controls
 from mentionwatch.timeutil import format_duration, format_time, utcnow
+
+if TYPE_CHECKING:
+    from mentionwatch.notify.deliver import Outcome
+    from mentionwatch.watch import Cycle
 
 
 class CleanFormatter(logging.Formatter):
@@ -94,10 +99,33 @@ def run(
             write = line_writer(out)
             hooks = PollHooks(finished=lambda result: write(summary_line(result, config.zone)))
             results = run_poll(config, store, accounts=names, hooks=hooks)
+        outcomes = []
+        if config.notify:
+            from mentionwatch.notify.deliver import deliver_pending
+
+            # After every account committed: what was queued is in the outbox for good.
+            outcomes = deliver_pending(store, config, utcnow())
+    for outcome in outcomes:
+        if outcome.status != "idle" or outcome.dropped:
+            out.print(alert_line(outcome))
     failed = [r for r in results if not r.ok]
     if failed:
         err.print(failure_summary(len(failed), len(results)), markup=False)
+    targets = [o.target for o in outcomes if o.failed]
+    if targets:
+        err.print(
+            f"alerts not delivered to {', '.join(targets)}; they stay pending for the next run.",
+            markup=False,
+        )
+    return exit_code(results, outcomes)
+
+
+def exit_code(results: Sequence[PollResult], outcomes: Sequence[Outcome]) -> int:
+    """4 when an account failed, else 12 when an alert target did, else 0."""
+    if any(not r.ok for r in results):
         return EXIT_ACCOUNTS_FAILED
+    if any(o.failed for o in outcomes):
+        return EXIT_ALERTS_FAILED
     return 0
 
 
@@ -124,6 +152,42 @@ def failure_summary(failed: int, polled: int) -> str:
         return f"All {polled} accounts failed."
     others = "the other was" if polled - failed == 1 else "the others were"
     return f"{failed} of {polled} accounts failed; {others} stored."
+
+
+def alert_line(outcome: Outcome) -> Text:
+    name = Text(f"alerts → {one_line(outcome.target)}: ", style="bold")
+    dropped = f", {outcome.dropped} dropped (handled meanwhile)" if outcome.dropped else ""
+    if outcome.status == "sent":
+        plural = "s" if outcome.sent != 1 else ""
+        return name + Text(f"sent {outcome.sent} alert{plural} in one message{dropped}")
+    if outcome.status == "quiet":
+        return name + Text(f"{outcome.pending} held: {outcome.detail}{dropped}")
+    if outcome.status == "idle":
+        return name + Text(f"nothing to send{dropped}")
+    return name + Text(
+        f"FAILED, {outcome.pending} pending: {one_line(outcome.detail)}{dropped}", style="red"
+    )
+
+
+def cycle_line(cycle: Cycle) -> str:
+    """The one stderr line `watch` writes per cycle."""
+    new = sum(r.new_mentions for r in cycle.results)
+    failed = [r.account for r in cycle.results if not r.ok]
+    parts = [f"watch: cycle {cycle.number}", f"{len(cycle.results)} polled", f"{new} new"]
+    if cycle.waiting:
+        parts.append(f"{cycle.waiting} not due")
+    if failed:
+        parts.append(f"failed: {', '.join(failed)}")
+    sent = sum(o.sent for o in cycle.outcomes)
+    if cycle.outcomes:
+        parts.append(f"{sent} alert{'s' if sent != 1 else ''} sent")
+    held = [o.target for o in cycle.outcomes if o.failed]
+    if held:
+        parts.append(f"alerts failed: {', '.join(held)}")
+    if cycle.note:
+        parts.append(cycle.note)
+    parts.append(f"next in {cycle.next_in:.{0 if cycle.next_in >= 10 else 1}f}s")
+    return one_line(" · ".join(parts))
 
 
 def _with_progress(

@@ -35,6 +35,8 @@ class PlatformSpec:
     address_option: str = ""  # where the account reads from when it has no server
     no_keywords: str = ""  # why the platform takes no keywords; the config refuses them
     notes: str = ""
+    # The shortest interval `watch` polls the platform at, whatever --every says.
+    min_interval: float = 0.0
 
     def address(self, account: Account) -> str:
         """Where the account reads from, as output may show it (no private key of a URL)."""
@@ -62,7 +64,7 @@ PLATFORMS: dict[str, PlatformSpec] = {
         ),
         PlatformSpec(
             "github", "github", "https://api.github.com", secrets=("token",),
-            needs_one_of=("token",),
+            needs_one_of=("token",), min_interval=60.0,  # X-Poll-Interval's usual value
         ),
         PlatformSpec(
             "reddit", "reddit", "https://oauth.reddit.com",

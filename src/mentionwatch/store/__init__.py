@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mentionwatch.errors import StoreError, UsageError
 from mentionwatch.models import State, StoredMention
+from mentionwatch.store.alerts import AlertPlanner, AlertQueries
 from mentionwatch.store.backend import Connection, Dialect, dialect_of, is_url, shown
 from mentionwatch.store.manual import ManualStates
 from mentionwatch.store.migrations import MIGRATIONS
@@ -85,7 +86,7 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
-class Store(ReportQueries, ManualStates, TriageQueries):
+class Store(ReportQueries, ManualStates, TriageQueries, AlertQueries):
     def __init__(self, db: Connection, path: Path | str) -> None:
         self.db = db
         # Where messages say the database is: the file, or the URL without its password.
@@ -252,6 +253,8 @@ class Store(ReportQueries, ManualStates, TriageQueries):
         cursors: Mapping[str, str | None],
         now: datetime,
         decide: Decide | None = None,
+        planner: AlertPlanner | None = None,
+        first_poll: bool = False,
     ) -> SaveResult:
         """Store one account's poll atomically: data, answers and cursors, or nothing.
 
@@ -275,6 +278,7 @@ class Store(ReportQueries, ManualStates, TriageQueries):
             # mentions. Looked up in one go: a NOT EXISTS per inserted row took half the time.
             own = _stored_reply_ids(db, account, [m.remote_id for m in mentions])
             fresh = [m for m in mentions if m.remote_id not in own]
+            latest = self._latest_mention_id(db) if planner else None
             new_mentions = db.executemany(
                 "INSERT INTO mentions (account, platform, remote_id, kind, url, author, title, "
                 "text, thread_id, created_at, first_seen_at, raw, reply_context, lang, priority, "
@@ -297,6 +301,9 @@ class Store(ReportQueries, ManualStates, TriageQueries):
                     "AND state = 'dismissed' AND dismissed_rule IS NOT NULL", (account, seen),
                 ).fetchone()[0])  # fmt: skip
             answered = self._match_answers(db, account)
+            if planner is not None:
+                # After the answers (and any rules): a handled mention raises nothing.
+                self._queue_alerts(db, account, planner, first_poll, latest, now)
             for listing, value in cursors.items():
                 if value is None:
                     continue
@@ -474,6 +481,7 @@ class Store(ReportQueries, ManualStates, TriageQueries):
                 (stamp,),
             ).rowcount
             db.execute("DELETE FROM poll_runs WHERE finished_at < ?", (stamp,))
+            self.forget_orphan_alerts(db)
         return int(gone)
 
     def has_account(self, account: str) -> bool:

@@ -144,9 +144,45 @@ def _rules(db: Connection) -> None:
     )
 
 
+def _alerts(db: Connection) -> None:
+    """The alert outbox: one row per (mention, event, target), queued in the poll's transaction.
+
+    `status`: pending (to send), sent, or dropped (handled before it went out); `backfill`:
+    raised by an account's first poll, summed up in one line instead of listed.
+    `alert_targets` keeps each target's failures, for the backoff.
+    """
+    _script(
+        db,
+        """
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            mention_id INTEGER NOT NULL,
+            account TEXT NOT NULL,
+            event TEXT NOT NULL,
+            target TEXT NOT NULL,
+            backfill INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending',
+            queued_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (mention_id, event, target)
+        );
+        CREATE INDEX alerts_by_status ON alerts (status, target);
+
+        CREATE TABLE alert_targets (
+            target TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL DEFAULT 0,
+            retry_at TEXT,
+            last_error TEXT,
+            last_sent_at TEXT
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", _initial),
     ("0002_digests", _digests),
     ("0003_reply_context", _reply_context),
     ("0004_rules", _rules),
+    ("0005_alerts", _alerts),
 ]
