@@ -20,7 +20,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-import markdown  # apprise's own dependency, as ntfy renders Markdown too
+from markdown_it import MarkdownIt  # Rich's own dependency: CommonMark, as ntfy's web app reads
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -73,8 +73,9 @@ def received_alert(tmp: Path) -> dict[str, str]:
 
 
 def card(alert: dict[str, str]) -> str:
-    # The body was escaped for Markdown by mentionwatch; Markdown renders it as ntfy does.
-    body = markdown.markdown(alert["message"])
+    # The body was escaped for Markdown by mentionwatch; CommonMark (raw HTML off, as ntfy
+    # renders it) shows it as a phone or browser would.
+    body = MarkdownIt("commonmark", {"html": False}).render(alert["message"])
     return CARD.format(
         topic=html.escape(alert["topic"]), title=html.escape(alert["title"]), body=body
     )
@@ -85,7 +86,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "alert.png")
     parser.add_argument("--html", type=Path, help="also keep the rendered HTML here")
     parser.add_argument("--width", type=int, default=560)
-    parser.add_argument("--height", type=int, default=470)
+    parser.add_argument("--height", type=int, default=520)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "alert.html"

@@ -26,6 +26,9 @@ _PING = re.compile(r"([@!])(?=\S)")
 # What a bare URL may keep as it is; the rest is percent-encoded, so that a link can close no
 # markup and start no mention.
 _URL_SAFE = ":/?#&=%@+.,~-;"
+# Per format: a line break inside an entry (Markdown's hard break is two trailing spaces, which
+# CommonMark and the other dialects read alike), and the gap between sections.
+_BREAKS = {"text": ("\n", "\n\n"), "markdown": ("  \n", "\n\n"), "html": ("<br>\n", "<br><br>\n")}
 
 
 @dataclass(frozen=True)
@@ -69,22 +72,25 @@ def compose(
     title = "mentionwatch: " + ", ".join(
         f"{counts[event]} {label.lower()}" for event, label in SECTIONS if counts[event]
     )
-    lines: list[str] = []
+    line_break, gap = _BREAKS[body_format]
+    blocks: list[str] = []
     shown = 0
     for event, label in SECTIONS:
         items = [a for a in listed if a.event == event]
         room = max(max_items - shown, 0)
         if not items or not room:
             continue
-        lines.append(_heading(f"{label} ({len(items)})", body_format))
-        for alert in items[:room]:
-            lines.extend(_item(alert, config, now, body_format))
+        entries = [line_break.join(_item(a, config, now, body_format)) for a in items[:room]]
+        # Markdown: a blank line before the list, one list item per entry.
+        after_heading = gap if body_format == "markdown" else line_break
+        between = "\n" if body_format == "markdown" else line_break
+        heading = _heading(f"{label} ({len(items)})", body_format)
+        blocks.append(heading + after_heading + between.join(entries))
         shown += min(len(items), room)
     if len(listed) > shown:
-        lines.append(_plain(f"… and {len(listed) - shown} more", body_format))
-    lines.extend(_backfill_summary(backfilled, config, body_format))
-    joiner = "<br>\n" if body_format == "html" else "\n"
-    return Message(title, joiner.join(lines), body_format, tuple(a.id for a in alerts))
+        blocks.append(_plain(f"… and {len(listed) - shown} more", body_format))
+    blocks.extend(_backfill_summary(backfilled, config, body_format))
+    return Message(title, gap.join(blocks), body_format, tuple(a.id for a in alerts))
 
 
 def _heading(text: str, body_format: str) -> str:
