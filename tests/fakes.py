@@ -18,12 +18,12 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs
 
 import uvicorn
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from mentionwatch.fetched import Post
     from mentionwatch.replying import ReplyOutcome
 
+T = TypeVar("T")
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -242,6 +243,28 @@ def serve(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=5)
         sock.close()
+
+
+def with_source(
+    make_http: Callable[..., Http],
+    account: Account,
+    action: Callable[[Any], Awaitable[T]],
+    *,
+    source_options: Mapping[str, Any] | None = None,
+    **http_options: Any,
+) -> T:
+    """One poll run of `account`'s source against its test server, for every platform's tests:
+    a fresh Http on the fake clock (as each `mentionwatch poll` has), the source its platform
+    names in the registry (`source_options` for its constructor), and `action(source)`."""
+    from mentionwatch.sources.registry import PLATFORMS
+
+    async def go() -> T:
+        async with make_http(**http_options) as http:
+            make: Any = PLATFORMS[account.platform].load()
+            source = make(account, http.for_account(account), **(source_options or {}))
+            return await action(source)
+
+    return asyncio.run(go())
 
 
 def poll_through_store(

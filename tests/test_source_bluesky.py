@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,12 +17,12 @@ from werkzeug import Request, Response
 from mentionwatch.errors import RateLimitedError, SourceError
 from mentionwatch.http import Http
 from mentionwatch.models import Account, Kind, State
-from mentionwatch.sources.bluesky import SOURCE, BlueskySource
+from mentionwatch.sources.bluesky import BlueskySource
 from mentionwatch.sources.bluesky_text import post_text
 from mentionwatch.store import MentionFilter, Store
 from mentionwatch.timeutil import parse_timestamp, utcnow
-from tests.conftest import FakeClock, run
-from tests.fakes import check_online, poll_through_store
+from tests.conftest import FakeClock
+from tests.fakes import check_online, poll_through_store, with_source
 
 T = TypeVar("T")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -359,18 +359,6 @@ def account_for(httpserver: HTTPServer, **changes: Any) -> Account:
     }
     options.update(changes)
     return Account(**options)
-
-
-def with_source(
-    make_http: Callable[..., Http],
-    account: Account,
-    action: Callable[[BlueskySource], Awaitable[T]],
-) -> T:
-    async def go() -> T:
-        async with make_http() as http:
-            return await action(SOURCE(account, http.for_account(account)))
-
-    return run(go())
 
 
 # -- mentions ----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from mentionwatch.models import Account, Kind, State
 from mentionwatch.sources.feed import SOURCE, FeedSource
 from mentionwatch.sources.registry import PLATFORMS
 from tests.conftest import FakeClock, run
-from tests.fakes import check_online, poll_through_store
+from tests.fakes import check_online, poll_through_store, with_source
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SINCE = datetime(2026, 11, 1, tzinfo=UTC)
@@ -87,13 +87,10 @@ Call = Callable[[Account, str, str | None, datetime], Batch[Any]]
 @pytest.fixture
 def call(make_http: Callable[..., Http]) -> Call:
     def go(account: Account, method: str, cursor: str | None, since: datetime) -> Batch[Any]:
-        async def inner() -> Batch[Any]:
-            async with make_http() as http:
-                source = SOURCE(account, http.for_account(account))
-                result: Batch[Any] = await getattr(source, method)(cursor, since)
-                return result
-
-        return run(inner())
+        result: Batch[Any] = with_source(
+            make_http, account, lambda source: getattr(source, method)(cursor, since)
+        )
+        return result
 
     return go
 

@@ -21,8 +21,8 @@ from mentionwatch.models import Account, Kind, State
 from mentionwatch.sources.github import SOURCE, GitHubSource
 from mentionwatch.sources.registry import PLATFORMS
 from mentionwatch.store import MentionFilter, Store
-from tests.conftest import FakeClock, run
-from tests.fakes import check_online, poll_through_store
+from tests.conftest import FakeClock
+from tests.fakes import check_online, poll_through_store, with_source
 
 TOKEN = "ghp_R4nd0mT0kenV4lue0000000000000000000"
 NOW = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)  # FakeClock's start, 1_800_000_000
@@ -205,12 +205,11 @@ def call(make_http: Callable[..., Http], clock: FakeClock) -> Call:
     """Run one source method the way poll.py does, with a fresh Http on the fake clock."""
 
     def go(account: Account, method: str, *args: Any, **http_options: Any) -> Any:
-        async def scenario() -> Any:
-            async with make_http(**http_options) as http:
-                source = GitHubSource(account, http.for_account(account), clock=clock.time)
-                return await getattr(source, method)(*args)
+        def action(source: GitHubSource) -> Any:
+            return getattr(source, method)(*args)
 
-        return run(scenario())
+        clocked = {"clock": clock.time}
+        return with_source(make_http, account, action, source_options=clocked, **http_options)
 
     return go
 

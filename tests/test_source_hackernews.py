@@ -33,7 +33,7 @@ from mentionwatch.sources.registry import PLATFORMS
 from mentionwatch.store import MentionFilter, Store
 from mentionwatch.timeutil import utcnow
 from tests.conftest import FakeClock, run
-from tests.fakes import check_online, poll_through_store
+from tests.fakes import check_online, poll_through_store, with_source
 
 NOW = int(time.time())
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -207,13 +207,10 @@ Call = Callable[[Account, str, str | None, datetime], Batch[Any]]
 @pytest.fixture
 def call(make_http: Callable[..., Http]) -> Call:
     def go(account: Account, method: str, cursor: str | None, since: datetime) -> Batch[Any]:
-        async def inner() -> Batch[Any]:
-            async with make_http() as http:
-                source = SOURCE(account, http.for_account(account))
-                result: Batch[Any] = await getattr(source, method)(cursor, since)
-                return result
-
-        return run(inner())
+        result: Batch[Any] = with_source(
+            make_http, account, lambda source: getattr(source, method)(cursor, since)
+        )
+        return result
 
     return go
 

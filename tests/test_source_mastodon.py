@@ -19,12 +19,12 @@ from mentionwatch.fetched import Batch, Mention, Reply
 from mentionwatch.http import Http
 from mentionwatch.models import Account, Kind, State
 from mentionwatch.sources.base import split_cursor
-from mentionwatch.sources.mastodon import SOURCE, MastodonSource
+from mentionwatch.sources.mastodon import MastodonSource
 from mentionwatch.sources.registry import PLATFORMS
 from mentionwatch.store import MentionFilter, Store
 from mentionwatch.timeutil import utcnow
-from tests.conftest import FakeClock, run
-from tests.fakes import check_online, poll_through_store
+from tests.conftest import FakeClock
+from tests.fakes import check_online, poll_through_store, with_source
 
 T = TypeVar("T")
 
@@ -380,13 +380,7 @@ def use(make_http: Callable[..., Http], httpserver: HTTPServer) -> Iterator[Any]
     """Run `action(source)` against the fake server with a fresh Http (fake clock)."""
 
     def go(action: Callable[[MastodonSource], Awaitable[T]], account: Account | None = None) -> T:
-        chosen = account or make_account(httpserver)
-
-        async def main() -> T:
-            async with make_http() as http:
-                return await action(SOURCE(chosen, http.for_account(chosen)))
-
-        return run(main())
+        return with_source(make_http, account or make_account(httpserver), action)
 
     yield go
 

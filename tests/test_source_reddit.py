@@ -25,7 +25,7 @@ from mentionwatch.sources.reddit import RedditSource
 from mentionwatch.sources.registry import PLATFORMS
 from mentionwatch.store import MentionFilter, Store
 from tests.conftest import FakeClock, run
-from tests.fakes import check_online, poll_through_store
+from tests.fakes import check_online, poll_through_store, with_source
 
 T = TypeVar("T")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -245,11 +245,7 @@ class Call(Protocol):
 @pytest.fixture
 def call(make_http: Callable[..., Http]) -> Call:
     def go(account: Account, use: Callable[[RedditSource], Coroutine[Any, Any, T]]) -> T:
-        async def inner() -> T:
-            async with make_http() as http:
-                return await use(RedditSource(account, http.for_account(account)))
-
-        return run(inner())
+        return with_source(make_http, account, use)
 
     return go
 

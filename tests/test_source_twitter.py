@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,7 +20,7 @@ from mentionwatch.models import Account, Kind, State
 from mentionwatch.sources.base import SweepState, split_cursor
 from mentionwatch.sources.twitter import SOURCE, TwitterSource
 from tests.conftest import FakeClock, run
-from tests.fakes import check_online, poll_through_store
+from tests.fakes import check_online, poll_through_store, with_source
 
 T = TypeVar("T")
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI%3DEUifiRBkKG5E2XzMDjRf"
@@ -157,20 +157,6 @@ def make_account(httpserver: HTTPServer, **changes: Any) -> Account:
     }
     options.update(changes)
     return Account(**options)
-
-
-def with_source(
-    make_http: Callable[..., Http],
-    account: Account,
-    action: Callable[[TwitterSource], Awaitable[T]],
-) -> T:
-    """One poll run: a fresh Http (as each `mentionwatch poll` has) and a fresh source."""
-
-    async def go() -> T:
-        async with make_http() as http:
-            return await action(SOURCE(account, http.for_account(account)))
-
-    return run(go())
 
 
 def poll_mentions(
