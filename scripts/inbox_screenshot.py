@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -59,12 +60,24 @@ WAITING = [
 ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Urgent:
+    """What a `priority = "high"` rule decides (store/triage.py's Decision)."""
+
+    priority: int = 0
+    tags: tuple[str, ...] = ("outage",)
+    sla: timedelta | None = None
+    dismissed: str | None = None
+    dismissed_by: str | None = None
+
+
 def sample_store(folder: Path) -> Store:
     store = Store.open(folder / "sample.db")
     for account, platform, rid, author, minutes, text, url in WAITING:
         created = NOW - timedelta(minutes=minutes)
         m = Mention(remote_id=rid, url=url, author=author, text=text, created_at=created)
-        store.save_poll(account, platform, [m], [], {}, created + timedelta(minutes=2))
+        decide = (lambda *_: Urgent()) if "down?" in text else None
+        store.save_poll(account, platform, [m], [], {}, created + timedelta(minutes=2), decide)
     return store
 
 
@@ -72,7 +85,7 @@ async def shoot(store: Store, svg: Path) -> None:
     config = parse({"accounts": ACCOUNTS}, ROOT / "config.toml")
     app = InboxApp(store, config, clock=lambda: NOW, refresh_every=3600)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("j", "j")
+        await pilot.press("j", "j", "j")
         await pilot.pause()
         app.save_screenshot(svg.name, path=str(svg.parent))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -314,7 +315,7 @@ def test_it_fits_80_by_24_and_shows_sla_colours(
     async def scenario(app: InboxApp, pilot: Pilot[None]) -> None:
         table: DataTable[Text] = app.view.table
         assert table.virtual_size.width <= 80  # no sideways scrolling at 80 columns
-        ages = [table.get_row_at(n)[2] for n in range(table.row_count)]
+        ages = [table.get_row_at(n)[3] for n in range(table.row_count)]
         # a: 90m of a 1h target (late), b: 50m (due soon from 45m), c: 10m (ok)
         assert [(str(t), t.style) for t in ages] == [
             ("late", "red"), ("soon", "yellow"), ("ok", "green"), ("ok", "green")]  # fmt: skip
@@ -341,8 +342,8 @@ def test_hostile_text_is_shown_literally(tmp_path: Path) -> None:
                         NOW)  # fmt: skip
 
     async def scenario(app: InboxApp, pilot: Pilot[None]) -> None:
-        excerpt = app.view.table.get_row_at(0)[5]
-        assert str(excerpt).startswith("[bold red]boom[/] click")
+        excerpt = app.view.table.get_row_at(0)[6]
+        assert str(excerpt).startswith("[bold red]boom[/] cl")
         assert not excerpt.spans
         assert "[bold red]boom[/] click :smile:" in detail(app)
         assert "[red]x[/]" in detail(app)
@@ -394,3 +395,34 @@ def test_textual_is_imported_only_by_the_inbox_package() -> None:
             if any(n.split(".")[0] == "textual" for n in names):
                 importers.add(path.relative_to(src).parts[0])
     assert importers == {"inbox"}
+
+
+@dataclass(frozen=True)
+class Ruled:
+    """What an inbox rule decided (store/triage.py's Decision), for mentions made urgent."""
+
+    priority: int = 0
+    tags: tuple[str, ...] = ("vip",)
+    sla: timedelta | None = None
+    dismissed: str | None = None
+    dismissed_by: str | None = None
+
+
+def test_rules_priority_comes_first_and_filters(db: Path | str) -> None:
+    with Store.open(db) as store:
+        urgent = [mention("u", 2, "boss", "urgent: the site is down")]
+        store.save_poll("brand", "mastodon", urgent, [], {}, NOW, lambda *_: Ruled())
+
+    async def scenario(app: InboxApp, pilot: Pilot[None]) -> None:
+        assert [m.remote_id for m in app.view.rows] == ["u", "a", "b", "d", "c"]
+        assert str(app.view.table.get_row_at(0)[1]) == "hi"
+        assert str(app.view.table.get_row_at(1)[1]) == ""  # normal says nothing
+        assert "high priority" in detail(app) and "#vip" in detail(app)
+        await pilot.press("slash", *"priority:normal", "enter")
+        assert [m.remote_id for m in app.view.rows] == ["a", "b", "d", "c"]
+        await pilot.press("slash", *"tag:vip", "enter")
+        assert [m.remote_id for m in app.view.rows] == ["u"]
+        await pilot.press("slash", *"priority:urgent", "enter")
+        assert "not one of high, normal, low" in status(app)
+
+    drive(db, scenario)

@@ -20,12 +20,15 @@ from mentionwatch.cli import triage
 from mentionwatch.cli.common import (
     STATE,
     AccountOption,
+    GrepOption,
     Grouping,
     OlderOption,
     OverdueOption,
     PlatformOption,
+    PriorityOption,
     SelectionOptions,
     StateOption,
+    TagOption,
     WorkersOption,
     adapt_consoles,
     database_password,
@@ -203,6 +206,9 @@ def inbox(
     older_than: OlderOption = None,
     overdue: OverdueOption = False,
     state: StateOption = None,
+    grep: GrepOption = None,
+    priority: PriorityOption = None,
+    tag: TagOption = None,
 ) -> None:
     """Triage full screen: read, reply, done, dismiss, snooze, undo, from the keyboard."""
     from mentionwatch.inbox import run_inbox
@@ -211,9 +217,11 @@ def inbox(
     config = load_config(required=False)
     older = duration_option("--older-than", older_than) if older_than else None
     with open_store(config, write=True) as store:
-        account = known_accounts(config, store, account)
-        where = InboxFilter(tuple(account), tuple(known_platforms(platform)), tuple(state or ()),
-                            older, overdue)  # fmt: skip
+        where = InboxFilter(
+            tuple(known_accounts(config, store, account)), tuple(known_platforms(platform)),
+            tuple(state or ()), older, overdue, tuple(grep or ()),
+            tuple(p.value for p in priority or ()), tuple(tag or ()),
+        )  # fmt: skip
         location = config_mod.database_path(STATE.db, config)
         run_inbox(store, config, where, location, database_password(config))
 

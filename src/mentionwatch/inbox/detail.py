@@ -38,6 +38,10 @@ def detail_view(
                     style=STYLES[status] if styled else "")  # fmt: skip
     else:
         head.append(f" · {m.state}")
+    if m.priority_name != "normal":
+        head.append(f" · {m.priority_name} priority", style="bold" if styled else "")
+    if m.tags:
+        head.append(" · " + " ".join(f"#{one_line(t)}" for t in m.tags))
     body = Text()
     if m.title:
         body.append(strip_controls(m.title).strip() + "\n", style="bold")

@@ -158,8 +158,8 @@ class InboxScreen(Screen[None]):
         table, widths = self.table, self.widths
         table.clear(columns=columns)
         if columns and widths is not None:
-            sizes = (widths.id, widths.age, widths.sla, widths.where, widths.author,
-                     widths.mention)  # fmt: skip
+            sizes = (widths.id, widths.priority, widths.age, widths.sla, widths.where,
+                     widths.author, widths.mention)  # fmt: skip
             for name, size in zip(COLUMNS, sizes, strict=True):
                 table.add_column(Text(name), key=name, width=size)
         for mention_id, row in zip(ids, cells, strict=True):
