@@ -16,7 +16,7 @@ from rich.console import Console, RenderableType
 from mentionwatch.config import Config, load
 from mentionwatch.models import StoredMention
 from mentionwatch.render.detail import mention_detail
-from mentionwatch.render.listing import lay_out, list_row, mention_list
+from mentionwatch.render.listing import Row, lay_out, list_row, mention_list
 from mentionwatch.render.stats import render
 from mentionwatch.stats import compute
 from mentionwatch.store import MentionFilter, Store
@@ -214,3 +214,20 @@ def test_stats_becomes_a_line_a_group_when_even_short_headers_do_not_fit(
     joined = one_line(" ".join(lines))
     assert "brand: received 8, answered 4, dismissed 1, open 2, snoozed 1" in joined
     assert "response rate 57%, within SLA 75%, oldest waiting #" in joined
+
+
+def _row(rid: str, priority: str) -> Row:
+    return Row(id=rid, priority=priority, age=("1h", "1h"), sla=("ok", "ok"),
+               where=("mastodon/brand", "brand"), author=f"fan{rid}", excerpt="hello",
+               style="", url="", business=False)  # fmt: skip
+
+
+def test_list_shows_a_priority_column_only_when_priorities_differ() -> None:
+    mixed = lay_out([_row("1", "high"), _row("2", "")], 80)
+    assert mixed.headers[:3] == ("ID", "Pri", "Age") and not any(
+        "Priority" in s for s in mixed.shared
+    )
+    same = lay_out([_row("1", "high"), _row("2", "high")], 80)
+    assert "Pri" not in same.headers and same.shared == ("Priority: high   Where: mastodon/brand",)
+    normal = lay_out([_row("1", ""), _row("2", "")], 80)
+    assert "Pri" not in normal.headers and normal.shared == ("Where: mastodon/brand",)
