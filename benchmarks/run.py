@@ -33,6 +33,7 @@ from benchmarks.setup import (
     write_account_list,
     write_config,
 )
+from benchmarks.teams import teams
 
 
 @dataclass(frozen=True)
@@ -316,6 +317,10 @@ class Bench:
                  f"{median([r.seconds for r in big_runs]):.1f}s for the big export")  # fmt: skip
         out.unlink(missing_ok=True)
 
+    def teams(self) -> None:
+        """8, 9: a team's shared PostgreSQL database (benchmarks/teams.py)."""
+        teams(self)
+
     def check_imports(self, db: Path) -> None:
         """Commands that don't poll must never import the HTTP stack."""
         for args in (["list", "--limit", "50"], ["export", "-f", "csv", "--limit", "50"]):
@@ -380,9 +385,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="Small sizes, for CI.")
     parser.add_argument(
         "--only",
-        choices=("many", "1", "storage", "3", "read", "rules"),
+        choices=("many", "1", "storage", "3", "read", "rules", "teams"),
         help="One group only: many (figures 1-3), 1 (figures 1, 2), storage (4, 5), read (6, 7), "
-        "rules (8).",
+        "rules (8), teams (9, 10: PostgreSQL).",
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()
@@ -393,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mentionwatch-bench-") as tmp:
         bench = Bench(sizes, Path(tmp), args.only)
         groups = {"many": bench.many_accounts, "storage": bench.storage, "read": bench.read_side,
-                  "rules": bench.rules}  # fmt: skip
+                  "rules": bench.rules, "teams": bench.teams}  # fmt: skip
         aliases = {"1": "many", "3": "storage"}
         for name, group in groups.items():
             if args.only is None or aliases.get(args.only, args.only) == name:

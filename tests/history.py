@@ -44,6 +44,14 @@ from mentionwatch.timeutil import utcnow
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 runner = CliRunner()
+# Set by conftest's `backend` fixture to a fresh PostgreSQL database when a test runs there.
+DATABASE: str | None = None
+
+
+def database(default: Path) -> Path | str:
+    """Where a test's database is: `default` (a SQLite file), or this run's PostgreSQL URL."""
+    return DATABASE or default
+
 
 CONFIG = """\
 [settings]
@@ -171,7 +179,7 @@ def build(tmp_path: Path, extra: str = "", history: bool = True) -> tuple[Path, 
 
     `extra` is appended to the config; `history=False` leaves the database empty.
     """
-    db = tmp_path / "history.db"
+    db = database(tmp_path / "history.db")
     config = tmp_path / "history.toml"
     config.write_text(CONFIG.format(db=db) + extra, encoding="utf-8")
     config.chmod(0o600)

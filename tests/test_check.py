@@ -165,6 +165,7 @@ def test_check_still_watches_mentions_of_an_account_removed_from_the_config(
     assert [r["account"] for r in json.loads(out)] == ["support", "brand", "retired"]
 
 
+@pytest.mark.sqlite_only
 def test_check_without_a_database_is_a_database_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,6 +23,7 @@ from mentionwatch.fetched import Mention, Reply
 from mentionwatch.models import SentDigest
 from mentionwatch.store import Store
 from mentionwatch.timeutil import utcnow
+from tests.history import database
 from tests.mailserver import PASSWORD, USER, free_port, smtp_server
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -98,7 +99,7 @@ def config(write_config: object, tmp_path: Path) -> config_mod.Config:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    return Store.open(tmp_path / "m.db")
+    return Store.open(database(tmp_path / "m.db"))
 
 
 # -- sections, subject and both parts ---------------------------------------------------------
@@ -318,7 +319,7 @@ def test_sending_needs_recipients_sender_and_a_server(write_config: object, tmp_
 def cli_config(tmp_path: Path, port: int, extra: str = "", security: str = "none") -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
-        f'[settings]\ndatabase = "m.db"\n{ACCOUNTS}\n'
+        f'[settings]\ndatabase = "{database(tmp_path / "m.db")}"\n{ACCOUNTS}\n'
         '[digest]\nto = ["team@example.com"]\nfrom = "mentionwatch <mw@example.com>"\n'
         f'[digest.smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "{security}"\n'
         f'timeout = "5s"\n{extra}',
@@ -334,12 +335,12 @@ def mw(config: Path, *args: str) -> tuple[int, str, str]:
 
 
 def seeded(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "m.db") as store:
+    with Store.open(database(tmp_path / "m.db")) as store:
         seed(store, utcnow())
 
 
 def recorded(tmp_path: Path) -> SentDigest | None:
-    with Store.open(tmp_path / "m.db") as store:
+    with Store.open(database(tmp_path / "m.db")) as store:
         return store.last_digest()
 
 
@@ -438,6 +439,7 @@ def test_stdout_prints_the_plain_text_once_for_crons_mailto(tmp_path: Path) -> N
     assert f"the next is due {due:%Y-%m-%d %H:%M} UTC (in 19h 59m" in err
 
 
+@pytest.mark.sqlite_only  # compares the database file's bytes
 def test_a_plain_digest_only_shows_it_wherever_its_output_goes(tmp_path: Path) -> None:
     """`digest | head` or `> /dev/null` once used up the day's digest (CliRunner's stdout is
     no terminal, like a pipe)."""
@@ -470,7 +472,7 @@ def test_new_means_received_in_the_covered_window_even_on_the_first_digest(
 ) -> None:
     """A first poll's backfill stores weeks-old mentions; the first digest called them new."""
     now = utcnow()
-    with Store.open(tmp_path / "m.db") as store:
+    with Store.open(database(tmp_path / "m.db")) as store:
         found = [mention("month-old", now - timedelta(days=28)),
                  mention("this-morning", now - timedelta(hours=2))]  # fmt: skip
         store.save_poll("hn", "hackernews", found, [], {}, now)
@@ -483,7 +485,7 @@ def test_new_means_received_in_the_covered_window_even_on_the_first_digest(
     assert "month-old" in overdue and " · new" not in overdue  # nor flagged "new" there
     # The next digest: a new account's backfill is old news too; a late-polled one is not.
     later = now + timedelta(hours=21)
-    with Store.open(tmp_path / "m.db") as store:
+    with Store.open(database(tmp_path / "m.db")) as store:
         last = store.last_digest()
         assert last is not None
         settings = digest_settings(config_mod.load(config))
@@ -523,7 +525,7 @@ def test_usage_and_config_mistakes_exit_2_and_3(tmp_path: Path) -> None:
     config = cli_config(tmp_path, free_port())
     assert mw(config, "--email", "--sendmail")[0] == 2
     assert mw(config, "--to", "a@example.com")[0] == 2
-    config.write_text(f'[settings]\ndatabase = "m.db"\n{ACCOUNTS}')
+    config.write_text(f'[settings]\ndatabase = "{database(tmp_path / "m.db")}"\n{ACCOUNTS}')
     code, _, err = mw(config, "--email")
     assert code == 3 and "key 'to' is required" in err
 

@@ -89,6 +89,12 @@ class StoredMention:
     answered_at: datetime | None = None
     answered_url: str | None = None
     answered_by: str | None = None
+    # Who made the last manual state change, and when (None: none yet, or a poll's answer).
+    state_changed_at: datetime | None = None
+    state_changed_by: str | None = None
+    assignee: str | None = None
+    # The team's notes, "who at when: text", oldest first; only exports ask for them.
+    notes: tuple[str, ...] = ()
     # The fetched Mention's `context` (what replying needs); only `Store.get` fills it in.
     context: Mapping[str, Any] = field(default_factory=dict)
     # What the inbox rules decided when it was stored (or at `rules apply`).

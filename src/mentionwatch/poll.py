@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +23,7 @@ from mentionwatch.http import Http
 from mentionwatch.models import Account
 from mentionwatch.store import Decide, Store
 from mentionwatch.store.alerts import AlertPlanner
+from mentionwatch.store.leases import LeaseLostError
 from mentionwatch.timeutil import utcnow
 from mentionwatch.workers import fetch_in_workers, worker_count
 
@@ -71,7 +74,8 @@ def run_poll(
     with _no_cycle_collection():
         chosen = chosen_accounts(config, accounts)
         count = worker_count(workers or config.settings.workers, len(chosen)) if not http else 0
-        if count:
+        # PostgreSQL pollers claim accounts one at a time through leases: never a fixed split.
+        if count and store.dialect == "sqlite":
             return _poll_in_workers(config, store, chosen, hooks, now, count, planner)
         return asyncio.run(poll_all(config, store, accounts, hooks, http, now, planner))
 
@@ -140,11 +144,68 @@ async def poll_all(
     client = http or Http.from_settings(config.settings)
     decide = config.ruleset.outcome if config.rules else None
     async with client:
+        if store.dialect == "postgresql":
+            return await _poll_leased(config, chosen, store, client, hooks, clock, decide, planner)
         tasks = [
             poll_account(account, store, client, hooks, clock, decide, planner=planner)
             for account in chosen
         ]
         return list(await asyncio.gather(*tasks))
+
+
+def poller_name() -> str:
+    """Who holds a lease, as `mentionwatch pollers` shows it: the machine and the process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def _poll_leased(
+    config: Config,
+    chosen: Sequence[Account],
+    store: Store,
+    http: Http,
+    hooks: PollHooks,
+    clock: Callable[[], datetime],
+    decide: Decide | None,
+    planner: AlertPlanner | None,
+) -> list[PollResult]:
+    """PostgreSQL: workers claim one free account at a time, so N pollers split the accounts.
+
+    An account another poller holds, or one polled already in this round (pollers started
+    together share a round), is left alone; a dead poller's account is taken over once its
+    lease expires.
+    """
+    holder = poller_name()
+    store.lease_holder, store.lease_length = holder, config.settings.lease
+    by_name = {account.name: account for account in chosen}
+    names = list(by_name)
+    store.add_leases(names)
+    round_start = store.begin_round(names)
+    results: dict[str, PollResult] = {}
+
+    async def worker() -> None:
+        while (name := store.claim(holder, names, round_start)) is not None:
+            renewing = asyncio.create_task(_keep_renewing(store, name))
+            try:
+                account = by_name[name]
+                results[name] = await poll_account(
+                    account, store, http, hooks, clock, decide, planner=planner
+                )
+            finally:
+                renewing.cancel()
+                store.release(holder, name)
+
+    workers = min(len(names), config.settings.concurrency)
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return [results[name] for name in names if name in results]
+
+
+async def _keep_renewing(store: Store, account: str) -> None:
+    """A long poll (a big backfill) keeps its lease: renewed every third of its length."""
+    every = max(store.lease_length.total_seconds() / 3, 0.5)
+    while True:
+        await asyncio.sleep(every)
+        if not store.renew(account):
+            return
 
 
 def chosen_accounts(config: Config, names: Sequence[str]) -> list[Account]:
@@ -167,9 +228,12 @@ def store_fetched(
     if error is None or fetched.partial:
         # Before this save the stored cursors are still the old ones: none means first poll.
         first_poll = planner is not None and "mentions" not in store.cursors(account.name)
-        saved = store.save_poll(account.name, account.platform, fetched.mentions,
-                                fetched.replies, fetched.cursors, clock(), decide, planner=planner,
-                                first_poll=first_poll)  # fmt: skip
+        try:
+            saved = store.save_poll(account.name, account.platform, fetched.mentions,
+                                    fetched.replies, fetched.cursors, clock(), decide,
+                                    planner=planner, first_poll=first_poll)  # fmt: skip
+        except LeaseLostError as exc:  # another poller has the account now: it stores it
+            error = str(exc)
     elif planner is not None:
         # The platform failed, but SLAs run on: due-soon and breached alerts still go out.
         store.queue_waiting_alerts(account.name, planner, clock())

@@ -60,6 +60,8 @@ def select(
     grep: Sequence[str] = (),
     priorities: Sequence[str] = (),
     tags: Sequence[str] = (),
+    assignees: Sequence[str] = (),
+    unassigned: bool = False,
 ) -> Selection:
     """The selection the list/export options describe; open mentions when nothing is said."""
     older = older_than
@@ -90,5 +92,7 @@ def select(
         grep=tuple(word for word in grep if word),
         priorities=tuple(sorted({PRIORITIES[str(p)] for p in priorities})),
         tags=tuple(dict.fromkeys(t.lower().lstrip("#") for t in tags)),
+        assignees=tuple(assignees),
+        unassigned=unassigned,
     )
     return Selection(where, sla, frozenset(plain), limit)

@@ -21,6 +21,10 @@ sla = "1h"          # response-time target (per account too)
 warn_at = 0.75      # "due soon" from this fraction of the SLA
 backfill = "3d"     # how far back the first poll of an account looks
 # database = "mentionwatch.db"   # relative to this file; default: your user data folder
+# A team shares one PostgreSQL database instead (README: Teams):
+# database = "postgresql://mentionwatch@db.example.com/mentionwatch"
+# user = "alice"                  # who you are in the team's history; default: your OS user
+# lease = "10m"                   # a PostgreSQL poller's hold on an account
 # max_pages = 10    # pages per listing per run; the next run continues where this one stopped
 # business_hours = "Mon-Fri 09:00-18:00"   # count SLAs in these hours only (needs timezone)
 # timezone = "Europe/Berlin"        # shown times and business hours; default: the system zone

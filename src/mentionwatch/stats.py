@@ -275,6 +275,8 @@ def breaches(
     accounts: Sequence[str] = (),
     max_age: timedelta | None = None,
     use_sla: bool = True,
+    assignees: Sequence[str] = (),
+    unassigned: bool = False,
 ) -> list[Breach]:
     """Waiting mentions past their SLA (business time where set) or older than `max_age`.
 
@@ -282,13 +284,15 @@ def breaches(
     """
     if not use_sla:
         assert max_age is not None
-        where = MentionFilter(accounts=tuple(accounts), older_than=max_age)
+        where = MentionFilter(accounts=tuple(accounts), older_than=max_age,
+                              assignees=tuple(assignees), unassigned=unassigned)  # fmt: skip
     else:
         # A mention younger than both its SLA and max_age cannot be breaching.
         due, cut = sla_cutoffs(
             config, now, accounts, lambda t: min(t.target, max_age) if max_age else t.target
         )
-        where = MentionFilter(accounts=tuple(accounts), due_before=due, older_than=cut)
+        where = MentionFilter(accounts=tuple(accounts), due_before=due, older_than=cut,
+                              assignees=tuple(assignees), unassigned=unassigned)  # fmt: skip
     found = []
     for m in store.mentions(where, now):
         sla = mention_sla(config, m)

@@ -16,12 +16,14 @@ import typer
 from mentionwatch import __version__
 from mentionwatch import config as config_mod
 from mentionwatch.cli import notify as notify_cli
-from mentionwatch.cli import triage
+from mentionwatch.cli import team, triage
 from mentionwatch.cli.common import (
     STATE,
     AccountOption,
+    AssigneeOption,
     GrepOption,
     Grouping,
+    MineOption,
     OlderOption,
     OverdueOption,
     PlatformOption,
@@ -29,8 +31,10 @@ from mentionwatch.cli.common import (
     SelectionOptions,
     StateOption,
     TagOption,
+    UnassignedOption,
     WorkersOption,
     adapt_consoles,
+    assignees,
     database_password,
     duration_option,
     err,
@@ -126,6 +130,7 @@ def list_(
         if as_json or as_jsonl:
             from mentionwatch.render.export import export
 
+            mentions = store.with_notes(mentions)
             export("json" if as_json else "jsonl", mentions, config, now, sys.stdout)
             return
         rows = list(mentions)
@@ -160,6 +165,7 @@ def show(
             out.print(raw_payload(mention_id, store.raw(mention_id)), markup=False, soft_wrap=True)
             return
         mention = store.get(mention_id, now)
+        notes, history = store.notes([mention_id]).get(mention_id, []), store.history(mention_id)
     detail = mention_detail(mention, config, now, out.width)
     # Not cropped: a link longer than the screen prints whole (the terminal wraps it).
     if out.is_terminal:
@@ -169,6 +175,10 @@ def show(
         with out.capture() as captured:
             out.print(detail, crop=False)
         sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+    from mentionwatch.render.team import team_lines
+
+    for line in team_lines(mention, notes, history, now, config.zone):
+        out.print(line, markup=False, highlight=False)
     if thread:
         from mentionwatch.cli.reply import show_thread
 
@@ -300,7 +310,9 @@ def export_(
     config = load_config(required=False)
     now = utcnow()
     with open_store(config, write=False) as store:
-        mentions = selection.select(config, store, now).mentions(store, config, now)
+        mentions = store.with_notes(
+            selection.select(config, store, now).mentions(store, config, now)
+        )
         summary = None
         if fmt in REPORTS:
             from mentionwatch.stats import REPORT_WINDOW, compute
@@ -436,6 +448,9 @@ def digest(
     force: Annotated[
         bool, typer.Option("--force", help="Send even within min_interval of the last digest.")
     ] = False,
+    mine: MineOption = False,
+    assignee: AssigneeOption = None,
+    unassigned: UnassignedOption = False,
 ) -> None:
     """Show the digest of what waits; --email, --sendmail or --stdout deliver it, once a day."""
     from mentionwatch.cli.digest import run_digest
@@ -446,7 +461,8 @@ def digest(
     config = load_config(required=False)
     run_digest(lambda write: open_store(config, write=write), config, channel=channel,
                to=to or [], dry_run=dry_run, if_any=if_any, force=force, err=err,
-               verbose=STATE.verbose)  # fmt: skip
+               verbose=STATE.verbose, assignees=assignees(config, mine, assignee),
+               unassigned=unassigned)  # fmt: skip
 
 
 # -- response times: stats and check ---------------------------------------------------------
@@ -498,6 +514,9 @@ def check(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the breaching items, each with why.")
     ] = False,
+    mine: MineOption = False,
+    assignee: AssigneeOption = None,
+    unassigned: UnassignedOption = False,
 ) -> None:
     """Exit 1 with a one-line summary when a mention is past its SLA; for cron and monitors."""
     from mentionwatch.render.stats import check_summary
@@ -510,7 +529,9 @@ def check(
     now = utcnow()
     with open_store(config, write=False) as store:
         account = known_accounts(config, store, account)  # a typo must not pass as all clear
-        found = breaches(store, config, now, account, age, use_sla=not no_sla)
+        found = breaches(store, config, now, account, age, use_sla=not no_sla,
+                         assignees=assignees(config, mine, assignee),
+                         unassigned=unassigned)  # fmt: skip
     if as_json:
         from mentionwatch.render.export import write_json
         from mentionwatch.render.records import record
@@ -524,6 +545,17 @@ def check(
         out.print(check_summary(found, age, now), markup=False, soft_wrap=True)
     if found:
         raise typer.Exit(EXIT_BREACHED)
+
+
+# -- teams: the shared database ----------------------------------------------------------------
+
+app.command()(team.pollers)
+app.command()(team.assign)
+app.command()(team.unassign)
+app.command()(team.note)
+db_app = typer.Typer(help="Move the database: SQLite file <-> PostgreSQL.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+db_app.command("copy")(team.db_copy)
 
 
 def main() -> Any:

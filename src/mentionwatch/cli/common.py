@@ -85,6 +85,26 @@ StateOption = Annotated[
     ),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Mentions in every state.")]
+MineOption = Annotated[
+    bool, typer.Option("--mine", help="Only mentions assigned to you ([settings] user).")
+]
+AssigneeOption = Annotated[
+    list[str] | None,
+    typer.Option("--assignee", help="Only mentions assigned to this user (repeatable)."),
+]
+UnassignedOption = Annotated[
+    bool, typer.Option("--unassigned", help="Only mentions assigned to nobody.")
+]
+
+
+def assignees(config: Config, mine: bool, assignee: list[str] | None) -> tuple[str, ...]:
+    """The users --mine and --assignee name; --mine is whoever is acting."""
+    names = [name.strip() for name in assignee or [] if name.strip()]
+    if mine:
+        names.append(config_mod.acting_user(config))
+    return tuple(dict.fromkeys(names))
+
+
 GrepOption = Annotated[
     list[str] | None,
     typer.Option("--grep", "-g", help="Only mentions whose text, author or URL has this word "
@@ -123,6 +143,9 @@ class SelectionOptions:
     grep: list[str] | None
     priority: list[PriorityChoice] | None
     tag: list[str] | None
+    mine: bool
+    assignee: list[str] | None
+    unassigned: bool
     given: bool  # whether any was given (triage commands need ids or filters)
 
     def select(
@@ -146,6 +169,8 @@ class SelectionOptions:
             grep=self.grep or (),
             priorities=self.priority or (),
             tags=self.tag or (),
+            assignees=assignees(config, self.mine, self.assignee),
+            unassigned=self.unassigned,
         )
 
     def accounts(self, config: Config, store: Store) -> list[str]:
@@ -166,6 +191,9 @@ _SELECTION_OPTIONS: dict[str, tuple[Any, Any]] = {
     "grep": (GrepOption, None),
     "priority": (PriorityOption, None),
     "tag": (TagOption, None),
+    "mine": (MineOption, False),
+    "assignee": (AssigneeOption, None),
+    "unassigned": (UnassignedOption, False),
 }
 
 

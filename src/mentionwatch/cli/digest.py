@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from email.message import EmailMessage
 
 from rich.console import Console
@@ -30,6 +31,8 @@ def run_digest(
     force: bool,
     err: Console,
     verbose: bool = False,
+    assignees: Sequence[str] = (),
+    unassigned: bool = False,
 ) -> None:
     """Build, deliver (or preview), and say what happened on stderr; data goes to stdout.
 
@@ -40,6 +43,7 @@ def run_digest(
         raise UsageError("--to needs --email or --sendmail")
     shown = channel or "stdout"
     settings = for_delivery(digest_settings(config), shown, to, resolve_password=not dry_run)
+    settings = replace(settings, assignees=tuple(assignees), unassigned=unassigned)
     preview = dry_run or channel is None
     # Only a delivery is recorded, so only a delivery opens the database for writing.
     with opener(not preview) as store:

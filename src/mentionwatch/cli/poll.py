@@ -108,6 +108,11 @@ def run(
     for outcome in outcomes:
         if outcome.status != "idle" or outcome.dropped:
             out.print(alert_line(outcome))
+    enabled = [a for a in config.accounts if a.enabled and (not names or a.name in names)]
+    if len(results) < len(enabled):
+        others = len(enabled) - len(results)
+        err.print(f"{others} of {len(enabled)} accounts were polled by other pollers "
+                  "(`mentionwatch pollers` shows who).")  # fmt: skip
     failed = [r for r in results if not r.ok]
     if failed:
         err.print(failure_summary(len(failed), len(results)), markup=False)

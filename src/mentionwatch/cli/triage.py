@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from mentionwatch import config as config_mod
 from mentionwatch.cli.common import (
     SelectionOptions,
     duration_option,
@@ -58,7 +59,8 @@ def _triage(
                 err.print("Nothing matches those filters; nothing changed.", markup=False)
                 return
             _confirm(state, len(ids), yes)
-        before = store.set_state(ids, state, now, until)
+        actor = config_mod.acting_user(config)
+        before = store.set_state(ids, state, now, until, actor=actor)
     for line in confirmation(before, state, now, config.zone, until):
         err.print(line, markup=False)
 

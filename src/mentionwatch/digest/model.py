@@ -75,7 +75,9 @@ def collect(
     oldest: StoredMention | None = None
     new_ids: set[int] = set()
     sla: dict[int, str] = {}
-    for mention in store.mentions(MentionFilter(states=(State.OPEN,)), now):
+    where = MentionFilter(states=(State.OPEN,), assignees=settings.assignees,
+                          unassigned=settings.unassigned)  # fmt: skip
+    for mention in store.mentions(where, now):
         if oldest is None or mention.created_at < oldest.created_at:
             oldest = mention  # listed by priority first, so not always the first
         status, left = sla_status(mention, mention_sla(config, mention), now)

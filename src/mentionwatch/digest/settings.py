@@ -52,6 +52,9 @@ class DigestSettings:
     sendmail: str = ""
     max_items: int = 50
     smtp: SmtpSettings | None = None
+    # Only mentions assigned to these users and/or (unassigned) to nobody: --mine, --assignee.
+    assignees: tuple[str, ...] = ()
+    unassigned: bool = False
 
 
 def digest_settings(config: Config) -> DigestSettings:

@@ -13,6 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from mentionwatch.config import acting_user
 from mentionwatch.errors import MentionwatchError
 from mentionwatch.inbox.detail import detail_view
 from mentionwatch.inbox.queue import (
@@ -261,7 +262,8 @@ class InboxScreen(Screen[None]):
         store, now = self.inbox.store, self.inbox.clock()
         try:
             before = store.manual_state(m.id)
-            store.set_state([m.id], state, now, until)
+            actor = acting_user(self.inbox.config)
+            store.set_state([m.id], state, now, until, actor=actor)
             after = store.manual_state(m.id)
         except MentionwatchError as exc:
             self.say(f"#{m.id} not changed: {exc}", error=True)

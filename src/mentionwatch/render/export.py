@@ -24,6 +24,7 @@ FIELDS = (
     "created_at", "age_seconds", "sla_seconds", "sla_status", "sla_left_seconds",
     "snoozed_until", "answered_at", "answered_url", "answered_by", "response_seconds",
     "sla_clock", "sla_due_at", "priority", "tags", "dismissed_reason", "dismissed_rule", "lang",
+    "assignee", "notes",
 )  # fmt: skip
 
 

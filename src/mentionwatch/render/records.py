@@ -42,4 +42,6 @@ def record(mention: StoredMention, sla: Sla, now: datetime) -> dict[str, Any]:
         "dismissed_reason": strip_controls(mention.dismissed_reason or "") or None,
         "dismissed_rule": strip_controls(mention.dismissed_rule or "") or None,
         "lang": strip_controls(mention.lang),
+        "assignee": strip_controls(mention.assignee or "") or None,
+        "notes": " | ".join(strip_controls(note) for note in mention.notes),
     }

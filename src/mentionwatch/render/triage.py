@@ -49,6 +49,10 @@ def confirmation(
 
 
 def _how(m: StoredMention, now: datetime) -> str:
+    if m.state is State.DISMISSED and m.state_changed_by and m.state_changed_at is not None:
+        # A teammate's change: "#12 was already dismissed by bob 2m ago".
+        ago = format_duration(now - m.state_changed_at)
+        return f" by {one_line(m.state_changed_by)} {ago} ago"
     if m.state is not State.ANSWERED or m.answered_at is None:
         return ""
     by = "by hand" if m.answered_by in (None, "manual") else f"by {one_line(m.answered_by)}"

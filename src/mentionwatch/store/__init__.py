@@ -19,10 +19,12 @@ from mentionwatch.errors import StoreError, UsageError
 from mentionwatch.models import State, StoredMention
 from mentionwatch.store.alerts import AlertPlanner, AlertQueries
 from mentionwatch.store.backend import Connection, Dialect, dialect_of, is_url, shown
+from mentionwatch.store.leases import LeaseQueries
 from mentionwatch.store.manual import ManualStates
 from mentionwatch.store.migrations import MIGRATIONS
 from mentionwatch.store.queries import ReportQueries
 from mentionwatch.store.rows import COLUMNS, READ_ONLY, explain, stored
+from mentionwatch.store.team import TeamQueries
 from mentionwatch.store.triage import Change, Decide, Decision, TriageQueries, decisions
 from mentionwatch.timeutil import from_db, to_db
 
@@ -30,6 +32,8 @@ if TYPE_CHECKING:  # only polls build these; reading commands never define them
     from mentionwatch.fetched import Mention, Reply
 
 _OPEN_STATES = ("open", "snoozed")
+_ACTIONS = {State.ANSWERED: "done", State.DISMISSED: "dismissed", State.SNOOZED: "snoozed",
+            State.OPEN: "reopened"}  # fmt: skip
 # Raw payloads are ~2 KB: with 4 KB pages a mention row fills a page on its own. 16 KB pages
 # hold six, which made storing 100,000 mentions ~1.5x faster and the file 40% smaller. SQLite
 # fixes the page size when a database is created, so only new databases get it.
@@ -52,6 +56,10 @@ class MentionFilter:
     grep: tuple[str, ...] = ()
     priorities: tuple[int, ...] = ()  # any of these (0 high, 1 normal, 2 low)
     tags: tuple[str, ...] = ()  # any of these
+
+    # Only mentions assigned to one of these users, and/or (unassigned) to nobody.
+    assignees: tuple[str, ...] = ()
+    unassigned: bool = False
 
 
 __all__ = ["Change", "Decide", "Decision", "MentionFilter", "SaveResult", "Store"]
@@ -86,7 +94,7 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
-class Store(ReportQueries, ManualStates, TriageQueries, AlertQueries):
+class Store(ReportQueries, ManualStates, TriageQueries, AlertQueries, LeaseQueries, TeamQueries):
     def __init__(self, db: Connection, path: Path | str) -> None:
         self.db = db
         # Where messages say the database is: the file, or the URL without its password.
@@ -264,6 +272,7 @@ class Store(ReportQueries, ManualStates, TriageQueries, AlertQueries):
         """
         seen = to_db(now)
         with self.transaction() as db:
+            self.hold_lease(db, account)
             new_replies = db.executemany(
                 "INSERT INTO replies (account, platform, remote_id, url, author, created_at, "
                 "parent_id, thread_id, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -426,50 +435,53 @@ class Store(ReportQueries, ManualStates, TriageQueries, AlertQueries):
         return str(row[0]) or None
 
     def set_state(
-        self, ids: Iterable[int], state: State, now: datetime, until: datetime | None = None
+        self,
+        ids: Iterable[int],
+        state: State,
+        now: datetime,
+        until: datetime | None = None,
+        actor: str = "",
     ) -> list[StoredMention]:
         """Manual states; returns each mention (once) as it was before, to say what changed.
 
         A mention already in `state` is left as it is (a snooze is renewed). `done` records a
-        manual answer time.
+        manual answer time. Each change is in the history, with `actor` and the time; the rows
+        are locked first, so of two people changing a mention at once the later one finds the
+        earlier one's change in what this returns.
         """
         ids = list(dict.fromkeys(ids))
         stamp = to_db(now)
         with self.transaction() as db:
-            before: list[StoredMention] = []
-            missing: list[int] = []
-            for i in ids:
-                row = db.execute(f"SELECT {COLUMNS} FROM mentions WHERE id = ?", (i,)).fetchone()
-                if row is None:
-                    missing.append(i)
-                else:
-                    before.append(stored(row, now))
-            if missing:
-                raise UsageError(f"no mention with id {', '.join(map(str, missing))}")
+            before = self.locked_mentions(db, ids, now)
             for mention in before:
                 if mention.state is state and state is not State.SNOOZED:
                     continue
+                params = {"now": stamp, "id": mention.id, "by": actor or None}
                 if state is State.ANSWERED:
                     db.execute(
                         "UPDATE mentions SET state = 'answered', state_changed_at = :now, "
-                        "snoozed_until = NULL, answered_at = COALESCE(answered_at, :now), "
+                        "state_changed_by = :by, snoozed_until = NULL, "
+                        "answered_at = COALESCE(answered_at, :now), "
                         "answered_by = COALESCE(answered_by, 'manual') WHERE id = :id",
-                        {"now": stamp, "id": mention.id},
+                        params,
                     )
                 elif state is State.OPEN:
                     db.execute(
                         "UPDATE mentions SET state = 'open', state_changed_at = :now, "
-                        "reopened_at = :now, snoozed_until = NULL, answered_at = NULL, "
-                        "answered_url = NULL, answered_by = NULL, dismissed_reason = NULL, "
-                        "dismissed_rule = NULL WHERE id = :id",
-                        {"now": stamp, "id": mention.id},
+                        "state_changed_by = :by, reopened_at = :now, snoozed_until = NULL, "
+                        "answered_at = NULL, answered_url = NULL, answered_by = NULL, "
+                        "dismissed_reason = NULL, dismissed_rule = NULL WHERE id = :id",
+                        params,
                     )
                 else:
                     db.execute(
-                        "UPDATE mentions SET state = ?, state_changed_at = ?, snoozed_until = ? "
-                        "WHERE id = ?",
-                        (str(state), stamp, to_db(until) if until else None, mention.id),
-                    )
+                        "UPDATE mentions SET state = ?, state_changed_at = ?, "
+                        "state_changed_by = ?, snoozed_until = ? WHERE id = ?",
+                        (str(state), stamp, actor or None, to_db(until) if until else None,
+                         mention.id),
+                    )  # fmt: skip
+                detail = to_db(until) if until and state is State.SNOOZED else ""
+                self.record_change(db, mention.id, actor, _ACTIONS[state], now, detail)
         return before
 
     def prune(self, before: datetime) -> int:
@@ -527,6 +539,13 @@ def _select(where: MentionFilter, now: str, dialect: Dialect = "sqlite") -> tupl
         # Tags are letters, digits, '-' and '_'; '_' is LIKE's any-character, so escaped.
         common.append("(" + " OR ".join("tags LIKE ? ESCAPE '\\'" for _ in where.tags) + ")")
         common_params.extend(f"%,{t.replace('_', chr(92) + '_')},%" for t in where.tags)
+    if where.assignees or where.unassigned:
+        whose = (
+            [f"assignee IN ({', '.join('?' * len(where.assignees))})"] if where.assignees else []
+        )
+        whose += ["assignee IS NULL"] if where.unassigned else []
+        common.append(f"({' OR '.join(whose)})")
+        common_params.extend(where.assignees)
     if where.older_than is not None:
         common.append("created_at <= ?")
         common_params.append(to_db(from_db(now) - where.older_than))

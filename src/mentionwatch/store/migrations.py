@@ -179,10 +179,63 @@ def _alerts(db: Connection) -> None:
     )
 
 
+def _leases(db: Connection) -> None:
+    """Who polls which account (store/leases.py): PostgreSQL pollers on many machines."""
+    _script(
+        db,
+        """
+        CREATE TABLE account_leases (
+            account TEXT PRIMARY KEY,
+            holder TEXT,
+            token TEXT,
+            acquired_at TEXT,
+            expires_at TEXT,
+            polled_at TEXT,
+            polled_by TEXT
+        );
+        CREATE TABLE poll_rounds (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
+def _team(db: Connection) -> None:
+    """Working as a team: assignment, who made the last manual change, history, notes."""
+    _script(
+        db,
+        """
+        ALTER TABLE mentions ADD COLUMN assignee TEXT;
+        ALTER TABLE mentions ADD COLUMN state_changed_by TEXT;
+        CREATE INDEX mentions_by_assignee ON mentions (assignee, state, created_at);
+        CREATE TABLE changes (
+            id INTEGER PRIMARY KEY,
+            mention_id INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX changes_by_mention ON changes (mention_id, id);
+        CREATE TABLE notes (
+            id INTEGER PRIMARY KEY,
+            mention_id INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            text TEXT NOT NULL
+        );
+        CREATE INDEX notes_by_mention ON notes (mention_id, id);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", _initial),
     ("0002_digests", _digests),
     ("0003_reply_context", _reply_context),
     ("0004_rules", _rules),
     ("0005_alerts", _alerts),
+    ("0006_leases", _leases),
+    ("0007_team", _team),
 ]

@@ -123,6 +123,13 @@ class PgConnection:
             raise StoreError(f"{self.where}: {self.explain(exc)}") from None
         return cursor
 
+    def stream(self, sql: str) -> Iterator[Row]:
+        """Rows as the server sends them (psycopg's execute would fetch them all first)."""
+        try:
+            yield from self.conn.cursor().stream(translate(sql, False))
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.where}: {self.explain(exc)}") from None
+
     def close(self) -> None:
         self.conn.close()
 

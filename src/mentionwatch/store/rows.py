@@ -13,7 +13,8 @@ from mentionwatch.timeutil import from_db
 COLUMNS = (
     "id, account, platform, remote_id, kind, url, author, title, text, created_at, "
     "first_seen_at, state, snoozed_until, answered_at, answered_url, answered_by, priority, "
-    "tags, sla_seconds, dismissed_reason, dismissed_rule, lang"
+    "tags, sla_seconds, dismissed_reason, dismissed_rule, lang, state_changed_at, "
+    "state_changed_by, assignee"
 )
 
 
@@ -45,6 +46,9 @@ def stored(row: Any, now: datetime) -> StoredMention:
         dismissed_reason=row["dismissed_reason"],
         dismissed_rule=row["dismissed_rule"],
         lang=row["lang"],
+        state_changed_at=from_db(row["state_changed_at"]) if row["state_changed_at"] else None,
+        state_changed_by=row["state_changed_by"],
+        assignee=row["assignee"],
     )
 
 
