@@ -18,7 +18,7 @@ from mentionwatch.digest.render import render_html
 from mentionwatch.digest.settings import DigestSettings
 from mentionwatch.store import Store
 from mentionwatch.timeutil import display_zone, format_time
-from tests.history import NOW, at, build, freeze, mention, mw_split
+from tests.history import NOW, at, build, database, freeze, mention, mw_split
 
 TOKYO_CONFIG = """\
 [settings]
@@ -75,7 +75,7 @@ def test_show_stats_and_digest_use_the_configured_timezone(
     code, out, err = mw_split(config, "digest", "--dry-run")
     assert code == 0, err
     assert "digest, Fri 20 Nov 2026 16:00 CET" in out
-    with Store.open(tmp_path / "history.db") as store:
+    with Store.open(database(tmp_path / "history.db")) as store:
         digest = collect(store, load(config), DigestSettings(), NOW, None)
     assert "Fri 20 Nov 2026, 16:00 CET</p>" in render_html(digest, "mw", "title")
 
@@ -129,7 +129,7 @@ def test_show_thread_times_are_in_the_configured_timezone(
 
     freeze(monkeypatch, NOW)
     config, ids = build(tmp_path)
-    with Store.open(tmp_path / "history.db") as store:
+    with Store.open(database(tmp_path / "history.db")) as store:
         m7 = store.get(ids["m7"], NOW)
     earlier = Post("p1", "https://example.social/@brand/p1", "brand", "our post", at(20, 12))
     view = thread_view([earlier], m7, load(config).zone).plain
