@@ -7,6 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mentionwatch import post_html
 from mentionwatch.post_html import _simple_parts, _TextExtractor, html_to_text
 
 
@@ -37,7 +38,9 @@ _TAG = st.builds(
 )
 _TEXT = st.sampled_from(
     ["hello", " @brand ", "ExampleCo", "&amp;", "&lt;b&gt;", "&#39;", "&nope", "a < b", "<",
-     "<!-- c -->", "\n", "  ", "https://ex.co/a", "tail&", "\u00a0", "\x1c\u2003", "\r\n"]
+     "<!-- c -->", "\n", "  ", "https://ex.co/a", "tail&", "\u00a0", "\x1c\u2003", "\r\n",
+     # The references the fast path unescapes itself, and near misses that it must not.
+     "&quot;", "&amp;lt;", "&#391;", "&&gt;", "&lt", "amp;", "&am", "p;", "&#x27;", "a>b"]
 )  # fmt: skip
 
 
@@ -60,3 +63,21 @@ def test_mastodon_mention_markup_keeps_links_that_text_hides() -> None:
         "<br/>thanks</p>"
     )
     assert html_to_text(markup) == "@brand see here (https://ex.co/x) &\nthanks"
+
+
+def test_tags_read_once_are_remembered_within_a_bound() -> None:
+    hostile = "".join(f'<span class="c{i}">x</span>' for i in range(post_html._KNOWN_MAX + 10))
+    markup = f'<p>{hostile}<a href="https://ex.co/x">here</a></p>'
+
+    assert html_to_text(markup) == parsed_by_htmlparser(markup)
+    assert len(post_html._KNOWN) <= post_html._KNOWN_MAX
+    # Tags read before the bound was reached and those read after it read alike.
+    again = '<p><span class="c1">x</span><span class="c99999">y</span></p>'
+    assert html_to_text(again) == "xy"
+
+
+def test_a_quoted_value_holding_a_close_bracket_goes_to_htmlparser() -> None:
+    markup = '<p><a title="a>b" href="https://ex.co/x">here</a></p>'
+
+    assert _simple_parts(markup) is None
+    assert html_to_text(markup) == "here (https://ex.co/x)"

@@ -11,7 +11,10 @@ import pytest
 
 from mentionwatch.store import Store
 
-HEAVY = ("httpx", "httpcore", "anyio", "feedparser", "pydantic", "psycopg", "apprise", "textual")
+HEAVY = (
+    "httpx", "httpcore", "anyio", "feedparser", "pydantic", "psycopg", "apprise", "textual",
+    "msgspec",
+)  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -25,8 +25,10 @@ def html_to_text(markup: str) -> str:
         parser.close()
         parts = parser.parts
     # str.split() and re's \s agree on what whitespace is (both ask str.isspace).
-    lines = "".join(parts).split("\n")
-    return "\n".join(" ".join(line.split()) for line in lines).strip()
+    text = "".join(parts)
+    if "\n" not in text:
+        return " ".join(text.split())
+    return "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
 
 
 def _link_suffix(shown_parts: list[str], href: str) -> str:
@@ -69,59 +71,104 @@ class _TextExtractor(HTMLParser):
             self._link_text.append(data)
 
 
-# Post HTML is nearly always plain tags, text and entities. Splitting that on one regex is
-# several times faster than HTMLParser (which dominated a large poll); anything else (comments,
-# script, a stray "<", odd attributes) goes to HTMLParser, and a property test checks that
-# the two read every markup they both take alike (tests/test_html_text.py).
+# Post HTML is nearly always plain tags, text and entities, read below in a few string
+# operations per tag, several times faster than HTMLParser (which dominated a large poll).
+# Anything else (comments, script, a stray "<", odd attributes) goes to HTMLParser, and a
+# property test checks that the two read every markup they both take alike
+# (tests/test_html_text.py).
+#
+# A simple tag: a name, then attributes whose values hold no "<". So each simple tag holds
+# exactly one "<", and a markup is simple when every "<" in it starts one. Its first ">" ends it
+# unless a quoted value holds one, and then what comes before that ">" is no simple tag: the
+# markup goes to HTMLParser.
 _SIMPLE_TAG = re.compile(
-    r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*"""
-    r"""(?:\s*=\s*(?:"[^"<]*"|'[^'<]*'|[^\s"'=<>`]+))?)*)\s*(/?)>"""
+    r"""(/?)([a-zA-Z][a-zA-Z0-9]*)((?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*"""
+    r"""(?:\s*=\s*(?:"[^"<]*"|'[^'<]*'|[^\s"'=<>`]+))?)*)\s*(/?)"""
 )
 _SIMPLE_ATTR = re.compile(
     r"""\s+([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(?:"([^"<]*)"|'([^'<]*)'|([^\s"'=<>`]+)))?"""
 )
+# What a tag does to the text, by what stands between its "<" and ">".
+_INERT, _BREAK, _OPEN, _CLOSE, _OPEN_CLOSE = range(5)
+_Kind = tuple[int, str | None]  # and for a link, its target
+# Posts repeat a few dozen tags (<p>, </span>, <span class="h-card">, the link to the watched
+# account...): each is read once. Bounded, so that hostile markup costs time, never memory.
+_KNOWN: dict[str, _Kind] = {}
+_KNOWN_MAX = 4096
+
+
+def _tag_kind(inside: str) -> _Kind | None:
+    """What the tag `<inside>` does; None when it is no simple tag, or script or style."""
+    known = _KNOWN.get(inside)
+    if known is not None:
+        return known
+    tag = _SIMPLE_TAG.fullmatch(inside)
+    if tag is None:
+        return None
+    closing, name, attrs, self_closing = tag.groups()
+    name = name.lower()
+    if name in _RAW_TEXT_TAGS:
+        return None
+    if name == "a":
+        kind: _Kind = (
+            (_CLOSE, None) if closing else (_OPEN_CLOSE if self_closing else _OPEN, _href(attrs))
+        )
+    else:
+        kind = (_BREAK if name in _BREAKS and not closing else _INERT, None)
+    if len(_KNOWN) < _KNOWN_MAX:
+        _KNOWN[inside] = kind
+    return kind
 
 
 def _simple_parts(markup: str) -> list[str] | None:
-    """The text pieces of simple markup, exactly as _TextExtractor would collect them.
+    """The text pieces of simple markup, read as _TextExtractor would read them.
 
     None when the markup is not simple, so the caller hands all of it to HTMLParser.
     """
-    # [text, closing, tag, attributes, self-closing, text, closing, ...]
-    pieces = _SIMPLE_TAG.split(markup)
-    # Each simple tag holds exactly one "<" (its values may not), so any other "<" is one that
-    # starts no simple tag.
-    if markup.count("<") != len(pieces) // 5:
-        return None
-    texts = pieces[::5]
-    first = texts[0]
+    chunks = markup.split("<")
+    first = chunks[0]
     parts: list[str] = [_unescape(first)] if first else []
     href: str | None = None
-    link_text: list[str] = []
-    tags = zip(pieces[1::5], pieces[2::5], pieces[3::5], pieces[4::5], texts[1:], strict=True)
-    for closing, tag, attrs, self_closing, text in tags:
-        name = tag.lower()
-        if name in _RAW_TEXT_TAGS:
+    shown: list[str] = []  # the text of the link being read
+    for chunk in chunks[1:]:
+        inside, end, text = chunk.partition(">")
+        known = _tag_kind(inside) if end else None
+        if known is None:
             return None
-        if not closing:
-            if name in _BREAKS and parts:
-                parts.append("\n")
-            if name == "a":
-                href, link_text = _href(attrs), []
-        if (closing or self_closing) and name == "a" and href is not None:
-            parts.append(_link_suffix(link_text, href))
-            href = None
+        kind = known[0]
+        if kind == _BREAK:
+            # HTMLParser's reader starts a line only once some text came first; a break before
+            # any text is a leading blank line, which html_to_text strips anyway.
+            parts.append("\n")
+        elif kind != _INERT:
+            if kind != _CLOSE:
+                href, shown = known[1], []
+            if kind != _OPEN and href is not None:
+                parts.append(_link_suffix(shown, href))
+                href = None
         if text:
             # Text between two tags is unescaped as one piece, as HTMLParser does.
-            text = _unescape(text)
+            if "&" in text:
+                text = _unescape(text)
             parts.append(text)
             if href is not None:
-                link_text.append(text)
+                shown.append(text)
     return parts
 
 
 def _unescape(text: str) -> str:
-    return html.unescape(text) if "&" in text else text
+    """html.unescape, with a fast way for the references posts are full of.
+
+    Exact: each of these references is read as itself by html.unescape too, and none of them
+    can hold or make another; any other "&" takes html.unescape.
+    """
+    if "&" not in text:
+        return text
+    common = text.replace("&#39;", "'").replace("&quot;", '"').replace("&lt;", "<")
+    common = common.replace("&gt;", ">")
+    if "&" in common.replace("&amp;", ""):
+        return html.unescape(text)
+    return common.replace("&amp;", "&")
 
 
 def _href(attrs: str) -> str | None:

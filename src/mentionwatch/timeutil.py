@@ -78,13 +78,24 @@ def utcnow() -> datetime:
 
 def to_utc(moment: datetime) -> datetime:
     """Naive datetimes are taken as UTC, since every platform we read reports UTC."""
-    if moment.tzinfo is None:
+    zone = moment.tzinfo
+    if zone is UTC:  # nearly always (platforms send UTC): no conversion to pay for
+        return moment
+    if zone is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
 
 
 def parse_timestamp(value: str | int | float) -> datetime:
     """ISO 8601 (with Z or offset) or Unix seconds, to an aware UTC datetime."""
+    if isinstance(value, str):
+        # Since 3.11 fromisoformat reads "2026-11-30T12:00:00.000Z" itself, as UTC: ~10x
+        # faster than rewriting the Z first (two of these per mention in a poll). What it
+        # refuses (spaces around, a lowercase z) takes the long way, which reads it or says why.
+        try:
+            return to_utc(datetime.fromisoformat(value))
+        except ValueError:
+            pass
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, UTC)
     text = value.strip()
@@ -96,8 +107,8 @@ def parse_timestamp(value: str | int | float) -> datetime:
 def to_db(moment: datetime) -> str:
     """Fixed-width UTC text, so that string order is time order in SQL."""
     # isoformat is ~5x faster than strftime, and pads the year to four digits where glibc's
-    # %Y does not.
-    return to_utc(moment).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
+    # %Y does not; cut at the seconds, it needs no replace() first.
+    return to_utc(moment).isoformat(timespec="seconds")[:19] + "Z"
 
 
 def from_db(text: str) -> datetime:

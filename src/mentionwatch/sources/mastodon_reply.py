@@ -35,7 +35,10 @@ _REMOTE_MENTION = re.compile(r"(?<![\w@])(@\w+)@[\w.-]+\w")
 
 def status_context(status: dict[str, Any]) -> dict[str, Any]:
     """What a reply to `status` needs (kept with the mention at poll time)."""
-    mentions = [m.get("acct") for m in status.get("mentions") or () if isinstance(m, dict)]
+    listed = status.get("mentions")
+    # Only replying reads these: a server sending something else loses them, not the mention.
+    listed = listed if isinstance(listed, list) else []
+    mentions = [m.get("acct") for m in listed if isinstance(m, dict)]
     context: dict[str, Any] = {
         "visibility": str(status.get("visibility") or ""),
         "mentions": [str(acct) for acct in mentions if acct],
