@@ -137,9 +137,8 @@ def _simple_parts(markup: str) -> list[str] | None:
             return None
         kind = known[0]
         if kind == _BREAK:
-            # HTMLParser's reader starts a line only once some text came first; a break before
-            # any text is a leading blank line, which html_to_text strips anyway.
-            parts.append("\n")
+            if parts:  # as _TextExtractor: a post's opening <p> starts no line
+                parts.append("\n")
         elif kind != _INERT:
             if kind != _CLOSE:
                 href, shown = known[1], []
