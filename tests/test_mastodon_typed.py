@@ -105,6 +105,7 @@ def statuses(draw: st.DrawFn) -> dict[str, Any]:
         ("content", _CONTENT), ("spoiler_text", ["", " CW ", "spoilers"]),
         ("visibility", ["public", "direct", ""]), ("in_reply_to_id", [None, "5"]),
         ("in_reply_to_account_id", [None, ME, "2001"]), ("account", [post["account"]]),
+        ("language", ["en", None, "pt-BR", ""]),
     ):  # fmt: skip
         post[name] = _maybe(draw, values)
     if isinstance(post["account"], dict):

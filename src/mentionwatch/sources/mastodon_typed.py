@@ -57,6 +57,7 @@ class Status(msgspec.Struct, gc=False):
     in_reply_to_id: str | None = None
     in_reply_to_account_id: str | None = None
     mentions: list[_Mentioned] | None = None
+    language: str | None = None
 
 
 class Notification(msgspec.Struct, gc=False):
@@ -159,6 +160,7 @@ def mention(status: Status, kind: Kind, created: datetime | None) -> Mention:
         created_at=created or time_of(status.created_at),
         kind=kind,
         context=raw_json(reply_context(status)),
+        lang=status.language or "",
     )
 
 
