@@ -385,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="Small sizes, for CI.")
     parser.add_argument(
         "--only",
-        choices=("many", "1", "storage", "3", "read", "rules", "teams"),
+        choices=("many", "1", "storage", "read", "rules", "teams"),
         help="One group only: many (figures 1-3), 1 (figures 1, 2), storage (4, 5), read (6, 7), "
         "rules (8), teams (9, 10: PostgreSQL).",
     )
@@ -399,7 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench = Bench(sizes, Path(tmp), args.only)
         groups = {"many": bench.many_accounts, "storage": bench.storage, "read": bench.read_side,
                   "rules": bench.rules, "teams": bench.teams}  # fmt: skip
-        aliases = {"1": "many", "3": "storage"}
+        aliases = {"1": "many"}
         for name, group in groups.items():
             if args.only is None or aliases.get(args.only, args.only) == name:
                 group()
