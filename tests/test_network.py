@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -50,11 +50,11 @@ def test_https_through_the_asyncio_backend_verifies_the_server_certificate() -> 
 
 
 @pytest.fixture
-def closing_server() -> Iterator[tuple[str, list[int]]]:
+def closing_server() -> Iterator[tuple[str, list[int], threading.Event]]:
     """Answers each connection's first request with keep-alive, then hangs up."""
     listener = socket.create_server(("127.0.0.1", 0))
     connections: list[int] = []
-    stop = threading.Event()
+    stop, hung_up = threading.Event(), threading.Event()
 
     def serve() -> None:
         listener.settimeout(0.2)
@@ -70,25 +70,29 @@ def closing_server() -> Iterator[tuple[str, list[int]]]:
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                              b"Connection: keep-alive\r\nContent-Length: %d\r\n\r\n%s"
                              % (len(body), body))  # fmt: skip
+            hung_up.set()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}/", connections
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/", connections, hung_up
     stop.set()
     thread.join()
     listener.close()
 
 
 def test_a_keep_alive_connection_the_server_closed_is_not_reused(
-    closing_server: tuple[str, list[int]],
+    closing_server: tuple[str, list[int], threading.Event],
 ) -> None:
-    url, connections = closing_server
+    url, connections, hung_up = closing_server
 
     async def twice() -> list[object]:
         transport = AsyncioTransport(LIMITS, ssl.create_default_context())
         async with httpx.AsyncClient(transport=transport) as client:
             first = (await client.get(url)).json()
-            time.sleep(0.2)  # the server has hung up by now; the event loop sees the end next
+            while not hung_up.is_set():
+                await asyncio.sleep(0.01)
+            # As between two requests of a real poll, the event loop runs and reads the end.
+            await asyncio.sleep(0.05)
             second = (await client.get(url)).json()
             return [first, second]
 
