@@ -305,3 +305,28 @@ def test_on_postgresql_alerts_go_out_once_even_when_two_processes_deliver(
             with second.delivery_turn() as theirs:
                 assert theirs
         assert mw(config, "poll")[0] == 0 and len(hook.accepted) == 1
+
+
+def test_a_rule_s_shorter_sla_raises_due_soon_and_a_dismissing_rule_raises_nothing(
+    tmp_path: Path,
+) -> None:
+    now = utcnow()
+    with receiver() as hook:
+        config = alert_config(
+            tmp_path,
+            f'[[notify]]\nname = "hook"\nurl = "json://{hook.base}/"\n'
+            'events = ["due-soon", "breached", "new"]\n\n'
+            '[[rules]]\nname = "urgent"\nmatch = "refund"\nsla = "10m"\n\n'
+            '[[rules]]\nname = "spam"\nmatch = "giveaway"\ndismiss = "spam"\n',
+        )
+        code, output = first_poll_then(
+            config,
+            feed_entry(1, now - timedelta(minutes=9), "I want a refund"),
+            feed_entry(2, now - timedelta(minutes=9), "nice update"),
+            feed_entry(3, now, "free giveaway here"),
+        )
+        assert code == 0, output
+        body = hook.accepted[0].json()["message"]
+        assert hook.accepted[0].json()["title"] == "mentionwatch: 1 due soon, 1 new"
+        assert body.index("Due soon (1)") < body.index("refund") < body.index("New (1)")
+        assert "nice update" in body and "giveaway" not in body

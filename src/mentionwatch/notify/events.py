@@ -8,7 +8,7 @@ from datetime import datetime
 from mentionwatch.config import Config
 from mentionwatch.models import State, StoredMention
 from mentionwatch.notify.settings import NotifyTarget
-from mentionwatch.sla import BREACHED, DUE_SOON, sla_for, sla_status
+from mentionwatch.sla import BREACHED, DUE_SOON, mention_sla, sla_for, sla_status
 from mentionwatch.store.alerts import QueuedAlert
 
 NEW, SOON, LATE = "new", "due-soon", "breached"
@@ -32,7 +32,12 @@ class EventPlanner:
         if not wanted:
             return None
         sla = sla_for(self.config, account)
-        return now - sla.target * sla.warn_at
+        target = sla.target
+        # A rule may give a mention a shorter target than its account's.
+        shortest = self.config.ruleset.shortest_sla if self.config.rules else None
+        if shortest is not None and shortest < target:
+            target = shortest
+        return now - target * sla.warn_at
 
     def plan(
         self,
@@ -50,7 +55,7 @@ class EventPlanner:
         for mention in waiting:
             if mention.state is not State.OPEN:
                 continue
-            status = sla_status(mention, sla_for(self.config, mention.account), now)[0]
+            status = sla_status(mention, mention_sla(self.config, mention), now)[0]
             for target in self.targets:
                 event = _event_for(target, mention, status)
                 if event is not None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from mentionwatch.config import Config
-from mentionwatch.sla import sla_for, sla_label, sla_status
+from mentionwatch.sla import mention_sla, sla_label, sla_status
 from mentionwatch.store.alerts import PendingAlert
 from mentionwatch.text import html_text, markdown_text, one_line, safe_url
 from mentionwatch.timeutil import format_duration
@@ -108,7 +108,7 @@ def _plain(text: str, body_format: str) -> str:
 def _item(alert: PendingAlert, config: Config, now: datetime, body_format: str) -> list[str]:
     m = alert.mention
     escape = _escaper(body_format)
-    status, left = sla_status(m, sla_for(config, m.account), now)
+    status, left = sla_status(m, mention_sla(config, m), now)
     facts = [
         f"#{m.id}",
         f"{format_duration(now - m.created_at)} old",
