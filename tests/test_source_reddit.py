@@ -148,6 +148,40 @@ class FakeReddit:
             server.expect_request(path).respond_with_handler(self.guarded(self.listing))
         self.listings.setdefault("/message/mentions", [])
         self.listings.setdefault("/message/inbox", [])
+        # Replying: POST /api/comment (form thing_id, text, api_type=json), /api/info by id.
+        self.scope = "*"
+        self.things: dict[str, dict[str, Any]] = {}  # by fullname, for /api/info and parents
+        self.posted: list[dict[str, str]] = []  # the form of every /api/comment
+        self.comment_errors: list[list[str]] = []  # json.errors for the next comment
+        self.comment_failures: list[Response] = []
+        self.hang_after_post = 0.0
+        server.expect_request("/api/comment", method="POST").respond_with_handler(
+            self.guarded(self.post_comment)
+        )
+        server.expect_request("/api/info").respond_with_handler(self.guarded(self.info))
+
+    def info(self, request: Request) -> Response:
+        found = [self.things[n] for n in request.args.get("id", "").split(",") if n in self.things]
+        return self.json({"kind": "Listing", "data": {"after": None, "children": found}})
+
+    def post_comment(self, request: Request) -> Response:
+        form = {k: v[-1] for k, v in parse_qs(request.get_data(as_text=True)).items()}
+        self.posted.append(form)
+        if self.comment_failures:
+            return self.comment_failures.pop(0)
+        if self.comment_errors:
+            return self.json({"json": {"errors": [self.comment_errors.pop(0)]}})
+        if form.get("thing_id") not in self.things:
+            return self.json({"json": {"errors": [["DELETED_COMMENT", "that comment has been "
+                                                   "deleted", "parent"]]}})  # fmt: skip
+        made = own_comment(f"r{len(self.posted):05d}", 0, form["thing_id"])
+        made["data"]["body"] = form["text"]
+        self.listings.setdefault("/user/brandco/comments", []).insert(0, made)
+        self.things[made["data"]["name"]] = made
+        if self.hang_after_post:
+            wait, self.hang_after_post = self.hang_after_post, 0.0
+            time.sleep(wait)
+        return self.json({"json": {"errors": [], "data": {"things": [made]}}})
 
     def user_comments(self, name: str, things: list[dict[str, Any]]) -> None:
         path = f"/user/{name}/comments"
@@ -163,7 +197,12 @@ class FakeReddit:
         if self.accept_tokens:
             self.valid_tokens.add(token)
         return self.json(
-            {"access_token": token, "token_type": "bearer", "expires_in": 86400, "scope": "*"}
+            {
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": 86400,
+                "scope": self.scope,
+            }  # fmt: skip
         )
 
     def guarded(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:

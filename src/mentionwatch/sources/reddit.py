@@ -14,7 +14,7 @@ from typing import Any, ClassVar, TypeVar
 
 from mentionwatch import __version__
 from mentionwatch.errors import SourceError
-from mentionwatch.fetched import Batch, Mention, Reply, kept
+from mentionwatch.fetched import Batch, Mention, Reply, kept, raw_json
 from mentionwatch.models import Account, Kind
 from mentionwatch.sources.base import (
     Entry,
@@ -26,6 +26,7 @@ from mentionwatch.sources.base import (
     split_cursor,
     sweep_entries,
 )
+from mentionwatch.sources.reddit_reply import RedditReplies, thing_context
 from mentionwatch.sources.search import REDDIT, keyword_query
 
 DEFAULT_AUTH = "https://www.reddit.com"  # where tokens come from; `server` is the API
@@ -52,7 +53,7 @@ def _clean(text: Any) -> str:
     return html.unescape(text) if isinstance(text, str) else ""
 
 
-class RedditSource:
+class RedditSource(RedditReplies):
     platform: ClassVar[str] = "reddit"
 
     def __init__(self, account: Account, fetcher: Fetcher) -> None:
@@ -151,6 +152,7 @@ class RedditSource:
         # Not part of the Fetcher protocol; the real AccountFetcher has it.
         self.fetcher.add_secret(token)
         self._token = token
+        self._scope = str(data.get("scope") or "")  # what replying may do (reddit_reply)
         return token
 
     async def _get(self, path: str, params: Mapping[str, str]) -> Any:
@@ -232,6 +234,7 @@ class RedditSource:
             kind=kind,
             title=_clean(thing.get("link_title")),
             raw=kept(self.account, thing),
+            context=raw_json(thing_context(thing)),
         )
 
     def _parse_inbox_reply(self, path: str, thing: Thing) -> Mention | None:
