@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.fakes import check_online, poll_through_store, with_source
 
 T = TypeVar("T")
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI%3DEUifiRBkKG5E2XzMDjRf"
+REPLY_TOKEN = "dXNlci1jb250ZXh0LXRva2VuLXR3ZWV0LndyaXRl"
 BRAND_ID = "2244994945"
 AUTHORS = {"1001": "alice", "1002": "bob", "1003": "brand_support", BRAND_ID: "Brand"}
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -69,13 +71,26 @@ class FakeX:
         self.headers: dict[str, str] = {}
         self.canned: list[Response] = []  # served first, one per request
         self.requests: list[tuple[str, dict[str, str]]] = []
+        # Posting (POST /2/tweets) takes a user-context token: this one.
+        self.reply_token = REPLY_TOKEN
+        self.posted: list[dict[str, Any]] = []
+        self.post_failures: list[Response] = []
+        self.hang_after_post = 0.0
 
     def handle(self, request: Request) -> Response:
         self.requests.append((request.path, dict(request.args)))
+        if request.path in ("/2/tweets", "/2/users/me"):  # user context: the reply_token
+            return self.as_user(request)
         assert request.headers["Authorization"] == f"Bearer {TOKEN}"
         if self.canned:
             return self.canned.pop(0)
         path, args = request.path, request.args
+        if found := re.fullmatch(r"/2/tweets/(\d+)", path):
+            known = next((t for t in self.all_tweets() if t["id"] == found.group(1)), None)
+            if known is None:
+                return as_json({"errors": [{"title": "Not Found Error", "detail": "Not found"}]})
+            user = {"id": known["author_id"], "username": AUTHORS.get(known["author_id"], "")}
+            return as_json({"data": known, "includes": {"users": [user]}})
         if path.startswith("/2/users/by/username/"):
             return self.lookup(path.rsplit("/", 1)[1])
         if path == MENTIONS_PATH:
@@ -85,6 +100,50 @@ class FakeX:
         if path == SEARCH_PATH:
             return self.listing(self.searches.get(args["query"], []), args, "next_token")
         return as_json({"title": "Not Found", "status": 404}, 404)
+
+    def all_tweets(self) -> list[dict[str, Any]]:
+        return [
+            *self.mentions,
+            *self.timeline,
+            *(t for found in self.searches.values() for t in found),
+        ]
+
+    def as_user(self, request: Request) -> Response:
+        """POST /2/tweets and GET /2/users/me, which take a user-context token only."""
+        auth = request.headers.get("Authorization", "")
+        if auth == f"Bearer {TOKEN}":
+            detail = ("Authenticating with OAuth 2.0 Application-Only is forbidden for this "
+                      "endpoint.  Supported authentication types are [OAuth 1.0a User Context, "
+                      "OAuth 2.0 User Context].")  # fmt: skip
+            return as_json({"title": "Unsupported Authentication", "detail": detail,
+                            "type": "https://api.twitter.com/2/problems/unsupported-authentication",
+                            "status": 403}, 403)  # fmt: skip
+        if auth != f"Bearer {self.reply_token}":
+            return as_json({"title": "Unauthorized", "type": "about:blank", "status": 401,
+                            "detail": "Unauthorized"}, 401)  # fmt: skip
+        if request.path == "/2/users/me":
+            return as_json({"data": {"id": BRAND_ID, "name": "Brand Inc", "username": "Brand"}})
+        body = json.loads(request.get_data())
+        self.posted.append(body)
+        if self.post_failures:
+            return self.post_failures.pop(0)
+        parent = body.get("reply", {}).get("in_reply_to_tweet_id")
+        if parent and not any(t["id"] == parent for t in self.all_tweets()):
+            return as_json({"title": "Forbidden", "status": 403, "type": "about:blank",
+                            "detail": "You attempted to reply to a Tweet that is deleted or not "
+                            "visible to you."}, 403)  # fmt: skip
+        made = tweet(0, body["text"], BRAND_ID)
+        now = datetime.now(UTC)  # posted now, not at the module's NOW
+        made["id"] = str(snowflake(now) + len(self.posted))
+        made["created_at"] = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        if parent:
+            made["referenced_tweets"] = [{"type": "replied_to", "id": parent}]
+        self.timeline.insert(0, made)  # the account's posts: the next poll sees it
+        if self.hang_after_post:
+            wait, self.hang_after_post = self.hang_after_post, 0.0
+            time.sleep(wait)
+        return as_json({"data": {"id": made["id"], "text": made["text"],
+                                 "edit_history_tweet_ids": [made["id"]]}}, 201)  # fmt: skip
 
     def lookup(self, username: str) -> Response:
         if username.lower() != "brand":

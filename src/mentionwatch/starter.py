@@ -73,6 +73,7 @@ backfill = "3d"     # how far back the first poll of an account looks
 # platform = "twitter"
 # handle = "ExampleCo"
 # token = "env:X_BEARER_TOKEN"       # the app's Bearer Token (a plan with read access)
+# # reply_token = "env:X_REPLY_TOKEN"  # for `reply` only: a user token with tweet.write
 
 # [[accounts]]
 # name = "hn"

@@ -73,7 +73,7 @@ PLATFORMS: dict[str, PlatformSpec] = {
             needs_one_of=("password", "refresh_token"), url_options=("auth_url",),
         ),
         PlatformSpec(
-            "twitter", "twitter", "https://api.x.com", secrets=("token",),
+            "twitter", "twitter", "https://api.x.com", secrets=("token", "reply_token"),
             needs_one_of=("token",),
         ),
         PlatformSpec("hackernews", "hackernews", "https://hn.algolia.com", needs_handle=False),

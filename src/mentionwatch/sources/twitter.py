@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from mentionwatch.errors import RateLimitedError, SourceError
-from mentionwatch.fetched import Batch, Mention, Reply, kept
+from mentionwatch.fetched import Batch, Mention, Reply, kept, raw_json
 from mentionwatch.models import Account, Kind
 from mentionwatch.sources.base import (
     Fetcher,
@@ -32,6 +32,7 @@ from mentionwatch.sources.base import (
     sweep_newest_first,
 )
 from mentionwatch.sources.search import X, keyword_query
+from mentionwatch.sources.twitter_reply import TwitterReplies, post_context
 from mentionwatch.timeutil import parse_timestamp, utcnow
 
 log = logging.getLogger("mentionwatch.sources.twitter")
@@ -83,7 +84,7 @@ class _Post:
         return None
 
 
-class TwitterSource:
+class TwitterSource(TwitterReplies):
     platform: ClassVar[str] = "twitter"
 
     def __init__(self, account: Account, fetcher: Fetcher) -> None:
@@ -271,6 +272,7 @@ class TwitterSource:
             kind=kind,
             lang=str(post.raw.get("lang") or ""),
             raw=kept(self.account, post.raw),
+            context=raw_json(post_context(post.raw)),
         )
 
     def _reply(self, post: _Post, default_author: str) -> Reply | None:
