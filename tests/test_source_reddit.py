@@ -176,6 +176,7 @@ class FakeReddit:
                                                    "deleted", "parent"]]}})  # fmt: skip
         made = own_comment(f"r{len(self.posted):05d}", 0, form["thing_id"])
         made["data"]["body"] = form["text"]
+        made["data"]["created_utc"] = float(int(time.time()))  # now, not at the module's NOW
         self.listings.setdefault("/user/brandco/comments", []).insert(0, made)
         self.things[made["data"]["name"]] = made
         if self.hang_after_post:
