@@ -234,7 +234,8 @@ class FakeMastodon:
         if parent is not None and parent not in self.known_statuses:
             text = "The post you are trying to reply to does not appear to exist."
             return self._json({"error": text}, 404)
-        if len(body["status"]) > self.max_characters:
+        # Counted as Mastodon counts: a remote mention "@user@domain" as "@user".
+        if len(re.sub(r"(@\w+)@[\w.-]+\w", r"\1", body["status"])) > self.max_characters:
             limit = self.max_characters
             return self._json({"error": f"Validation failed: Text character limit of {limit} "
                                "exceeded"}, 422)  # fmt: skip

@@ -96,7 +96,8 @@ async def send_reply(
     by the platform), ReplyFailedError (not posted) or ReplyUnknownError; none changes the store.
     """
     mention = store.get(mention_id, now())
-    if not text.strip():
+    text = text.strip()  # a file's or stdin's last newline is no part of the reply
+    if not text:
         raise ReplyRejectedError(mention.account, "reply", "the reply is empty; nothing was sent")
     account = config.account(mention.account)
     if not _can_post(account):

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from mentionwatch.errors import SourceError
-from mentionwatch.fetched import Batch, Mention, Reply, kept
+from mentionwatch.fetched import Batch, Mention, Reply, kept, raw_json
 from mentionwatch.models import Account, Kind
 from mentionwatch.post_html import html_to_text
 from mentionwatch.sources.base import (
@@ -31,6 +31,7 @@ from mentionwatch.sources.base import (
     require,
     split_cursor,
 )
+from mentionwatch.sources.hackernews_thread import HackerNewsThreads, item_context
 from mentionwatch.sources.search import keyword_conjuncts, plain_terms
 from mentionwatch.timeutil import parse_timestamp, utcnow
 
@@ -47,7 +48,7 @@ _PRECEDENCE = {Kind.REPLY: 0, Kind.MENTION: 1, Kind.KEYWORD: 2}
 log = logging.getLogger("mentionwatch.sources.hackernews")
 
 
-class HackerNewsSource:
+class HackerNewsSource(HackerNewsThreads):
     platform: ClassVar[str] = "hackernews"
 
     def __init__(self, account: Account, fetcher: Fetcher) -> None:
@@ -254,6 +255,7 @@ class HackerNewsSource:
             kind=kind,
             title=_title(hit),
             raw=kept(self.account, hit),
+            context=raw_json(item_context(hit.get("parent_id"))),
         )
 
     def _child_mention(self, child: Any, title: str, parent_id: str) -> Mention | None:
@@ -275,6 +277,7 @@ class HackerNewsSource:
             kind=Kind.REPLY,
             title=title,
             raw=kept(self.account, raw),
+            context=raw_json(item_context(parent_id)),
         )
 
     def _reply(self, hit: dict[str, Any], author: str) -> Reply:
