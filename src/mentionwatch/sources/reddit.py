@@ -7,7 +7,6 @@ Every id is a fullname (`t1_…` comment, `t3_…` post), so a mention's remote 
 
 from __future__ import annotations
 
-import html
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
@@ -26,11 +25,11 @@ from mentionwatch.sources.base import (
     split_cursor,
     sweep_entries,
 )
-from mentionwatch.sources.reddit_reply import RedditReplies, thing_context
+from mentionwatch.sources.reddit_reply import WEB, RedditReplies, thing_context
+from mentionwatch.sources.reddit_reply import clean as _clean
 from mentionwatch.sources.search import REDDIT, keyword_query
 
 DEFAULT_AUTH = "https://www.reddit.com"  # where tokens come from; `server` is the API
-WEB = "https://www.reddit.com"
 TOKEN_ENDPOINT = "/api/v1/access_token"
 PAGE_SIZE = "100"
 # Inbox items that are replies to the account's own posts and comments.
@@ -45,12 +44,6 @@ def _username(handle: str) -> str:
     """ "u/alice", "/u/alice", "@alice" and "alice" all name the same account."""
     name = handle.strip().lstrip("/@")
     return name[2:] if name.lower().startswith("u/") else name
-
-
-def _clean(text: Any) -> str:
-    # raw_json=1 asks Reddit not to escape &, < and >, but older items and some
-    # endpoints still carry entities, and unescaping plain text twice is harmless.
-    return html.unescape(text) if isinstance(text, str) else ""
 
 
 class RedditSource(RedditReplies):

@@ -8,6 +8,7 @@ gets `*`).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from mentionwatch.fetched import Post, Reply
 from mentionwatch.models import Account, StoredMention
 from mentionwatch.sources.base import Fetcher, LengthCheck, ReplyRequest, reply_refusal
 
+WEB = "https://www.reddit.com"
 COMMENT = "/api/comment"
 INFO = "/api/info"
 LIMIT = 10000  # characters in a comment
@@ -162,11 +164,15 @@ class RedditReplies:
         raise ReplyRejectedError(self.account.name, COMMENT, f"the reply was refused ({said})")
 
 
-def _post(thing: Thing) -> Post:
-    from mentionwatch.sources.reddit import WEB, _clean
+def clean(text: Any) -> str:
+    """Reddit text as written: raw_json=1 asks Reddit not to escape &, < and >, but older
+    items and some endpoints still carry entities, and unescaping plain text twice is harmless."""
+    return html.unescape(text) if isinstance(text, str) else ""
 
-    title = _clean(thing.get("title"))
-    body = _clean(thing.get("body") if "body" in thing else thing.get("selftext"))
+
+def _post(thing: Thing) -> Post:
+    title = clean(thing.get("title"))
+    body = clean(thing.get("body") if "body" in thing else thing.get("selftext"))
     created = thing.get("created_utc")
     at = datetime.fromtimestamp(created, UTC) if isinstance(created, int | float) else None
     return Post(

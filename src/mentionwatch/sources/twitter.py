@@ -32,7 +32,7 @@ from mentionwatch.sources.base import (
     sweep_newest_first,
 )
 from mentionwatch.sources.search import X, keyword_query
-from mentionwatch.sources.twitter_reply import TwitterReplies, post_context
+from mentionwatch.sources.twitter_reply import TwitterReplies, display_text, post_context, post_url
 from mentionwatch.timeutil import parse_timestamp, utcnow
 
 log = logging.getLogger("mentionwatch.sources.twitter")
@@ -265,9 +265,9 @@ class TwitterSource(TwitterReplies):
             kind = Kind.KEYWORD if keyword else Kind.MENTION
         return Mention(
             remote_id=str(post.id),
-            url=_post_url(post.author, post.id),
+            url=post_url(post.author, post.id),
             author=post.author or post.author_id,
-            text=_display_text(post.raw),
+            text=display_text(post.raw),
             created_at=post.created_at,
             kind=kind,
             lang=str(post.raw.get("lang") or ""),
@@ -282,7 +282,7 @@ class TwitterSource(TwitterReplies):
         author = post.author or default_author
         return Reply(
             remote_id=str(post.id),
-            url=_post_url(author, post.id),
+            url=post_url(author, post.id),
             author=author,
             created_at=post.created_at,
             parent_id=parent,
@@ -363,24 +363,6 @@ def _too_old_for_search(floor: Any) -> bool:
     except (TypeError, ValueError):
         return True
     return datetime.fromtimestamp(millis / 1000, UTC) < utcnow() - SEARCH_WINDOW
-
-
-def _post_url(username: str, post_id: int) -> str:
-    if not username:  # the author was missing from includes: this form redirects to the post
-        return f"https://x.com/i/web/status/{post_id}"
-    return f"https://x.com/{username}/status/{post_id}"
-
-
-def _display_text(tweet: Mapping[str, Any]) -> str:
-    """v2 `text` escapes only &, < and >; t.co links become the URLs they stand for."""
-    text = str(tweet.get("text", ""))
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    entities = tweet.get("entities")
-    urls = entities.get("urls") if isinstance(entities, dict) else None
-    for link in urls or ():
-        if isinstance(link, dict) and link.get("url") and link.get("expanded_url"):
-            text = text.replace(str(link["url"]), str(link["expanded_url"]))
-    return text
 
 
 SOURCE = TwitterSource

@@ -177,14 +177,30 @@ class TwitterReplies:
 
 
 def _post(tweet: Mapping[str, Any], users: Mapping[str, str]) -> Post:
-    from mentionwatch.sources.twitter import _display_text, _post_url
-
     post_id = int(str(tweet["id"]))
     author = users.get(str(tweet.get("author_id")), "")
     return Post(
         remote_id=str(post_id),
-        url=_post_url(author, post_id),
+        url=post_url(author, post_id),
         author=author or str(tweet.get("author_id") or ""),
-        text=_display_text(tweet),
+        text=display_text(tweet),
         created_at=snowflake_time(post_id),
     )
+
+
+def post_url(username: str, post_id: int) -> str:
+    if not username:  # the author was missing from includes: this form redirects to the post
+        return f"https://x.com/i/web/status/{post_id}"
+    return f"https://x.com/{username}/status/{post_id}"
+
+
+def display_text(tweet: Mapping[str, Any]) -> str:
+    """v2 `text` escapes only &, < and >; t.co links become the URLs they stand for."""
+    text = str(tweet.get("text", ""))
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    entities = tweet.get("entities")
+    urls = entities.get("urls") if isinstance(entities, dict) else None
+    for link in urls or ():
+        if isinstance(link, dict) and link.get("url") and link.get("expanded_url"):
+            text = text.replace(str(link["url"]), str(link["expanded_url"]))
+    return text
