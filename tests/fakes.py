@@ -268,7 +268,7 @@ def with_source(
 
 
 def poll_through_store(
-    account: Account, http: Http, db_path: Path
+    account: Account, http: Http, db_path: Path | str
 ) -> tuple[PollResult, dict[str, State]]:
     """One `mentionwatch poll` of one account as poll.py runs it: source → store → states.
 
@@ -296,7 +296,7 @@ def check_online(account: Account, *, replying: bool = False) -> tuple[bool, str
     return check_credentials(config, replying=replying)[account.name]
 
 
-def stored_mention(db_path: Path, remote_id: str) -> StoredMention:
+def stored_mention(db_path: Path | str, remote_id: str) -> StoredMention:
     """The stored mention with this remote id (with its reply context, as `reply` reads it)."""
     with Store.open(db_path) as store:
         for mention in store.mentions(MentionFilter(states=()), utcnow()):
@@ -306,7 +306,7 @@ def stored_mention(db_path: Path, remote_id: str) -> StoredMention:
 
 
 def reply_through_store(
-    account: Account, http: Http, db_path: Path, remote_id: str, text: str, **options: Any
+    account: Account, http: Http, db_path: Path | str, remote_id: str, text: str, **options: Any
 ) -> ReplyOutcome:
     """`mentionwatch reply` on the stored mention `remote_id`, as the command runs it."""
     from mentionwatch.config import Config
@@ -318,7 +318,7 @@ def reply_through_store(
         return asyncio.run(send_reply(store, config, mention.id, text, http=http, **options))
 
 
-def thread_of(account: Account, http: Http, db_path: Path, remote_id: str) -> list[Post]:
+def thread_of(account: Account, http: Http, db_path: Path | str, remote_id: str) -> list[Post]:
     """`mentionwatch show ID --thread`'s posts for the stored mention `remote_id`."""
     from mentionwatch.config import Config
     from mentionwatch.replying import fetch_thread
@@ -328,7 +328,7 @@ def thread_of(account: Account, http: Http, db_path: Path, remote_id: str) -> li
     return asyncio.run(fetch_thread(config, mention, http=http))
 
 
-def stored_replies(db_path: Path) -> list[tuple[str, str | None, str | None]]:
+def stored_replies(db_path: Path | str) -> list[tuple[str, str | None, str | None]]:
     """Every stored reply as (remote_id, parent_id, thread_id)."""
     with Store.open(db_path) as store:
         rows = store.db.execute(

@@ -283,3 +283,22 @@ def test_config_check_says_whether_the_token_may_reply(fake: FakeMastodon) -> No
 
     assert ok  # reading still works: a read-only token is no failure
     assert "cannot reply" in said and "write:statuses" in said and "(read)" in said
+
+
+def test_on_either_database_a_reply_then_a_poll_keeps_one_reply_and_one_answer(
+    fake: FakeMastodon, make_http: Callable[..., Http], db_location: Path | str
+) -> None:
+    fake.mention(1, 1001, acct="alice@other.example")
+    account = make_account(fake.server)
+    result, _ = poll_through_store(account, make_http(), db_location)
+    assert result.ok, result.error
+
+    outcome = reply_through_store(account, make_http(), db_location, "1001", "Thanks")
+    again, states = poll_through_store(account, make_http(), db_location)
+
+    assert outcome.posted is not None and again.ok and again.new_replies == 0
+    assert states == {"1001": State.ANSWERED}
+    assert stored_replies(db_location) == [(outcome.posted.remote_id, "1001", None)]
+    mention = stored_mention(db_location, "1001")
+    assert mention.context["visibility"] == "public"  # the reply context, read back
+    assert mention.answered_at == outcome.posted.created_at

@@ -205,3 +205,22 @@ def test_the_thread_is_the_conversations_earlier_posts(
 def test_config_check_says_the_reply_token_works(x: FakeX, threaded: HTTPServer) -> None:
     ok, said = check_online(brand(threaded), replying=True)
     assert ok and said.endswith("can reply as @Brand (reply_token)")
+
+
+def test_a_reply_token_from_the_environment_is_read_next_to_one_in_the_config_file(
+    x: FakeX,
+    threaded: HTTPServer,
+    make_http: Callable[..., Http],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = tmp_path / "mw.db"
+    mention_id = polled(x, threaded, make_http, db)
+    monkeypatch.setenv("X_REPLY_TOKEN", REPLY_TOKEN)
+    mixed = make_account(
+        threaded, secret_sources={"token": "config file", "reply_token": "env X_REPLY_TOKEN"}
+    )  # as the config loader leaves it: only the file's secret is read yet
+
+    reply_through_store(mixed, make_http(), db, mention_id, "hi")
+
+    assert len(x.posted) == 1 and stored_mention(db, mention_id).state is State.ANSWERED

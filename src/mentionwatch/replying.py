@@ -225,7 +225,7 @@ async def _with_source(
     from mentionwatch.sources.registry import PLATFORMS
 
     account = config.account(mention.account)
-    if not account.secrets:
+    if set(account.secret_sources) - set(account.secrets):
         # Only this account's secrets: another account's missing one must not stop a reply.
         account = account_with_secrets(config.path, account)
     client = http or Http.from_settings(config.settings)
