@@ -109,6 +109,34 @@ def test_a_reply_carries_root_and_parent_refs_and_facets_at_utf8_byte_offsets(
     assert stored_replies(db) == [(outcome.posted.remote_id, uri, None)]
 
 
+def test_a_dry_run_prints_the_record_the_post_sends_with_resolved_mention_facets(
+    pds: FakePds, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+) -> None:
+    db = tmp_path / "mw.db"
+    uri = polled(pds, threaded, make_http, db)
+    pds.handles["carol.bsky.social"] = CAROL
+    text = "ask @carol.bsky.social or @nobody.bsky.social: https://example.com/x"
+
+    dry = reply_through_store(acct(threaded), make_http(), db, uri, text, dry_run=True)
+    assert pds.created == [] and stored_mention(db, uri).state is State.OPEN
+    reply_through_store(acct(threaded), make_http(), db, uri, text)
+
+    assert dry.request is not None
+    shown = dict(dry.request.body)
+    (sent,) = pds.created
+    # createdAt is the moment of sending, so only it may differ between the two.
+    assert {**shown["record"], "createdAt": None} == {**sent["record"], "createdAt": None}
+    assert {k: v for k, v in shown.items() if k != "record"} == {
+        k: v for k, v in sent.items() if k != "record"
+    }
+    features = [f["features"][0] for f in shown["record"]["facets"]]
+    assert features[0] == {"$type": "app.bsky.richtext.facet#mention", "did": CAROL}
+    assert [f["$type"] for f in features] == [  # the unknown handle stays plain text
+        "app.bsky.richtext.facet#mention",
+        "app.bsky.richtext.facet#link",
+    ]
+
+
 def test_a_reply_then_a_poll_stores_one_reply_and_keeps_the_response_time(
     pds: FakePds, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
 ) -> None:

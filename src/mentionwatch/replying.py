@@ -106,7 +106,7 @@ async def send_reply(
 
     async def go(source: Replier) -> ReplyOutcome:
         try:
-            await source.prepare_reply(mention)
+            await source.prepare_reply(mention, text)
         except SourceError as exc:
             raise _not_posted(exc) from None
         final = source.reply_text(mention, text)

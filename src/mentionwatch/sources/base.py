@@ -133,8 +133,12 @@ class Replier(Threaded, Protocol):
 
     reply_limit: int  # in check_reply's unit; Mastodon's comes from the instance
 
-    async def prepare_reply(self, mention: StoredMention) -> None:
-        """Fetch what `check_reply` needs beyond the stored mention (limits, visibility)."""
+    async def prepare_reply(self, mention: StoredMention, text: str = "") -> None:
+        """Fetch what `check_reply` and `reply_request` need beyond the stored mention.
+
+        Limits, visibility, and for Bluesky the DIDs of the @handles in `text`, so that a dry
+        run prints the very facets the post would carry.
+        """
         ...
 
     def reply_text(self, mention: StoredMention, text: str) -> str:

@@ -56,9 +56,9 @@ class BlueskyReplies:
     xrpc: Xrpc
     reply_limit: int = LIMIT
     _refs: tuple[int, dict[str, Any]] | None = None  # what prepare_reply found of the mention
-    _dids: dict[str, str] | None = None  # handles mentioned in the reply, resolved
+    _dids: tuple[str, dict[str, str]] | None = None  # a reply's text and its @handles' DIDs
 
-    async def prepare_reply(self, mention: StoredMention) -> None:
+    async def prepare_reply(self, mention: StoredMention, text: str = "") -> None:
         """The post must still exist (the PDS would accept a reply to a deleted one)."""
         data = await self.xrpc.query(GET_POSTS, [("uris", mention.remote_id)])
         posts = data.get("posts") if isinstance(data, Mapping) else None
@@ -68,6 +68,8 @@ class BlueskyReplies:
         if not refs:
             raise SourceError(self.account.name, GET_POSTS, "unexpected payload: no 'cid'")
         self._refs = (mention.id, refs)
+        if text:
+            self._dids = (text, await self._resolve_mentions(text))
 
     def reply_text(self, mention: StoredMention, text: str) -> str:
         return text.strip()  # the reply refs say whom it answers; no @handle needed
@@ -76,7 +78,7 @@ class BlueskyReplies:
         return LengthCheck(graphemes(text), self.reply_limit, "graphemes")
 
     def reply_request(self, mention: StoredMention, text: str, key: str) -> ReplyRequest:
-        return self._request(mention, text, _now_text(), self._dids or {})
+        return self._request(mention, text, _now_text(), self._resolved(text))
 
     def _request(
         self, mention: StoredMention, text: str, created: str, dids: Mapping[str, str]
@@ -98,9 +100,10 @@ class BlueskyReplies:
         return ReplyRequest("POST", f"{self.xrpc.pds}/xrpc/{CREATE_RECORD}", body)
 
     async def post_reply(self, mention: StoredMention, text: str, key: str) -> Reply:
-        self._dids = await self._resolve_mentions(text)
+        if self._dids is None or self._dids[0] != text:
+            self._dids = (text, await self._resolve_mentions(text))
         created = _now_text()
-        request = self._request(mention, text, created, self._dids)
+        request = self._request(mention, text, created, self._resolved(text))
         response = await self.xrpc.procedure(CREATE_RECORD, request.body)
         if response.status != 200:
             error, message = xrpc_error(response)
@@ -150,6 +153,9 @@ class BlueskyReplies:
         if not session.did:
             raise ReplyRefusedError(self.account.name, CREATE_RECORD, "no DID in the session")
         return "can reply (app password)"
+
+    def _resolved(self, text: str) -> dict[str, str]:
+        return self._dids[1] if self._dids and self._dids[0] == text else {}
 
     async def _resolve_mentions(self, text: str) -> dict[str, str]:
         """@handle → DID for each mention in the text; unknown handles stay plain text."""

@@ -35,7 +35,7 @@ class GitHubReplies(GitHubApi):
 
     reply_limit: int = LIMIT
 
-    async def prepare_reply(self, mention: StoredMention) -> None:
+    async def prepare_reply(self, mention: StoredMention, text: str = "") -> None:
         self._target(mention)  # a mention outside any issue or pull request is refused now
 
     def reply_text(self, mention: StoredMention, text: str) -> str:

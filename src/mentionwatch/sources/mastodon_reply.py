@@ -62,7 +62,7 @@ class MastodonReplies:
             return self._fetched[1]
         return dict(mention.context)
 
-    async def prepare_reply(self, mention: StoredMention) -> None:
+    async def prepare_reply(self, mention: StoredMention, text: str = "") -> None:
         response = await self.api.get(INSTANCE, INSTANCE, [], ok=(200, 404))
         if response.status == 200:
             data = self.api.json(response)

@@ -56,7 +56,7 @@ class RedditReplies:
 
         def _parse_reply(self, path: str, thing: Thing) -> Reply: ...
 
-    async def prepare_reply(self, mention: StoredMention) -> None:
+    async def prepare_reply(self, mention: StoredMention, text: str = "") -> None:
         return None  # the limit is fixed and the fullname is the mention's id
 
     def reply_text(self, mention: StoredMention, text: str) -> str:

@@ -62,7 +62,7 @@ class TwitterReplies:
 
         def _problem(self, endpoint: str, payload: dict[str, Any], status: int) -> SourceError: ...
 
-    async def prepare_reply(self, mention: StoredMention) -> None:
+    async def prepare_reply(self, mention: StoredMention, text: str = "") -> None:
         self._reply_token()  # missing: said before anything is counted or sent
 
     def reply_text(self, mention: StoredMention, text: str) -> str:
