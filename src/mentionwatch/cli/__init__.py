@@ -1,13 +1,14 @@
 """The CLI tier: Typer commands only. Each parses, calls one core function, renders.
 
-This module holds the app and the short commands; `common` the consoles, shared options and
-error → exit code; `poll`, `digest`, `triage` and `reply` the longer ones. Only this package
-(and `inbox/`) prints or exits.
+This module holds the app, the order of its commands (as `--help` lists them) and the setup and
+polling commands; `reading` the commands that read mentions, `triage` those that change their
+state, `team` and `notify` theirs; `common` the consoles, shared options and error → exit
+code. `poll`, `digest` and `reply` hold what those commands do, imported only when they run.
+Only this package (and `inbox/`) prints or exits.
 """
 
 # Annotations are not postponed here (no `from __future__ import annotations`): Typer reads
 # every command's at each start, and evaluating ~280 strings cost ~8 ms of it.
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,22 +17,15 @@ import typer
 from mentionwatch import __version__
 from mentionwatch import config as config_mod
 from mentionwatch.cli import notify as notify_cli
-from mentionwatch.cli import team, triage
+from mentionwatch.cli import reading, team, triage
 from mentionwatch.cli.common import (
     STATE,
     AccountOption,
     AssigneeOption,
-    GrepOption,
-    Grouping,
+    MentionIdArgument,
     MineOption,
-    OlderOption,
-    OverdueOption,
-    PlatformOption,
-    PriorityOption,
-    SelectionOptions,
-    StateOption,
-    TagOption,
     UnassignedOption,
+    VerboseOption,
     WorkersOption,
     adapt_consoles,
     assignees,
@@ -40,16 +34,13 @@ from mentionwatch.cli.common import (
     err,
     handled,
     known_accounts,
-    known_platforms,
     load_config,
     open_store,
     out,
-    with_selection,
     with_workers,
-    written_atomically,
 )
 from mentionwatch.cli.rules import rules_app
-from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, EXIT_BREACHED, UsageError
+from mentionwatch.errors import EXIT_ACCOUNTS_FAILED, UsageError
 from mentionwatch.timeutil import utcnow
 
 app = typer.Typer(
@@ -83,9 +74,7 @@ def main_options(
             "--db", envvar=config_mod.DB_ENV, help="Database file, or a postgresql:// URL."
         ),
     ] = None,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Log every request to stderr.")
-    ] = False,
+    verbose: VerboseOption = False,
     env_file: Annotated[
         Path | None,
         typer.Option(
@@ -114,82 +103,14 @@ def _load_env_file(path: Path) -> None:
         os.environ.setdefault(name, value)
 
 
-@app.command("list")
-@handled
-@with_selection
-def list_(
-    selection: SelectionOptions,
-    as_json: Annotated[bool, typer.Option("--json", help="A JSON array, for scripts.")] = False,
-    as_jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object a line.")] = False,
-) -> None:
-    """List unanswered mentions, most urgent priority first, then oldest, with their SLA."""
-    config = load_config(required=False)
-    now = utcnow()
-    with open_store(config, write=False) as store:
-        mentions = selection.select(config, store, now).mentions(store, config, now)
-        if as_json or as_jsonl:
-            from mentionwatch.render.export import export
-
-            mentions = store.with_notes(mentions)
-            export("json" if as_json else "jsonl", mentions, config, now, sys.stdout)
-            return
-        rows = list(mentions)
-        if not rows:
-            err.print("Nothing waiting. 🎉" if not selection.all_states else "No mentions stored.")
-            return
-        from mentionwatch.render.listing import mention_list
-
-        styled = out.color_system is not None
-        out.print(mention_list(rows, config, now, out.width, styled=styled), soft_wrap=True)
-        err.print(f"{len(rows)} mention{'s' if len(rows) != 1 else ''}", style="dim")
-
-
-@app.command()
-@handled
-def show(
-    mention_id: Annotated[int, typer.Argument(help="Mention id.")],
-    raw: Annotated[
-        bool, typer.Option("--raw", help="Print the payload the platform sent (needs keep_raw).")
-    ] = False,
-    thread: Annotated[
-        bool, typer.Option("--thread", help="Also fetch what it answers and what came before.")
-    ] = False,
-) -> None:
-    """Show one mention in full."""
-    from mentionwatch.render.detail import mention_detail, raw_payload
-
-    config = load_config(required=thread)
-    now = utcnow()
-    with open_store(config, write=False) as store:
-        if raw:
-            out.print(raw_payload(mention_id, store.raw(mention_id)), markup=False, soft_wrap=True)
-            return
-        mention = store.get(mention_id, now)
-        notes, history = store.notes([mention_id]).get(mention_id, []), store.history(mention_id)
-    detail = mention_detail(mention, config, now, out.width)
-    # Not cropped: a link longer than the screen prints whole (the terminal wraps it).
-    if out.is_terminal:
-        out.print(detail, crop=False)
-    else:
-        # The grid pads every line to its width: no trailing blanks in a file or a pipe.
-        with out.capture() as captured:
-            out.print(detail, crop=False)
-        sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
-    from mentionwatch.render.team import team_lines
-
-    for line in team_lines(mention, notes, history, now, config.zone):
-        out.print(line, markup=False, highlight=False)
-    if thread:
-        from mentionwatch.cli.reply import show_thread
-
-        out.print()
-        show_thread(config, mention, out)
+app.command("list")(reading.list_)
+app.command()(reading.show)
 
 
 @app.command()
 @handled
 def reply(
-    mention_id: Annotated[int, typer.Argument(help="Mention id.")],
+    mention_id: MentionIdArgument,
     text: Annotated[
         str | None, typer.Argument(help="The reply; without it, $VISUAL/$EDITOR opens.")
     ] = None,
@@ -208,51 +129,8 @@ def reply(
         run_reply(store, config, mention_id, text, file, dry_run, out, err)
 
 
-@app.command()
-@handled
-def inbox(
-    account: AccountOption = None,
-    platform: PlatformOption = None,
-    older_than: OlderOption = None,
-    overdue: OverdueOption = False,
-    state: StateOption = None,
-    grep: GrepOption = None,
-    priority: PriorityOption = None,
-    tag: TagOption = None,
-) -> None:
-    """Triage full screen: read, reply, done, dismiss, snooze, undo, from the keyboard."""
-    from mentionwatch.inbox import run_inbox
-    from mentionwatch.inbox.queue import InboxFilter
-
-    config = load_config(required=False)
-    older = duration_option("--older-than", older_than) if older_than else None
-    with open_store(config, write=True) as store:
-        where = InboxFilter(
-            tuple(known_accounts(config, store, account)), tuple(known_platforms(platform)),
-            tuple(state or ()), older, overdue, tuple(grep or ()),
-            tuple(p.value for p in priority or ()), tuple(tag or ()),
-        )  # fmt: skip
-        location = config_mod.database_path(STATE.db, config)
-        run_inbox(store, config, where, location, database_password(config))
-
-
-@app.command("open")
-@handled
-def open_(mention_id: Annotated[int, typer.Argument(help="Mention id.")]) -> None:
-    """Open a mention in the web browser (prints its URL when no browser starts)."""
-    import webbrowser
-
-    from mentionwatch.text import safe_url
-
-    config = load_config(required=False)
-    with open_store(config, write=False) as store:
-        url = safe_url(store.get(mention_id, utcnow()).url)
-    if not url:
-        raise UsageError(f"mention {mention_id} has no web link")
-    if not webbrowser.open(url):
-        out.print(url, markup=False)
-
-
+app.command()(triage.inbox)
+app.command("open")(reading.open_)
 app.command()(triage.done)
 app.command()(triage.dismiss)
 app.command()(triage.snooze)
@@ -266,9 +144,7 @@ def poll(
     lock_timeout: Annotated[
         float, typer.Option("--lock-timeout", help="Seconds to wait for a running poll.")
     ] = 0.0,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Log every request to stderr.")
-    ] = False,
+    verbose: VerboseOption = False,
     workers: WorkersOption = None,
 ) -> None:
     """Fetch new mentions and replies from every enabled account."""
@@ -284,48 +160,7 @@ def poll(
         raise typer.Exit(code)
 
 
-@app.command("export")
-@handled
-@with_selection
-def export_(
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help="csv, json, jsonl, or a report: markdown (md) or html. "
-            "Default: from the --output extension, else csv.",
-        ),
-    ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
-    ] = None,
-    *,
-    selection: SelectionOptions,
-) -> None:
-    """Export mentions (open ones unless --state/--all say otherwise), streaming."""
-    from mentionwatch.render.export import REPORTS, export, export_format
-
-    fmt = export_format(fmt, str(output) if output is not None else None)
-    config = load_config(required=False)
-    now = utcnow()
-    with open_store(config, write=False) as store:
-        mentions = store.with_notes(
-            selection.select(config, store, now).mentions(store, config, now)
-        )
-        summary = None
-        if fmt in REPORTS:
-            from mentionwatch.stats import REPORT_WINDOW, compute
-
-            summary = compute(store, config, now, window=REPORT_WINDOW, by="account",
-                              accounts=selection.accounts(config, store),
-                              platforms=selection.platforms())  # fmt: skip
-        if output is None:
-            export(fmt, mentions, config, now, sys.stdout, summary)
-            return
-        with written_atomically(output) as handle:
-            count = export(fmt, mentions, config, now, handle, summary)
-    err.print(f"Wrote {count} mentions to {output}.", markup=False)
+app.command("export")(reading.export_)
 
 
 @app.command()
@@ -465,86 +300,8 @@ def digest(
                unassigned=unassigned)  # fmt: skip
 
 
-# -- response times: stats and check ---------------------------------------------------------
-
-
-@app.command()
-@handled
-def stats(
-    since: Annotated[
-        str, typer.Option("--since", help="Mentions received in the last ..., e.g. 7d.")
-    ] = "30d",
-    by: Annotated[
-        Grouping | None, typer.Option("--by", help="Also per account, platform or day.")
-    ] = None,
-    account: AccountOption = None,
-    platform: PlatformOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
-) -> None:
-    """Response-time figures: answered, response rate, first-response times, within SLA."""
-    import json
-
-    from mentionwatch.render.stats import render
-    from mentionwatch.stats import compute, to_json
-
-    window = duration_option("--since", since)
-    config = load_config(required=False)
-    now = utcnow()
-    with open_store(config, write=False) as store:
-        account = known_accounts(config, store, account)
-        figures = compute(store, config, now, window=window, by=by and str(by),
-                          accounts=account, platforms=known_platforms(platform))  # fmt: skip
-    if as_json:
-        sys.stdout.write(json.dumps(to_json(figures), ensure_ascii=False, indent=2) + "\n")
-        return
-    out.print(render(figures, out.width))
-
-
-@app.command()
-@handled
-def check(
-    account: AccountOption = None,
-    max_age: Annotated[
-        str | None,
-        typer.Option("--max-age", help="Also fail when a mention has waited this long, e.g. 2h."),
-    ] = None,
-    no_sla: Annotated[
-        bool, typer.Option("--no-sla", help="Only --max-age counts, not the SLAs.")
-    ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the breaching items, each with why.")
-    ] = False,
-    mine: MineOption = False,
-    assignee: AssigneeOption = None,
-    unassigned: UnassignedOption = False,
-) -> None:
-    """Exit 1 with a one-line summary when a mention is past its SLA; for cron and monitors."""
-    from mentionwatch.render.stats import check_summary
-    from mentionwatch.stats import breaches
-
-    age = duration_option("--max-age", max_age) if max_age else None
-    if no_sla and age is None:
-        raise UsageError("--no-sla needs --max-age (else nothing could breach)")
-    config = load_config(required=False)
-    now = utcnow()
-    with open_store(config, write=False) as store:
-        account = known_accounts(config, store, account)  # a typo must not pass as all clear
-        found = breaches(store, config, now, account, age, use_sla=not no_sla,
-                         assignees=assignees(config, mine, assignee),
-                         unassigned=unassigned)  # fmt: skip
-    if as_json:
-        from mentionwatch.render.export import write_json
-        from mentionwatch.render.records import record
-        from mentionwatch.sla import sla_for
-        from mentionwatch.stats import breached_by
-
-        rows = ({**record(b.mention, sla_for(config, b.mention.account), now),
-                 "breached_by": breached_by(b)} for b in found)  # fmt: skip
-        write_json(rows, sys.stdout)
-    elif found:
-        out.print(check_summary(found, age, now), markup=False, soft_wrap=True)
-    if found:
-        raise typer.Exit(EXIT_BREACHED)
+app.command()(reading.stats)
+app.command()(reading.check)
 
 
 # -- teams: the shared database ----------------------------------------------------------------

@@ -53,6 +53,11 @@ STATE = Globals()
 AccountOption = Annotated[
     list[str] | None, typer.Option("--account", "-a", help="Only this account (repeatable).")
 ]
+MentionIdArgument = Annotated[int, typer.Argument(help="Mention id.")]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Log every request to stderr.")
+]
+JsonArrayOption = Annotated[bool, typer.Option("--json", help="A JSON array, for scripts.")]
 
 
 def _platform_names(incomplete: str) -> list[str]:

@@ -1,4 +1,5 @@
-"""`done`, `dismiss`, `snooze` and `reopen`: by id, or all that `list`'s filters select."""
+"""Triage: `inbox` full screen, and `done`, `dismiss`, `snooze` and `reopen` by id, or all that
+`list`'s filters select."""
 
 import sys
 from datetime import timedelta
@@ -8,10 +9,22 @@ import typer
 
 from mentionwatch import config as config_mod
 from mentionwatch.cli.common import (
+    STATE,
+    AccountOption,
+    GrepOption,
+    OlderOption,
+    OverdueOption,
+    PlatformOption,
+    PriorityOption,
     SelectionOptions,
+    StateOption,
+    TagOption,
+    database_password,
     duration_option,
     err,
     handled,
+    known_accounts,
+    known_platforms,
     load_config,
     open_store,
     with_selection,
@@ -81,6 +94,33 @@ def _confirm(state: State, count: int, yes: bool) -> None:
                          "terminal to ask at")  # fmt: skip
     if not typer.confirm(f"This will {_VERBS[state]} {noun}. Go ahead?", err=True):
         raise typer.Exit(1)
+
+
+@handled
+def inbox(
+    account: AccountOption = None,
+    platform: PlatformOption = None,
+    older_than: OlderOption = None,
+    overdue: OverdueOption = False,
+    state: StateOption = None,
+    grep: GrepOption = None,
+    priority: PriorityOption = None,
+    tag: TagOption = None,
+) -> None:
+    """Triage full screen: read, reply, done, dismiss, snooze, undo, from the keyboard."""
+    from mentionwatch.inbox import run_inbox
+    from mentionwatch.inbox.queue import InboxFilter
+
+    config = load_config(required=False)
+    older = duration_option("--older-than", older_than) if older_than else None
+    with open_store(config, write=True) as store:
+        where = InboxFilter(
+            tuple(known_accounts(config, store, account)), tuple(known_platforms(platform)),
+            tuple(state or ()), older, overdue, tuple(grep or ()),
+            tuple(p.value for p in priority or ()), tuple(tag or ()),
+        )  # fmt: skip
+        location = config_mod.database_path(STATE.db, config)
+        run_inbox(store, config, where, location, database_password(config))
 
 
 @handled

@@ -1,66 +1,36 @@
 """The store tier, the only package with SQL: open and migrate the database, store polls,
-query mentions. `Store` is here; `backend` and `postgres` the two databases, `queries` the
-stats and digest queries, `rows` row → StoredMention, `manual` undo snapshots,
-`migrations` the schema steps, `lock` the poll lock.
+read mentions. `Store` is here, made of one mixin per concern: `backend` (opening a SQLite
+file) and `postgres` the two databases, `queries` the selection of `list`/`export` and the stats
+and digest queries, `manual` done/dismiss/snooze/reopen and their undo, `triage` what the rules
+decided, `team` history, assignment and notes, `alerts`, `leases`; `rows` row → StoredMention,
+`migrations` the schema steps, `lock` the poll lock, `copy` SQLite ↔ PostgreSQL.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mentionwatch.errors import StoreError, UsageError
+from mentionwatch.errors import StoreError
 from mentionwatch.models import State, StoredMention
 from mentionwatch.store.alerts import AlertPlanner, AlertQueries
-from mentionwatch.store.backend import Connection, Dialect, dialect_of, is_url, shown
+from mentionwatch.store.backend import Connection, Dialect, dialect_of, is_url, open_sqlite, shown
 from mentionwatch.store.leases import LeaseQueries
 from mentionwatch.store.manual import ManualStates
 from mentionwatch.store.migrations import MIGRATIONS
-from mentionwatch.store.queries import ReportQueries
-from mentionwatch.store.rows import COLUMNS, READ_ONLY, explain, stored
+from mentionwatch.store.queries import MentionFilter, MentionQueries, ReportQueries
+from mentionwatch.store.rows import explain
 from mentionwatch.store.team import TeamQueries
 from mentionwatch.store.triage import Change, Decide, Decision, TriageQueries, decisions
-from mentionwatch.timeutil import from_db, to_db
+from mentionwatch.timeutil import to_db
 
 if TYPE_CHECKING:  # only polls build these; reading commands never define them
     from mentionwatch.fetched import Mention, Reply
-
-_OPEN_STATES = ("open", "snoozed")
-_ACTIONS = {State.ANSWERED: "done", State.DISMISSED: "dismissed", State.SNOOZED: "snoozed",
-            State.OPEN: "reopened"}  # fmt: skip
-# Raw payloads are ~2 KB: with 4 KB pages a mention row fills a page on its own. 16 KB pages
-# hold six, which made storing 100,000 mentions ~1.5x faster and the file 40% smaller. SQLite
-# fixes the page size when a database is created, so only new databases get it.
-_PAGE_SIZE = 16384
-
-
-@dataclass(frozen=True)
-class MentionFilter:
-    """What `list` and `export` select; `states` empty means every state."""
-
-    states: tuple[State, ...] = (State.OPEN,)
-    accounts: tuple[str, ...] = ()
-    platforms: tuple[str, ...] = ()
-    older_than: timedelta | None = None
-    # Per-account cut-offs: only mentions created at or before the account's time are kept.
-    due_before: Mapping[str, datetime] = field(default_factory=dict)
-    limit: int | None = None
-    newest_first: bool = False
-    # Words that must all appear (any case) in the text, title, author or URL.
-    grep: tuple[str, ...] = ()
-    priorities: tuple[int, ...] = ()  # any of these (0 high, 1 normal, 2 low)
-    tags: tuple[str, ...] = ()  # any of these
-
-    # Only mentions assigned to one of these users, and/or (unassigned) to nobody.
-    assignees: tuple[str, ...] = ()
-    unassigned: bool = False
-
 
 __all__ = ["Change", "Decide", "Decision", "MentionFilter", "SaveResult", "Store"]
 
@@ -74,27 +44,17 @@ class SaveResult:
     dismissed: int = 0  # new mentions a rule dismissed on arrival
 
 
-def _writable(path: Path) -> bool:
-    """Whether SQLite can write here: the file, and its folder (for the `-wal` and `-shm`)."""
-    if not os.access(path, os.W_OK):
-        return False
-    if os.access(path.parent, os.W_OK):
-        return True
-    sides = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
-    return all(os.access(side, os.W_OK) for side in sides)
+class Store(
+    MentionQueries,
+    ReportQueries,
+    ManualStates,
+    TriageQueries,
+    AlertQueries,
+    LeaseQueries,
+    TeamQueries,
+):
+    """The database: each base class is one concern's queries (see the module's docstring)."""
 
-
-def _create_private(path: Path) -> None:
-    """Create the file 0600 before SQLite does, so no other user ever sees a readable copy."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)
-
-
-class Store(ReportQueries, ManualStates, TriageQueries, AlertQueries, LeaseQueries, TeamQueries):
     def __init__(self, db: Connection, path: Path | str) -> None:
         self.db = db
         # Where messages say the database is: the file, or the URL without its password.
@@ -128,65 +88,35 @@ class Store(ReportQueries, ManualStates, TriageQueries, AlertQueries, LeaseQueri
 
     @classmethod
     def _open_sqlite(cls, path: Path, create: bool, write: bool) -> Store:
-        new = not path.exists()
-        if new:
-            if not create:
-                raise StoreError(f"{path}: no database yet; run `mentionwatch poll` first")
-            try:
-                _create_private(path)
-            except OSError as exc:
-                raise StoreError(f"{path}: cannot create database: {exc.strerror}") from None
-        elif not _writable(path):
-            if write:
-                raise StoreError(f"{path}: {READ_ONLY}")
-            return cls._open_read_only(path)
+        db, writable = open_sqlite(path, create=create, write=write)
+        store = cls(db, path)
         try:
-            db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA busy_timeout = 10000")
-            if new:
-                db.execute(f"PRAGMA page_size = {_PAGE_SIZE}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
-            store = cls(db, path)
-            store.migrate()
+            if writable:
+                store.migrate()
+            else:
+                store._check_schema()
         except sqlite3.DatabaseError as exc:
+            db.close()
             raise StoreError(f"{path}: {explain(exc)}") from None
+        except BaseException:
+            db.close()
+            raise
         return store
 
-    @classmethod
-    def _open_read_only(cls, path: Path) -> Store:
-        """Read a database this user may not write, leaving no file behind.
-
-        A plain connection would create `-wal`/`-shm` files as read-only as the database, and
-        those would refuse every later write even once the database is writable again. With
-        both files there, SQLite reads them as they are; without a `-wal` everything is in the
-        database file, so it is read as immutable (no side files at all).
-        """
-        sides = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
-        query = "mode=ro" if all(side.exists() for side in sides) else "mode=ro&immutable=1"
-        uri = f"{path.resolve().as_uri()}?{query}"
-        try:
-            db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0)
-            db.row_factory = sqlite3.Row
-            store = cls(db, path)
-            applied = {row[0] for row in db.execute("SELECT name FROM schema_migrations")}
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: {explain(exc)}") from None
+    def _check_schema(self) -> None:
+        """A database read without migrating must already have every schema step, no more."""
+        applied = {row[0] for row in self.db.execute("SELECT name FROM schema_migrations")}
         known = [name for name, _ in MIGRATIONS]
         pending = [name for name in known if name not in applied]
         if applied - set(known):
-            db.close()
             raise StoreError(
-                f"{path}: written by a newer mentionwatch; upgrade mentionwatch to use it"
+                f"{self.path}: written by a newer mentionwatch; upgrade mentionwatch to use it"
             )
         if pending:
-            db.close()
             raise StoreError(
-                f"{path}: read-only, and written by an older mentionwatch (it needs schema step "
-                f"{pending[0]}); make it writable and run `mentionwatch poll` once"
+                f"{self.path}: read-only, and written by an older mentionwatch (it needs schema "
+                f"step {pending[0]}); make it writable and run `mentionwatch poll` once"
             )
-        return store
 
     def close(self) -> None:
         self.db.close()
@@ -397,93 +327,6 @@ class Store(ReportQueries, ManualStates, TriageQueries, AlertQueries, LeaseQueri
                  s.new_mentions, s.new_replies, s.newly_answered, error),
             )  # fmt: skip
 
-    # -- reading ---------------------------------------------------------------------------
-
-    def mentions(self, where: MentionFilter, now: datetime) -> Iterator[StoredMention]:
-        """Stream the selected mentions, oldest first, straight from the indexes."""
-        sql, params = _select(where, to_db(now), self.dialect)
-        try:
-            for row in self.db.execute(sql, params):
-                yield stored(row, now)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: {explain(exc)}") from None
-
-    def get(self, mention_id: int, now: datetime) -> StoredMention:
-        """One mention, with the reply context its source stored (lists leave that out)."""
-        row = self.db.execute(
-            f"SELECT {COLUMNS}, reply_context FROM mentions WHERE id = ?", (mention_id,)
-        )
-        found = row.fetchone()
-        if found is None:
-            raise UsageError(f"no mention with id {mention_id}")
-        mention = stored(found, now)
-        if not found["reply_context"]:
-            return mention
-        import json  # not orjson: show and reply only
-
-        try:
-            context = json.loads(found["reply_context"])
-        except json.JSONDecodeError:
-            return mention  # sources fetch what they need when the context is unreadable
-        return replace(mention, context=context) if isinstance(context, dict) else mention
-
-    def raw(self, mention_id: int) -> str | None:
-        """The payload kept for a mention (JSON text); None unless `keep_raw` was on."""
-        row = self.db.execute("SELECT raw FROM mentions WHERE id = ?", (mention_id,)).fetchone()
-        if row is None:
-            raise UsageError(f"no mention with id {mention_id}")
-        return str(row[0]) or None
-
-    def set_state(
-        self,
-        ids: Iterable[int],
-        state: State,
-        now: datetime,
-        until: datetime | None = None,
-        actor: str = "",
-    ) -> list[StoredMention]:
-        """Manual states; returns each mention (once) as it was before, to say what changed.
-
-        A mention already in `state` is left as it is (a snooze is renewed). `done` records a
-        manual answer time. Each change is in the history, with `actor` and the time; the rows
-        are locked first, so of two people changing a mention at once the later one finds the
-        earlier one's change in what this returns.
-        """
-        ids = list(dict.fromkeys(ids))
-        stamp = to_db(now)
-        with self.transaction() as db:
-            before = self.locked_mentions(db, ids, now)
-            for mention in before:
-                if mention.state is state and state is not State.SNOOZED:
-                    continue
-                params = {"now": stamp, "id": mention.id, "by": actor or None}
-                if state is State.ANSWERED:
-                    db.execute(
-                        "UPDATE mentions SET state = 'answered', state_changed_at = :now, "
-                        "state_changed_by = :by, snoozed_until = NULL, "
-                        "answered_at = COALESCE(answered_at, :now), "
-                        "answered_by = COALESCE(answered_by, 'manual') WHERE id = :id",
-                        params,
-                    )
-                elif state is State.OPEN:
-                    db.execute(
-                        "UPDATE mentions SET state = 'open', state_changed_at = :now, "
-                        "state_changed_by = :by, reopened_at = :now, snoozed_until = NULL, "
-                        "answered_at = NULL, answered_url = NULL, answered_by = NULL, "
-                        "dismissed_reason = NULL, dismissed_rule = NULL WHERE id = :id",
-                        params,
-                    )
-                else:
-                    db.execute(
-                        "UPDATE mentions SET state = ?, state_changed_at = ?, "
-                        "state_changed_by = ?, snoozed_until = ? WHERE id = ?",
-                        (str(state), stamp, actor or None, to_db(until) if until else None,
-                         mention.id),
-                    )  # fmt: skip
-                detail = to_db(until) if until and state is State.SNOOZED else ""
-                self.record_change(db, mention.id, actor, _ACTIONS[state], now, detail)
-        return before
-
     def prune(self, before: datetime) -> int:
         """Forget handled mentions (and poll logs) older than `before`; open ones are kept."""
         stamp = to_db(before)
@@ -496,11 +339,6 @@ class Store(ReportQueries, ManualStates, TriageQueries, AlertQueries, LeaseQueri
             self.forget_orphan_alerts(db)
         return int(gone)
 
-    def has_account(self, account: str) -> bool:
-        """Whether any mention of this account is stored (it may have left the config since)."""
-        row = self.db.execute("SELECT 1 FROM mentions WHERE account = ? LIMIT 1", (account,))
-        return row.fetchone() is not None
-
     def last_runs(self) -> list[Any]:
         return list(
             self.db.execute(
@@ -509,79 +347,6 @@ class Store(ReportQueries, ManualStates, TriageQueries, AlertQueries, LeaseQueri
                 " ORDER BY account"
             )
         )
-
-
-def _select(where: MentionFilter, now: str, dialect: Dialect = "sqlite") -> tuple[str, list[Any]]:
-    """The SELECT for a filter: one arm per state condition, merged in time order.
-
-    Each arm walks the (state, created_at) index in order, so SQLite merges the arms and stops
-    at the LIMIT instead of sorting every waiting mention (0.2 ms instead of 3 ms for the
-    first 50 of 10,000 open ones).
-    """
-    common: list[str] = []
-    common_params: list[Any] = []
-    for column, values in (("account", where.accounts), ("platform", where.platforms)):
-        if values:
-            common.append(f"{column} IN ({', '.join('?' * len(values))})")
-            common_params.extend(values)
-    like = "LIKE" if dialect == "sqlite" else "ILIKE"  # SQLite's LIKE ignores (ASCII) case
-    for word in where.grep:
-        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        common.append(
-            "(" + " OR ".join(f"COALESCE({column}, '') {like} ? ESCAPE '\\'"
-                              for column in ("text", "title", "author", "url")) + ")"
-        )  # fmt: skip
-        common_params.extend([pattern] * 4)
-    if where.priorities:
-        common.append(f"priority IN ({', '.join('?' * len(where.priorities))})")
-        common_params.extend(where.priorities)
-    if where.tags:
-        # Tags are letters, digits, '-' and '_'; '_' is LIKE's any-character, so escaped.
-        common.append("(" + " OR ".join("tags LIKE ? ESCAPE '\\'" for _ in where.tags) + ")")
-        common_params.extend(f"%,{t.replace('_', chr(92) + '_')},%" for t in where.tags)
-    if where.assignees or where.unassigned:
-        whose = (
-            [f"assignee IN ({', '.join('?' * len(where.assignees))})"] if where.assignees else []
-        )
-        whose += ["assignee IS NULL"] if where.unassigned else []
-        common.append(f"({' OR '.join(whose)})")
-        common_params.extend(where.assignees)
-    if where.older_than is not None:
-        common.append("created_at <= ?")
-        common_params.append(to_db(from_db(now) - where.older_than))
-    if where.due_before:
-        due = " OR ".join("(account = ? AND created_at <= ?)" for _ in where.due_before)
-        common.append(f"({due})")
-        for account, moment in where.due_before.items():
-            common_params.extend((account, to_db(moment)))
-    arms: list[tuple[list[str], list[Any]]] = []
-    states = {str(s) for s in where.states}
-    if "open" in states:
-        arms.append((["state = 'open'"], []))
-        # A snooze that has run out counts as open, without anyone having to write that down.
-        arms.append((["state = 'snoozed'", "snoozed_until <= ?"], [now]))
-    if "snoozed" in states:
-        arms.append((["state = 'snoozed'", "snoozed_until > ?"], [now]))
-    arms += [(["state = ?"], [state]) for state in sorted(states - {"open", "snoozed"})]
-    selects: list[str] = []
-    params: list[Any] = []
-    for clauses, arm_params in arms or [([], [])]:
-        sql = f"SELECT {COLUMNS} FROM mentions"
-        if clauses or common:
-            sql += " WHERE " + " AND ".join([*clauses, *common])
-        selects.append(sql)
-        params += [*arm_params, *common_params]
-    sql = " UNION ALL ".join(selects)
-    # Most urgent first, then oldest: each arm walks (state, priority, created_at) in order.
-    sql += (
-        " ORDER BY priority, created_at DESC, id DESC"
-        if where.newest_first
-        else " ORDER BY priority, created_at, id"
-    )
-    if where.limit is not None:
-        sql += " LIMIT ?"
-        params.append(where.limit)
-    return sql, params
 
 
 def _stored_reply_ids(db: Connection, account: str, ids: Sequence[str]) -> set[str]:

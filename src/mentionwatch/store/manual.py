@@ -1,14 +1,17 @@
-"""Snapshots of a mention's manual state, so that the inbox can undo a done/dismiss/snooze."""
+"""Manual states: done, dismiss, snooze and reopen (each in the team's history), and the
+snapshots of them that let the inbox undo one."""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from collections.abc import Iterable
 from dataclasses import astuple, dataclass
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from mentionwatch.errors import UsageError
-from mentionwatch.store.backend import Connection
+from mentionwatch.models import State, StoredMention
+from mentionwatch.store.team import TeamQueries
+from mentionwatch.timeutil import to_db
 
 _FIELDS = (
     "state, state_changed_at, snoozed_until, reopened_at, answered_at, answered_url, answered_by"
@@ -28,14 +31,63 @@ class ManualState:
     answered_by: str | None
 
 
-class ManualStates:
-    """Mixed into Store, which provides the connection and the transaction."""
+_ACTIONS = {State.ANSWERED: "done", State.DISMISSED: "dismissed", State.SNOOZED: "snoozed",
+            State.OPEN: "reopened"}  # fmt: skip
 
-    db: Connection
-    path: Path | str
 
-    def transaction(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
+class ManualStates(TeamQueries):
+    """Mixed into Store, which provides the connection and the transaction; every change is
+    recorded in the team's history (TeamQueries)."""
+
+    def set_state(
+        self,
+        ids: Iterable[int],
+        state: State,
+        now: datetime,
+        until: datetime | None = None,
+        actor: str = "",
+    ) -> list[StoredMention]:
+        """Manual states; returns each mention (once) as it was before, to say what changed.
+
+        A mention already in `state` is left as it is (a snooze is renewed). `done` records a
+        manual answer time. Each change is in the history, with `actor` and the time; the rows
+        are locked first, so of two people changing a mention at once the later one finds the
+        earlier one's change in what this returns.
+        """
+        ids = list(dict.fromkeys(ids))
+        stamp = to_db(now)
+        with self.transaction() as db:
+            before = self.locked_mentions(db, ids, now)
+            for mention in before:
+                if mention.state is state and state is not State.SNOOZED:
+                    continue
+                params = {"now": stamp, "id": mention.id, "by": actor or None}
+                if state is State.ANSWERED:
+                    db.execute(
+                        "UPDATE mentions SET state = 'answered', state_changed_at = :now, "
+                        "state_changed_by = :by, snoozed_until = NULL, "
+                        "answered_at = COALESCE(answered_at, :now), "
+                        "answered_by = COALESCE(answered_by, 'manual') WHERE id = :id",
+                        params,
+                    )
+                elif state is State.OPEN:
+                    db.execute(
+                        "UPDATE mentions SET state = 'open', state_changed_at = :now, "
+                        "state_changed_by = :by, reopened_at = :now, snoozed_until = NULL, "
+                        "answered_at = NULL, answered_url = NULL, answered_by = NULL, "
+                        "dismissed_reason = NULL, dismissed_rule = NULL WHERE id = :id",
+                        params,
+                    )
+                else:
+                    db.execute(
+                        "UPDATE mentions SET state = ?, state_changed_at = ?, "
+                        "state_changed_by = ?, snoozed_until = ? WHERE id = ?",
+                        (str(state), stamp, actor or None, to_db(until) if until else None,
+                         mention.id),
+                    )  # fmt: skip
+                detail = to_db(until) if until and state is State.SNOOZED else ""
+                self.record_change(db, mention.id, actor, _ACTIONS[state], now, detail)
+        return before
 
     def manual_state(self, mention_id: int) -> ManualState:
         row = self.db.execute(f"SELECT {_FIELDS} FROM mentions WHERE id = ?", (mention_id,))
