@@ -1007,3 +1007,15 @@ def test_keyword_expressions_are_one_search_per_alternative_with_author_and_lang
         ("ExampleCo refund", "dana.bsky.social", "en"),
         ("ExampleCo cancel", "dana.bsky.social", "en"),
     ]
+
+
+def test_an_author_that_is_no_bluesky_handle_is_not_sent_but_still_checked_locally(
+    pds: FakePds, httpserver: HTTPServer, make_http: Callable[..., Http]
+) -> None:
+    from tests.searched import fetched_mentions
+
+    account = account_for(httpserver, keywords=("ExampleCo author:@dana@example.social",))
+    pds.search["ExampleCo"] = [post_view("3lpk0031", "dana.bsky.social", minute(31), "ExampleCo")]
+    assert fetched_mentions(make_http, account) == []  # not that author: removed locally
+    sent = [(r.args["q"], r.args.get("author")) for r in pds.calls(SEARCH)]
+    assert sent == [("ExampleCo", None)]

@@ -643,3 +643,36 @@ def test_keyword_expressions_are_one_algolia_search_per_alternative_and_checked_
     kept = fetched_mentions(make_http, account)
     assert sorted(m.remote_id for m in kept) == ["21", "24"]
     assert [s["query"] for s in algolia.searches] == ["ExampleCo launch", "ExampleCo release"]
+
+
+def test_an_author_in_a_keyword_is_sent_as_algolia_author_tag_and_still_checked_locally(
+    httpserver: HTTPServer, algolia: FakeAlgolia, make_http: Callable[..., Http]
+) -> None:
+    from tests.searched import fetched_mentions
+
+    algolia.add(
+        story(31, 60, "ExampleCo launch day", author="pg"),
+        story(32, 70, "ExampleCo launch: not yet", author="pg"),  # the server lets it through
+        story(33, 80, "ExampleCo launch too", author="someone"),  # the author tag keeps it out
+        comment(34, 90, "ExampleCo launching", author="pg", story_title="Ask HN: x"),  # substrings
+        comment(35, 100, "Widgetly is out", author="someone"),
+    )
+    keywords = ('ExampleCo author:pg (launch OR "show hn") -"not yet"', "Widgetly")
+    kept = fetched_mentions(make_http, account_for(httpserver, keywords=keywords))
+    assert sorted(m.remote_id for m in kept) == ["31", "35"]
+    sent = [(s["query"], s["tags"]) for s in algolia.searches]
+    assert sent == [
+        ("ExampleCo launch", "(story,comment),author_pg"),
+        ('ExampleCo "show hn"', "(story,comment),author_pg"),
+        ("Widgetly", "(story,comment)"),
+    ]
+
+
+def test_the_same_words_with_and_without_an_author_keep_separate_cursors(
+    httpserver: HTTPServer, algolia: FakeAlgolia, call: Call
+) -> None:
+    algolia.add(story(41, 60, "ExampleCo by pg", author="pg"), story(42, 70, "ExampleCo"))
+    account = account_for(httpserver, keywords=("ExampleCo author:pg", "ExampleCo"))
+    batch = call(account, "mentions", None, HORIZON)
+    assert sorted(by_id(batch)) == ["41", "42"]
+    assert sorted(split_cursor(batch.cursor)) == ["query:exampleco", "query:exampleco author:pg"]

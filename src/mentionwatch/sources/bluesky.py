@@ -300,10 +300,17 @@ def _searches(keywords: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
     found: dict[str, list[tuple[str, str]]] = {}
     for keyword in keywords:
         for conjunct in keyword_conjuncts(keyword):
-            params = [("q", plain_terms(conjunct)), *conjunct.fields]
+            fields = [(k, v) for k, v in conjunct.fields if k != "author" or _is_actor(v)]
+            params = [("q", plain_terms(conjunct)), *fields]
             name = "search:" + " ".join(v if k == "q" else f"{k}:{v}" for k, v in params)
             found[name] = params
     return found
+
+
+def _is_actor(name: str) -> bool:
+    """A handle (`dana.bsky.social`) or a DID, as searchPosts' `author` takes; anything else
+    (`dana@example.social`, a Mastodon address) would be refused, so it is checked locally only."""
+    return name.startswith("did:") or ("." in name and "@" not in name and " " not in name)
 
 
 def _first_lang(record: Any) -> str:

@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import quote
 
 from mentionwatch.errors import SourceError
@@ -57,16 +57,21 @@ class HackerNewsSource(HackerNewsThreads):
         self.server = account.server.rstrip("/")
         self.handle = account.handle.strip().lstrip("@")
         # Algolia ANDs every word and has no OR: one search per OR alternative of a keyword
-        # (sources/search.py); poll.py checks every hit against the whole expression.
-        searches = [plain_terms(c) for k in account.keywords for c in keyword_conjuncts(k)]
-        self.terms = _unique([self.handle, *searches])
+        # (sources/search.py), an `author:` in it as Algolia's author tag; poll.py checks
+        # every hit against the whole expression.
+        searches = [
+            Search(plain_terms(c), (c.field("author") or "").strip())
+            for k in account.keywords
+            for c in keyword_conjuncts(k)
+        ]
+        self.searches = _unique([Search(self.handle), *searches])
 
     async def mentions(self, cursor: str | None, horizon: datetime) -> Batch[Mention]:
         old = split_cursor(cursor)
-        keys = [f"query:{term.lower()}" for term in self.terms]
+        keys = [s.key for s in self.searches]
         sweeps = [
-            self._sweep({"query": term, "tags": "(story,comment)"}, old.get(key), horizon)
-            for term, key in zip(self.terms, keys, strict=True)
+            self._sweep({"query": s.query, "tags": s.tags}, old.get(key), horizon)
+            for s, key in zip(self.searches, keys, strict=True)
         ]
         # Replies to own items have no cursor: only the first poll holds them to the horizon,
         # later ones take every reply in REPLY_WINDOW (the store drops those it has).
@@ -78,8 +83,8 @@ class HackerNewsSource(HackerNewsThreads):
         for mention in replies:
             _keep(found, mention)
         cursors: dict[str, str | None] = {}
-        for term, key, (hits, next_cursor) in zip(self.terms, keys, results, strict=True):
-            kind = Kind.MENTION if term == self.handle else Kind.KEYWORD
+        for search, key, (hits, next_cursor) in zip(self.searches, keys, results, strict=True):
+            kind = Kind.MENTION if search == (self.handle, "") else Kind.KEYWORD
             for hit in hits:
                 if not self._is_own(hit):
                     _keep(found, self._mention(hit, kind))
@@ -309,13 +314,31 @@ def _title(hit: Mapping[str, Any]) -> str:
     return html_to_text(str(hit.get("title") or hit.get("story_title") or ""))
 
 
-def _unique(terms: Sequence[str]) -> list[str]:
+class Search(NamedTuple):
+    """One Algolia search: words (ANDed) and, for an `author:` in the keyword, its author."""
+
+    query: str
+    author: str = ""
+
+    @property
+    def tags(self) -> str:
+        # Comma is AND, parentheses OR: stories and comments, by this author if one is named.
+        return f"(story,comment),author_{self.author}" if self.author else "(story,comment)"
+
+    @property
+    def key(self) -> str:
+        """Its cursor's name (without an author, the name cursors had before authors)."""
+        key = f"query:{self.query.lower()}"
+        return f"{key} author:{self.author}" if self.author else key
+
+
+def _unique(searches: Sequence[Search]) -> list[Search]:
     seen: set[str] = set()
     result = []
-    for term in (t.strip() for t in terms):
-        if term and term.lower() not in seen:
-            seen.add(term.lower())
-            result.append(term)
+    for search in (Search(s.query.strip(), s.author) for s in searches):
+        if search.query and search.key not in seen:
+            seen.add(search.key)
+            result.append(search)
     return result
 
 
