@@ -141,3 +141,21 @@ def test_a_killed_pollers_accounts_are_taken_over_once_its_leases_expire(team: T
     with psycopg.connect(team.url) as conn:
         left = conn.execute("SELECT count(*) FROM account_leases WHERE holder IS NOT NULL")
         assert left.fetchone() == (0,)
+
+
+def test_a_poller_holds_only_the_accounts_it_is_polling(team: Team) -> None:
+    """concurrency = 4: it claims as room opens, so it never holds more than 4 at a time (an
+    account it held unpolled would be one another poller could be polling meanwhile)."""
+    poller = start_poll(team.config)
+    most = 0
+    with psycopg.connect(team.url, autocommit=True) as conn:
+        while poller.poll() is None:
+            row = conn.execute(
+                "SELECT count(*) FROM account_leases WHERE holder IS NOT NULL"
+            ).fetchone()
+            most = max(most, row[0] if row else 0)
+            time.sleep(0.01)
+    out, err = poller.communicate()
+    assert poller.returncode == 0, out + err
+    assert most == 4
+    assert sorted(stored(team.url)) == sorted(team.expected)

@@ -168,11 +168,14 @@ async def _poll_leased(
     decide: Decide | None,
     planner: AlertPlanner | None,
 ) -> list[PollResult]:
-    """PostgreSQL: workers claim one free account at a time, so N pollers split the accounts.
+    """PostgreSQL: keep up to `concurrency` accounts in flight, claiming free ones as room
+    opens, so N pollers split the accounts.
 
-    An account another poller holds, or one polled already in this round (pollers started
-    together share a round), is left alone; a dead poller's account is taken over once its
-    lease expires.
+    Claims come in batches (as many as there is room for, in one statement), and only as room
+    opens: a poller never holds an account it is not polling yet, which another poller could
+    be polling meanwhile. An account another poller holds, or one polled already in this round
+    (pollers started together share a round), is left alone; a dead poller's account is taken
+    over once its lease expires.
     """
     holder = poller_name()
     store.lease_holder, store.lease_length = holder, config.settings.lease
@@ -182,20 +185,27 @@ async def _poll_leased(
     round_start = store.begin_round(names)
     results: dict[str, PollResult] = {}
 
-    async def worker() -> None:
-        while (name := store.claim(holder, names, round_start)) is not None:
-            renewing = asyncio.create_task(_keep_renewing(store, name))
-            try:
-                account = by_name[name]
-                results[name] = await poll_account(
-                    account, store, http, hooks, clock, decide, planner=planner
-                )
-            finally:
-                renewing.cancel()
-                store.release(holder, name)
+    async def poll_leased(name: str) -> None:
+        renewing = asyncio.create_task(_keep_renewing(store, name))
+        try:
+            results[name] = await poll_account(
+                by_name[name], store, http, hooks, clock, decide, planner=planner
+            )
+        finally:
+            renewing.cancel()
+            store.release(holder, name)
 
-    workers = min(len(names), config.settings.concurrency)
-    await asyncio.gather(*(worker() for _ in range(workers)))
+    room = min(len(names), config.settings.concurrency)
+    running: set[asyncio.Task[None]] = set()
+    while True:
+        claimed = store.claim(holder, names, round_start, room - len(running))
+        log.debug("%s claimed %d accounts, %d in flight", holder, len(claimed), len(running))
+        running.update(asyncio.create_task(poll_leased(name)) for name in claimed)
+        if not running:
+            break
+        done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()  # a store failure ends the poll, as it does on SQLite
     return [results[name] for name in names if name in results]
 
 

@@ -1,15 +1,17 @@
 """Account leases: how pollers on many machines share one PostgreSQL database's accounts.
 
-A poller claims one account at a time (`FOR UPDATE SKIP LOCKED`: claimers never wait for each
-other) that nobody holds, or whose holder let the lease expire, and that no poller finished
-since this poller's round began. It stores the account's poll only while it still holds the
-lease (checked under the row lock in the same transaction), then releases it. Times are the
+A poller claims the accounts it has room for in one statement (`FOR UPDATE SKIP LOCKED`:
+claimers never wait for each other) among those nobody holds, or whose holder let the lease
+expire, and that no poller finished since this poller's round began; as each account's poll
+ends it claims the next. It stores an account's poll only while it still holds the lease
+(checked under the row lock in the same transaction), then releases it. Times are the
 database server's, so the pollers' clocks never need to agree.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -19,6 +21,9 @@ from pathlib import Path
 from mentionwatch.errors import MentionwatchError
 from mentionwatch.store.backend import Connection, Dialect
 from mentionwatch.timeutil import from_db, to_utc, utcnow
+
+# How long a poll trusts its reading of the server's clock (lease_now).
+CLOCK_READ_EVERY = 60.0
 
 
 class LeaseLostError(MentionwatchError):
@@ -65,30 +70,60 @@ class LeaseQueries:
             return to_utc(self.db.execute("SELECT now()").fetchone()[0])
         return utcnow()
 
-    def claim(self, holder: str, accounts: Sequence[str], round_start: datetime) -> str | None:
-        """Take one of `accounts` that is free and not polled since `round_start`, or None."""
-        if not accounts:
-            return None
-        now = self.db_now()
-        marks = ", ".join("?" * len(accounts))
-        with self.transaction() as db:
-            lock = " FOR UPDATE SKIP LOCKED" if self.dialect == "postgresql" else ""
-            row = db.execute(
-                f"SELECT account FROM account_leases WHERE account IN ({marks}) "
-                "AND (holder IS NULL OR expires_at <= ?) AND (polled_at IS NULL OR polled_at < ?)"
-                f" ORDER BY account LIMIT 1{lock}",
-                (*accounts, to_db(now), to_db(round_start)),
-            ).fetchone()
-            if row is None:
-                return None
-            token = secrets.token_hex(8)
-            db.execute(
+    def lease_now(self) -> datetime:
+        """The server's clock as a poll keeps it: read once, then moved on by this machine's
+        monotonic clock, so that claims, renewals and releases cost no round trip of their own
+        to ask the time. Read again every minute, so a long `watch` never drifts."""
+        if self.dialect != "postgresql":
+            return utcnow()
+        anchor: tuple[float, datetime] | None = getattr(self, "_server_clock", None)
+        ticks = time.monotonic()
+        if anchor is None or ticks - anchor[0] > CLOCK_READ_EVERY:
+            anchor = (ticks, self.db_now())
+            self._server_clock = anchor
+        return anchor[1] + timedelta(seconds=ticks - anchor[0])
+
+    def claim(
+        self, holder: str, accounts: Sequence[str], round_start: datetime, limit: int = 1
+    ) -> list[str]:
+        """Take up to `limit` of `accounts` that are free and not polled since `round_start`.
+
+        One statement, so one round trip however many it takes: the free rows are locked
+        (`SKIP LOCKED`: claimers never wait for each other, nor take the same row) and given
+        to `holder` at once. A poller claims as many as it has room to poll concurrently.
+        """
+        if not accounts or limit < 1:
+            return []
+        now = self.lease_now()
+        token = secrets.token_hex(8)
+        claimed = (holder, token, to_db(now), to_db(now + self.lease_length))
+        free = "(holder IS NULL OR expires_at <= ?) AND (polled_at IS NULL OR polled_at < ?)"
+        if self.dialect == "postgresql":
+            # ANY(array): one short statement whatever the number of accounts (a long IN list
+            # is parsed afresh by psycopg on every call); ARRAY(...) runs the locking
+            # subquery exactly once.
+            rows = self.db.execute(
                 "UPDATE account_leases SET holder = ?, token = ?, acquired_at = ?, "
-                "expires_at = ? WHERE account = ?",
-                (holder, token, to_db(now), to_db(now + self.lease_length), row[0]),
-            )
-        self._claimed()[str(row[0])] = token
-        return str(row[0])
+                "expires_at = ? WHERE account = ANY(ARRAY(SELECT account FROM account_leases "
+                f"WHERE account = ANY(?) AND {free} ORDER BY account LIMIT ? "
+                "FOR UPDATE SKIP LOCKED)) RETURNING account",
+                (*claimed, list(accounts), to_db(now), to_db(round_start), limit),
+            ).fetchall()
+        else:
+            marks = ", ".join("?" * len(accounts))
+            with self.transaction() as db:
+                rows = db.execute(
+                    "UPDATE account_leases SET holder = ?, token = ?, acquired_at = ?, "
+                    "expires_at = ? WHERE account IN (SELECT account FROM account_leases "
+                    f"WHERE account IN ({marks}) AND {free} ORDER BY account LIMIT ?) "
+                    "RETURNING account",
+                    (*claimed, *accounts, to_db(now), to_db(round_start), limit),
+                ).fetchall()
+        names = sorted(str(row[0]) for row in rows)
+        tokens = self._claimed()
+        for name in names:
+            tokens[name] = token
+        return names
 
     def _claimed(self) -> dict[str, str]:
         if not hasattr(self, "_tokens"):
@@ -103,8 +138,12 @@ class LeaseQueries:
         three pollers started by cron at once poll each account once between them, and a run
         after a poller died completes that round's accounts, not all of them again.
         """
-        now = self.db_now()
-        marks = ", ".join("?" * len(accounts))
+        now = self.lease_now()
+        named: list[object]
+        if self.dialect == "postgresql":
+            among, named = "account = ANY(?)", [list(accounts)]
+        else:
+            among, named = f"account IN ({', '.join('?' * len(accounts))})", list(accounts)
         with self.transaction() as db:
             if self.dialect == "postgresql":
                 db.execute("SELECT pg_advisory_xact_lock(7315002)")
@@ -112,9 +151,9 @@ class LeaseQueries:
             latest = row.fetchone()
             if latest is not None and from_db(latest[0]) > now - self.lease_length:
                 unpolled = db.execute(
-                    f"SELECT 1 FROM account_leases WHERE account IN ({marks}) "
+                    f"SELECT 1 FROM account_leases WHERE {among} "
                     "AND (polled_at IS NULL OR polled_at < ?) LIMIT 1",
-                    (*accounts, latest[0]),
+                    (*named, latest[0]),
                 ).fetchone()
                 if unpolled is not None:
                     return from_db(latest[0])
@@ -131,46 +170,44 @@ class LeaseQueries:
 
     def renew(self, account: str) -> bool:
         """Push the lease's expiry on while a long poll runs; False if it was taken over."""
-        now = self.db_now()
-        with self.transaction() as db:
-            changed = db.execute(
-                "UPDATE account_leases SET expires_at = ? WHERE account = ? AND token = ?",
-                (to_db(now + self.lease_length), account, self._claimed().get(account)),
-            ).rowcount
+        changed = self.db.execute(
+            "UPDATE account_leases SET expires_at = ? WHERE account = ? AND token = ?",
+            (to_db(self.lease_now() + self.lease_length), account, self._claimed().get(account)),
+        ).rowcount
         return bool(changed)
 
     def release(self, holder: str, account: str) -> None:
         """The account's poll is over (stored or failed): free it, and note the round."""
         token = self._claimed().pop(account, None)
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE account_leases SET holder = NULL, token = NULL, acquired_at = NULL, "
-                "expires_at = NULL, polled_at = ?, polled_by = ? WHERE account = ? AND token = ?",
-                (to_db(self.db_now()), holder, account, token),
-            )
+        # One statement, atomic by itself: no BEGIN and COMMIT round trips around it.
+        self.db.execute(
+            "UPDATE account_leases SET holder = NULL, token = NULL, acquired_at = NULL, "
+            "expires_at = NULL, polled_at = ?, polled_by = ? WHERE account = ? AND token = ?",
+            (to_db(self.lease_now()), holder, account, token),
+        )
 
     def hold_lease(self, db: Connection, account: str) -> None:
         """Inside save_poll's transaction: refuse to store unless this poller holds `account`.
 
-        The row lock makes the check and the commit one step: a poller taking the account over
-        waits for it, then sees the new cursors.
+        The UPDATE's row lock, held to the commit, makes the check and the commit one step: a
+        poller taking the account over waits for it, then sees the new cursors.
         """
         if self.lease_holder is None:
             return
-        lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
-        row = db.execute(
-            f"SELECT holder, token FROM account_leases WHERE account = ?{lock}", (account,)
-        ).fetchone()
-        if row is None or row[1] is None or row[1] != self._claimed().get(account):
+        token = self._claimed().get(account)
+        held = db.execute(
+            "UPDATE account_leases SET expires_at = ? WHERE account = ? AND token = ?",
+            (to_db(self.lease_now() + self.lease_length), account, token),
+        ).rowcount
+        if token is None or not held:
+            row = db.execute(
+                "SELECT holder FROM account_leases WHERE account = ?", (account,)
+            ).fetchone()
             taker = row[0] if row is not None and row[0] else "nobody"
             raise LeaseLostError(
                 f"{account}: the lease ran out and {taker} took the account over; nothing "
                 "stored (raise [settings] lease if polls take this long)"
             )
-        db.execute(
-            "UPDATE account_leases SET expires_at = ? WHERE account = ?",
-            (to_db(self.db_now() + self.lease_length), account),
-        )
 
     def leases(self) -> list[Lease]:
         rows = self.db.execute(
