@@ -163,12 +163,16 @@ def db_location(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
 # commands print (ordering, ages, SLA states, stats, digests, exports, exit codes) must match.
 BOTH_BACKENDS = {
     "tests.test_stats", "tests.test_list_sla", "tests.test_check", "tests.test_report_export",
-    "tests.test_digest", "tests.test_team", "tests.test_timezones",
+    "tests.test_digest", "tests.test_team", "tests.test_timezones", "tests.test_notify",
+    "tests.test_notify_faults", "tests.test_rules", "tests.test_hostile",
 }  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: a test about the SQLite file itself")
+    config.addinivalue_line(
+        "markers", "one_backend: a test that opens no store, or picks its own: one run is enough"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -176,16 +180,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.module.__name__ in BOTH_BACKENDS
         and "backend" in metafunc.fixturenames
         and not metafunc.definition.get_closest_marker("sqlite_only")
+        and not metafunc.definition.get_closest_marker("one_backend")
     ):
         metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
-def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def backend(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[str]:
     """ "sqlite" unless the module runs on both backends and this is its PostgreSQL run."""
     name: str = getattr(request, "param", "sqlite")
     if name == "postgresql":
         from tests import history
 
         monkeypatch.setattr(history, "DATABASE", request.getfixturevalue("pg_url"))
-    return name
+    yield name
+    if name == "postgresql":
+        # A PostgreSQL run that wrote to a SQLite file instead would prove nothing about it.
+        assert not list(tmp_path.rglob("*.db")), "the PostgreSQL run stored into a SQLite file"

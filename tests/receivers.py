@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests import history
 from tests.mailserver import free_port
 
 FAULTS = ("500", "hang")  # "refuse" is the server being down: see Receiver.down()
@@ -157,8 +158,9 @@ def _xml(text: str) -> str:
 def alert_config(tmp_path: Path, targets: str, settings: str = "") -> Path:
     """A config with one feed account (alerts.atom beside it, SLA 1h) and these targets."""
     path = tmp_path / "config.toml"
+    db = history.database(tmp_path / "m.db")  # PostgreSQL when the test module runs on both
     path.write_text(
-        f'[settings]\nsla = "1h"\ndatabase = "m.db"\n{settings}\n'
+        f'[settings]\nsla = "1h"\ndatabase = "{db}"\n{settings}\n'
         '[[accounts]]\nname = "alerts"\nplatform = "feed"\nurl = "alerts.atom"\n'
         f'backfill = "30d"\n\n{targets}',
         encoding="utf-8",

@@ -499,7 +499,7 @@ def test_new_means_received_in_the_covered_window_even_on_the_first_digest(
 
 
 def test_if_any_prints_nothing_when_nothing_waits(tmp_path: Path) -> None:
-    Store.open(tmp_path / "m.db").close()
+    Store.open(database(tmp_path / "m.db")).close()
     config = cli_config(tmp_path, free_port())
     assert mw(config, "--if-any") == (0, "", "")
     assert mw(config, "--email", "--if-any") == (0, "", "")

@@ -31,6 +31,7 @@ from mentionwatch.fetched import Mention, Reply
 from mentionwatch.store import Store
 from mentionwatch.text import csv_cell, html_text, markdown_text, one_line, strip_controls
 from mentionwatch.timeutil import utcnow
+from tests.history import database
 
 runner = CliRunner()
 
@@ -72,7 +73,7 @@ def evil(rid: str, **fields: Any) -> Mention:
 def config(tmp_path: Path) -> Path:
     """A config with one (offline) account; its database holds a hostile open mention (id 1)
     and a hostile mention answered by a hostile reply (id 2)."""
-    db = tmp_path / "mw.db"
+    db = database(tmp_path / "mw.db")
     path = tmp_path / "config.toml"
     path.write_text(
         f'[settings]\ndatabase = "{db}"\nsla = "1h"\n\n'
@@ -141,7 +142,7 @@ def test_open_launches_only_clean_http_urls(
     monkeypatch.setattr(webbrowser, "open", fake_open)
     assert mw(config, "open", "1")[0] == 0
     assert opened == ["https://example.com/p/1"]
-    db = tmp_path / "mw.db"
+    db = database(tmp_path / "mw.db")
     with Store.open(db) as store:
         store.save_poll(ACCOUNT, "feed", [
             evil("js", url="\x01 JavaScript:alert(1)"),
@@ -169,7 +170,7 @@ def test_open_prints_a_clean_url_when_no_browser_starts(
 
 def test_stats_and_check_show_the_oldest_waiting_mention_inert(tmp_path: Path) -> None:
     """The oldest-waiting cell names an account: one stored from an old config may be odd."""
-    db = tmp_path / "mw.db"
+    db = database(tmp_path / "mw.db")
     path = tmp_path / "config.toml"
     path.write_text(f'[settings]\ndatabase = "{db}"\n', encoding="utf-8")
     odd = f"old[bold]acct{ESCAPES}"
@@ -202,7 +203,7 @@ def test_csv_export_neutralises_every_text_cell_that_could_be_a_formula(
     config: Path, tmp_path: Path, start: str
 ) -> None:
     formula = f'{start}cmd|" /C calc"!A0'
-    with Store.open(tmp_path / "mw.db") as store:
+    with Store.open(database(tmp_path / "mw.db")) as store:
         store.save_poll(ACCOUNT, "feed", [
             evil("f", author=formula, title=formula, text=formula, url=formula),
         ], [], {}, utcnow())  # fmt: skip
@@ -261,7 +262,7 @@ def assert_inert_html(markup: str) -> _Tags:
 
 @pytest.mark.parametrize("fmt", ["markdown", "html"])
 def test_report_exports_render_hostile_text_inert(config: Path, fmt: str) -> None:
-    with Store.open(config.parent / "mw.db") as store:
+    with Store.open(database(config.parent / "mw.db")) as store:
         store.save_poll(ACCOUNT, "feed", [
             evil("link", text="[x](javascript:alert(1)) <a href=javascript:alert(2)>y</a>",
                  url='https://example.com/"><script>alert(3)</script>'),
@@ -292,7 +293,8 @@ def test_polled_hostile_feed_entries_come_out_inert(tmp_path: Path, httpserver: 
     )
     path = tmp_path / "config.toml"
     path.write_text(
-        f'[settings]\ndatabase = "{tmp_path / "mw.db"}"\n\n[[accounts]]\nname = "alerts"\n'
+        f'[settings]\ndatabase = "{database(tmp_path / "mw.db")}"\n\n'
+        '[[accounts]]\nname = "alerts"\n'
         f'platform = "feed"\nurl = "{httpserver.url_for("/f.atom")}"\n',
         encoding="utf-8",
     )
@@ -319,7 +321,7 @@ def test_poll_error_lines_quote_server_text_inert(tmp_path: Path, httpserver: HT
     )
     path = tmp_path / "config.toml"
     path.write_text(
-        f'[settings]\ndatabase = "{tmp_path / "mw.db"}"\nretries = 0\n\n'
+        f'[settings]\ndatabase = "{database(tmp_path / "mw.db")}"\nretries = 0\n\n'
         f'[[accounts]]\nname = "masto"\nplatform = "mastodon"\nserver = "{httpserver.url_for("")}"'
         '\nhandle = "brand"\ntoken = "env:MW_TEST_TOKEN"\n\n'
         f'[[accounts]]\nname = "x"\nplatform = "twitter"\nserver = "{httpserver.url_for("")}"'
@@ -380,7 +382,7 @@ def test_digest_message_headers_stay_single_and_the_html_part_inert(config: Path
 
     loaded = load(config)
     settings = digest_settings(loaded)
-    with Store.open(config.parent / "mw.db") as store:
+    with Store.open(database(config.parent / "mw.db")) as store:
         store.save_poll(ACCOUNT, "feed", [evil("js", url="javascript:alert(1)")], [], {},
                         utcnow())  # fmt: skip
         digest = collect(store, loaded, settings, utcnow(), None)

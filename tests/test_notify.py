@@ -1,5 +1,7 @@
 """Alerts end to end: `poll` queues them in its transaction and delivers them to real
-receivers on 127.0.0.1 (json://, form://, ntfy://, mailto://), each checked as it arrived."""
+receivers on 127.0.0.1 (json://, form://, ntfy://, mailto://), each checked as it arrived.
+
+Every test runs on a SQLite file and on PostgreSQL (conftest's BOTH_BACKENDS)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from mentionwatch.config import load
 from mentionwatch.notify.deliver import deliver_pending
 from mentionwatch.store import Store
 from mentionwatch.timeutil import utcnow
+from tests import history
 from tests.fakes import FakeMastodon, serve
 from tests.mailserver import smtp_server
 from tests.receivers import alert_config, feed_entry, receiver, write_feed
@@ -221,7 +224,7 @@ def test_a_mention_handled_before_its_alert_went_out_is_dropped(tmp_path: Path) 
         assert code == 0 and "answered meanwhile" in output and "still open" in output
         assert mw(config, "done", "1")[0] == 0
         hook.up()
-        with Store.open(tmp_path / "m.db") as store:
+        with Store.open(history.database(tmp_path / "m.db")) as store:
             outcomes = deliver_pending(store, load(config), utcnow() + timedelta(minutes=1))
         assert [(o.status, o.sent, o.dropped) for o in outcomes] == [("sent", 1, 1)]
         body = hook.accepted[0].json()["message"]
@@ -249,7 +252,7 @@ def test_quiet_hours_hold_alerts_then_send_them_as_one_message(tmp_path: Path) -
         )
         assert mw(config, "poll")[0] == 0
         assert not hook.requests
-        with Store.open(tmp_path / "m.db") as store:
+        with Store.open(history.database(tmp_path / "m.db")) as store:
             morning = end + timedelta(minutes=1)
             outcomes = deliver_pending(store, load(config), morning)
         assert [(o.status, o.sent) for o in outcomes] == [("sent", 2)]
@@ -265,8 +268,9 @@ def test_a_mention_answered_in_the_same_poll_raises_no_alert(
     remote = app_.add_account("tok", "brand")
     with serve(app_) as url, receiver() as hook:
         config = tmp_path / "config.toml"
+        db = history.database(tmp_path / "m.db")
         config.write_text(
-            '[settings]\ndatabase = "m.db"\nbackfill = "3650d"\n\n'
+            f'[settings]\ndatabase = "{db}"\nbackfill = "3650d"\n\n'
             f'[[accounts]]\nname = "masto"\nplatform = "mastodon"\nserver = "{url}"\n'
             'handle = "brand"\ntoken = "env:TOKEN"\n\n'
             f'[[notify]]\nname = "hook"\nurl = "json://{hook.base}/"\nevents = ["new"]\n'
@@ -285,6 +289,7 @@ def test_a_mention_answered_in_the_same_poll_raises_no_alert(
         assert f"/{waiting}" in body and f"/{answered}" not in body
 
 
+@pytest.mark.one_backend
 def test_on_postgresql_alerts_go_out_once_even_when_two_processes_deliver(
     tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

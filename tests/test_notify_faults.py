@@ -1,12 +1,12 @@
 """Alert targets that fail: refused, timed out, 500; one of two down; a poll killed mid-send.
 
-Whatever happens, every pending alert arrives exactly once after the target recovers."""
+Whatever happens, every pending alert arrives exactly once after the target recovers.
+Every test runs on a SQLite file and on PostgreSQL (conftest's BOTH_BACKENDS)."""
 
 from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +21,7 @@ from mentionwatch.config import Config, load
 from mentionwatch.notify.deliver import Outcome, backoff, deliver_pending, prepare
 from mentionwatch.store import Store
 from mentionwatch.timeutil import utcnow
+from tests import history
 from tests.receivers import Receiver, alert_config, feed_entry, receiver, write_feed
 
 runner = CliRunner()
@@ -31,7 +32,7 @@ def poll(config: Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def deliver(config: Config, db: Path, when: datetime) -> list[Outcome]:
+def deliver(config: Config, db: Path | str, when: datetime) -> list[Outcome]:
     with Store.open(db) as store:
         return deliver_pending(store, config, when)
 
@@ -70,7 +71,7 @@ def test_a_failing_target_keeps_its_alerts_and_sends_them_once_when_it_recovers(
         assert "alerts → hook: FAILED, 2 pending" in output
         assert "alerts not delivered to hook" in output
         config = prepare(load(config_path))
-        db = tmp_path / "m.db"
+        db = history.database(tmp_path / "m.db")
         soon = utcnow() + timedelta(seconds=5)
         # Within the backoff nothing is tried: a down target is not hammered.
         tried = len(hook.requests)
@@ -88,6 +89,7 @@ def test_a_failing_target_keeps_its_alerts_and_sends_them_once_when_it_recovers(
         assert body.count("first waiting") == 1 and body.count("second waiting") == 1
 
 
+@pytest.mark.one_backend
 def test_the_backoff_doubles_and_is_capped() -> None:
     assert [backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
     assert backoff(50) == timedelta(minutes=30)
@@ -109,7 +111,9 @@ def test_two_targets_one_down_the_other_gets_its_messages(tmp_path: Path) -> Non
         assert len(up.accepted) == 1
         down.up()
         config = prepare(load(config_path))
-        outcomes = deliver(config, tmp_path / "m.db", utcnow() + timedelta(minutes=1))
+        outcomes = deliver(
+            config, history.database(tmp_path / "m.db"), utcnow() + timedelta(minutes=1)
+        )
         assert [(o.target, o.status) for o in outcomes] == [("down", "sent"), ("up", "idle")]
         assert len(down.accepted) == 1 and len(up.accepted) == 1
 
@@ -131,7 +135,7 @@ def test_a_poll_killed_while_sending_leaves_the_alert_pending_for_the_next_run(
         os.kill(process.pid, signal.SIGKILL)  # stored and committed, the message in flight
         process.wait()
         hook.release.set()
-        with sqlite3.connect(tmp_path / "m.db") as db:
+        with Store.open(history.database(tmp_path / "m.db")) as store, store.transaction() as db:
             stored = db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0]
             pending = db.execute("SELECT COUNT(*) FROM alerts WHERE status = 'pending'").fetchone()
         assert stored == 2 and pending[0] == 2

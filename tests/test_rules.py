@@ -1,4 +1,6 @@
-"""Inbox rules end to end: config errors, what storing records, order, filters, re-apply."""
+"""Inbox rules end to end: config errors, what storing records, order, filters, re-apply.
+
+Tests that store run on a SQLite file and on PostgreSQL (conftest's BOTH_BACKENDS)."""
 
 from __future__ import annotations
 
@@ -290,6 +292,7 @@ def _config(tmp_path: Path, body: str) -> Path:
         ('rules = "no"\n', "'rules' must be [[rules]] tables"),
     ],
 )
+@pytest.mark.one_backend
 def test_a_bad_expression_or_rule_is_a_config_error_naming_where(
     tmp_path: Path, body: str, message: str
 ) -> None:
@@ -302,11 +305,13 @@ def test_a_bad_expression_or_rule_is_a_config_error_naming_where(
     assert code == 3 and message in out
 
 
+@pytest.mark.one_backend
 def test_config_check_counts_the_rules(tmp_path: Path) -> None:
     code, out = mw(_config(tmp_path, RULES), "config", "check")
     assert code == 0 and "OK, 1 account, 4 rules." in out, out
 
 
+@pytest.mark.one_backend
 def test_the_starter_rules_are_valid_once_uncommented(tmp_path: Path) -> None:
     from mentionwatch.starter import STARTER_CONFIG
 
@@ -320,6 +325,7 @@ def test_the_starter_rules_are_valid_once_uncommented(tmp_path: Path) -> None:
     assert config.ruleset.outcome("I want a refund").priority == 0
 
 
+@pytest.mark.one_backend
 def test_rules_are_stored_filtered_and_reapplied_alike_on_both_backends(
     db_location: Path | str, tmp_path: Path
 ) -> None:

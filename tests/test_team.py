@@ -20,7 +20,7 @@ from mentionwatch.fetched import Batch, Mention, Reply
 from mentionwatch.models import Account
 from mentionwatch.sources.base import Fetcher
 from mentionwatch.sources.registry import PLATFORMS, PlatformSpec
-from tests.history import NOW, at, freeze, mention, mw_split
+from tests.history import NOW, at, database, freeze, mention, mw_split
 
 MENTIONS = [
     mention("q1", at(20, 10), "@brand is the export broken?", author="fan"),
@@ -63,9 +63,10 @@ def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     spec = PlatformSpec("teamfake", "teamfake", "https://team.example", needs_handle=True)
     monkeypatch.setitem(PLATFORMS, "teamfake", spec)
     config = tmp_path / "team.toml"
+    db = database(tmp_path / "team.db")
     config.write_text(
         # The poll runner's own clock keeps real time: a long backfill makes that moot.
-        f'[settings]\ndatabase = "{tmp_path / "team.db"}"\nsla = "30m"\nbackfill = "3650d"\n\n'
+        f'[settings]\ndatabase = "{db}"\nsla = "30m"\nbackfill = "3650d"\n\n'
         '[[accounts]]\nname = "team"\nplatform = "teamfake"\nhandle = "brand"\n'
         'responders = ["@Alice"]\nignore_authors = ["@somebot"]\n',
         encoding="utf-8",

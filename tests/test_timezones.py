@@ -101,7 +101,7 @@ def test_without_a_configured_timezone_times_are_in_the_system_zone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, system_zone: None
 ) -> None:
     freeze(monkeypatch, NOW)
-    db = tmp_path / "tokyo.db"
+    db = database(tmp_path / "tokyo.db")
     config = tmp_path / "tokyo.toml"
     config.write_text(TOKYO_CONFIG.format(db=db), encoding="utf-8")
     config.chmod(0o600)

@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import RowMaker
+from psycopg.types.string import StrDumperUnknown
 
 from mentionwatch.errors import StoreError
 from mentionwatch.store.backend import shown
@@ -95,6 +96,15 @@ class Row:
         return f"Row({dict(zip(self._names, self._values, strict=True))!r})"
 
 
+class _NulFreeStr(StrDumperUnknown):
+    """Text as psycopg sends it by default, without NUL characters: PostgreSQL's text cannot
+    hold them (SQLite's can), and a mention's text may carry one. Every output strips control
+    characters anyway, so both backends show the same."""
+
+    def dump(self, obj: str) -> bytes:
+        return obj.replace("\x00", "").encode(self._encoding)
+
+
 def _rows(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
     names = {column.name: i for i, column in enumerate(cursor.description or ())}
     return lambda values: Row(values, names)
@@ -167,6 +177,7 @@ def connect(url: str, password: str | None = None) -> PgConnection:
         raise StoreError(f"{where}: cannot connect: {explain(exc, secret)}") from None
     except Exception as exc:  # a malformed URL is refused by libpq's parser with a ValueError
         raise StoreError(f"{where}: not a usable PostgreSQL URL: {explain(exc, secret)}") from None
+    conn.adapters.register_dumper(str, _NulFreeStr)
     return PgConnection(conn, where, secret)
 
 
