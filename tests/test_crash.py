@@ -75,11 +75,17 @@ def test_sigkill_at_any_moment_then_normal_polls_lose_and_duplicate_nothing(
 def test_overlapping_polls_one_runs_and_the_other_exits_with_code_6(
     world: tuple[FakeMastodon, Path, list[str]],
 ) -> None:
-    _, config, _ = world
+    app, config, _ = world
+    # The first poll holds the lock once it asks the server anything; slow answers keep it
+    # busy until the second has started (a loaded machine may take seconds to start Python).
+    app.latency = 1.0
     first = start_poll(config)
-    time.sleep(0.3)  # let the first one take the lock
+    deadline = time.monotonic() + 60
+    while not app.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
     second = start_poll(config)
     _, err = second.communicate(timeout=60)
+    app.latency = 0.0
     first.communicate(timeout=60)
     assert first.returncode == 0
     assert second.returncode == 6
