@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import importlib.util
+import itertools
 import logging
 import random
 import re
@@ -27,6 +28,7 @@ if importlib.util.find_spec("sniffio") is None:
 from mentionwatch import __version__
 from mentionwatch.errors import OutcomeUnknownError, RateLimitedError, SourceError
 from mentionwatch.models import Account
+from mentionwatch.slots import Gate, Slot
 from mentionwatch.sources.base import Response
 
 if TYPE_CHECKING:
@@ -115,9 +117,11 @@ class Http:
         self.max_body = max_body
         self.sleep = sleep
         self.clock = clock
-        self._all = asyncio.Semaphore(concurrency)
+        self._all = Gate(concurrency)
         self._per_host = per_host
-        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._hosts: dict[str, Gate] = {}
+        # Accounts in the order they start: an earlier one's requests go first (slots.py).
+        self._started = itertools.count()
         # Spent quotas per (host, account, endpoint): X counts each endpoint apart, and a
         # platform with one global quota answers 429 on the next endpoint anyway.
         self._blocked: dict[tuple[str, str, str], float] = {}
@@ -154,13 +158,16 @@ class Http:
         return self._pools[host]
 
     def for_account(self, account: Account, user_agent: str | None = None) -> AccountFetcher:
-        return AccountFetcher(self, account, user_agent)
+        return AccountFetcher(self, account, user_agent, next(self._started))
 
-    def slot(self, host: str) -> _Slot:
-        """A place among all requests in flight and among this host's: `async with` it."""
+    def slot(self, host: str, priority: int = 0) -> Slot:
+        """A place among all requests in flight and among this host's: `async with` it.
+
+        Waiting requests get in by `priority`, lowest first: their account's start order.
+        """
         if host not in self._hosts:
-            self._hosts[host] = asyncio.Semaphore(self._per_host)
-        return _Slot(self._all, self._hosts[host])
+            self._hosts[host] = Gate(self._per_host)
+        return Slot(self._all, self._hosts[host], priority)
 
     def spent_until(self, key: tuple[str, str, str]) -> float | None:
         """When the quota of (host, account, endpoint) resets, if a response said it is spent."""
@@ -172,28 +179,6 @@ class Http:
             self._blocked.pop(key, None)
         else:
             self._blocked[key] = until
-
-
-class _Slot:
-    """Both limits at once, released in reverse; cheaper than a generator per request."""
-
-    __slots__ = ("_outer", "_inner")
-
-    def __init__(self, outer: asyncio.Semaphore, inner: asyncio.Semaphore) -> None:
-        self._outer = outer
-        self._inner = inner
-
-    async def __aenter__(self) -> None:
-        await self._outer.acquire()
-        try:
-            await self._inner.acquire()
-        except BaseException:
-            self._outer.release()
-            raise
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._inner.release()
-        self._outer.release()
 
 
 class AsyncioTransport(httpx.AsyncHTTPTransport):
@@ -219,10 +204,13 @@ class AsyncioTransport(httpx.AsyncHTTPTransport):
 class AccountFetcher:
     """The `Fetcher` a source gets: every error names this account and never its secrets."""
 
-    def __init__(self, http: Http, account: Account, user_agent: str | None) -> None:
+    def __init__(
+        self, http: Http, account: Account, user_agent: str | None, priority: int = 0
+    ) -> None:
         self.http = http
         self.account = account.name
         self.user_agent = user_agent
+        self.priority = priority
         self._secrets = sorted((s for s in account.secrets.values() if s), key=len, reverse=True)
         self._secret_hint = ", ".join(account.secret_sources.values())
 
@@ -290,7 +278,7 @@ class AccountFetcher:
             await self._wait_for_quota((host, self.account, where))
             started = http.clock()
             try:
-                async with http.slot(host):
+                async with http.slot(host, self.priority):
                     status, headers, body = await self._exchange(request, where)
             except httpx.TimeoutException as exc:
                 problem = "timed out"

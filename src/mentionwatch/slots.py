@@ -1,0 +1,75 @@
+"""The limits on requests in flight (all of a poll's, and each host's), served in account order.
+
+A poll starts every account at once, and each account sends its requests one after another.
+With plain first-come semaphores every account's first request goes before any account's
+second, and so on: all accounts move in step and all of them finish at the very end, so
+nothing can be stored until the network is done. Here a waiting request of an account that
+started earlier goes first: the first accounts finish while later ones are still fetching, so
+storing overlaps fetching, and no slot is left free while any request waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+
+
+class Gate:
+    """A semaphore whose waiters get in by priority (lowest first), first come among equals."""
+
+    __slots__ = ("_free", "_waiting", "_order")
+
+    def __init__(self, value: int) -> None:
+        self._free = value
+        # (priority, arrival, future); a cancelled waiter stays until it comes up, then is skipped.
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    async def acquire(self, priority: int) -> None:
+        # A free place means nobody is waiting: release() hands a place to a waiter first.
+        if self._free > 0:
+            self._free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (priority, next(self._order), future))
+        try:
+            await future
+        except BaseException:
+            if future.done() and not future.cancelled():
+                self.release()  # given the place, then cancelled before using it: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiting:
+            future = heapq.heappop(self._waiting)[2]
+            if not future.done():
+                future.set_result(None)  # the place goes straight to the waiter
+                return
+        self._free += 1
+
+
+class Slot:
+    """A place among all requests in flight and among one host's: `async with` it.
+
+    Both at once, released in reverse; cheaper than a generator per request.
+    """
+
+    __slots__ = ("_outer", "_inner", "_priority")
+
+    def __init__(self, outer: Gate, inner: Gate, priority: int) -> None:
+        self._outer = outer
+        self._inner = inner
+        self._priority = priority
+
+    async def __aenter__(self) -> None:
+        await self._outer.acquire(self._priority)
+        try:
+            await self._inner.acquire(self._priority)
+        except BaseException:
+            self._outer.release()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._inner.release()
+        self._outer.release()

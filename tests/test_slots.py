@@ -1,0 +1,98 @@
+"""Request slots go to earlier accounts first (slots.py), so accounts finish one after another."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from mentionwatch.http import Http
+from mentionwatch.models import Account
+from mentionwatch.slots import Gate
+from tests.conftest import run
+
+
+def test_waiters_get_in_by_priority_then_by_arrival() -> None:
+    async def go() -> list[str]:
+        gate = Gate(1)
+        await gate.acquire(0)
+        order: list[str] = []
+
+        async def wait(name: str, priority: int) -> None:
+            await gate.acquire(priority)
+            order.append(name)
+            gate.release()
+
+        tasks = [asyncio.create_task(wait(n, p)) for n, p in (("c", 5), ("a", 1), ("b", 1))]
+        await asyncio.sleep(0)  # all three are waiting now
+        gate.release()
+        await asyncio.gather(*tasks)
+        return order
+
+    assert run(go()) == ["a", "b", "c"]
+
+
+def test_a_cancelled_waiter_takes_no_place_and_loses_none() -> None:
+    async def go() -> tuple[bool, bool]:
+        gate = Gate(1)
+        await gate.acquire(0)
+        gone = asyncio.create_task(gate.acquire(1))
+        later = asyncio.create_task(gate.acquire(2))
+        await asyncio.sleep(0)
+        gone.cancel()
+        await asyncio.sleep(0)
+        gate.release()  # skips the cancelled waiter
+        await asyncio.wait_for(later, 1)
+        # Given the place, then cancelled before it ran: the place is passed on, not lost.
+        given = asyncio.create_task(gate.acquire(3))
+        last = asyncio.create_task(gate.acquire(4))
+        await asyncio.sleep(0)
+        gate.release()  # to `given`, which has not run yet
+        given.cancel()
+        await asyncio.wait_for(last, 1)
+        gate.release()
+        free_again = asyncio.create_task(gate.acquire(5))
+        await asyncio.sleep(0)
+        return given.cancelled(), free_again.done()
+
+    assert run(go()) == (True, True)
+
+
+def _account(name: str) -> Account:
+    return Account(name=name, platform="mastodon", server="http://unused")
+
+
+def test_an_earlier_accounts_next_request_goes_before_a_later_accounts_first(
+    httpserver: HTTPServer,
+) -> None:
+    """One slot, three accounts of two requests each: first come, first served would serve
+    a1 a2 a3 a1 a2 a3 (every account finishing at the end); here a1 is done third, a2 fourth.
+
+    (A slot freed by an account goes to a waiter already queued: a1's second request waits
+    for a2's first, and then goes before a3's first.)"""
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def handler(request: Request) -> Response:
+        with lock:
+            seen.append(request.path.strip("/"))
+        return Response("{}", content_type="application/json")
+
+    httpserver.expect_request("/a1").respond_with_handler(handler)
+    httpserver.expect_request("/a2").respond_with_handler(handler)
+    httpserver.expect_request("/a3").respond_with_handler(handler)
+
+    async def go() -> None:
+        async with Http(concurrency=1, per_host=1) as http:
+
+            async def account(name: str) -> None:
+                fetcher = http.for_account(_account(name))
+                for _ in range(2):
+                    await fetcher.get(httpserver.url_for(f"/{name}"))
+
+            await asyncio.gather(*(account(n) for n in ("a1", "a2", "a3")))
+
+    run(go())
+    assert seen == ["a1", "a2", "a1", "a2", "a3", "a3"]
