@@ -69,3 +69,34 @@ def test_list_on_a_config_with_rules_parses_them_but_never_builds_a_matcher(
     assert "mentionwatch.rules.parse" in imported  # parsed at load: a mistake stops list too
     assert "mentionwatch.rules.match" not in imported
     assert "mentionwatch.sources.search" not in imported
+
+
+# What `list` has no use for, and what each would cost its start-up: `secrets` loads OpenSSL
+# through hashlib (~4 ms; only a poll's lease token needs it), the others are other commands'
+# (alerts, rules, business hours, digests, the inbox), rich.table a layout list does by hand.
+NOT_AT_LIST_START = (
+    "secrets", "hashlib", "zoneinfo", "tomllib", "rich.table", "mentionwatch.notify",
+    "mentionwatch.rules", "mentionwatch.business_hours", "mentionwatch.digest",
+    "mentionwatch.inbox",
+)  # fmt: skip
+
+
+def test_list_without_a_config_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "m.db"):
+        pass
+    env = {**os.environ, "MENTIONWATCH_DB": str(tmp_path / "m.db"), "HOME": str(tmp_path),
+           "XDG_CONFIG_HOME": str(tmp_path / "xdg")}  # fmt: skip
+    env.pop("MENTIONWATCH_CONFIG", None)
+    command = [sys.executable, "-X", "importtime", "-m", "mentionwatch", "list", "--limit", "5"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "mentionwatch.render.listing" not in imported  # nothing stored: nothing laid out
+    assert "mentionwatch.store" in imported
+    found = {m for m in imported for name in NOT_AT_LIST_START if m == name or
+             m.startswith(name + ".")}  # fmt: skip
+    assert not found

@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from mentionwatch.config import Config
 from mentionwatch.models import PRIORITIES, State, StoredMention
@@ -28,8 +28,7 @@ class StateChoice(enum.StrEnum):
 _SLA_CHOICES = {"ok": "ok", "due-soon": "due soon", "breached": "breached"}
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """SQL does the states and cut-offs; SLA states, which need each account's clock, after."""
 
     where: MentionFilter

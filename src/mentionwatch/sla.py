@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from mentionwatch.config import Config
 from mentionwatch.models import State, StoredMention
@@ -17,8 +16,7 @@ if TYPE_CHECKING:
 OK, DUE_SOON, BREACHED = "ok", "due soon", "breached"
 
 
-@dataclass(frozen=True)
-class Sla:
+class Sla(NamedTuple):
     target: timedelta
     warn_at: float
     calendar: Calendar | None = None

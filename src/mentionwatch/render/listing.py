@@ -15,8 +15,8 @@ mention even where the terminal wraps a long link.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from rich.cells import cell_len, set_cell_size
 from rich.style import Style
@@ -38,8 +38,7 @@ STYLES = {OK: "green", DUE_SOON: "yellow", BREACHED: "red"}
 PRIORITY_STYLES = {"high": "bold red", "low": "dim"}
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     id: str
     priority: str  # "" for normal
     age: tuple[str, str]  # full, compact
@@ -52,8 +51,7 @@ class Row:
     business: bool
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     headers: tuple[str, ...]
     widths: tuple[int, ...]
     compact: bool

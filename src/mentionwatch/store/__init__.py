@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mentionwatch.errors import StoreError
 from mentionwatch.models import State, StoredMention
@@ -35,8 +35,7 @@ if TYPE_CHECKING:  # only polls build these; reading commands never define them
 __all__ = ["Change", "Decide", "Decision", "MentionFilter", "SaveResult", "Store"]
 
 
-@dataclass(frozen=True)
-class SaveResult:
+class SaveResult(NamedTuple):
     new_mentions: int
     new_replies: int
     newly_answered: int

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -42,8 +41,7 @@ class AlertPlanner(Protocol):
     ) -> Iterable[QueuedAlert]: ...
 
 
-@dataclass(frozen=True)
-class PendingAlert:
+class PendingAlert(NamedTuple):
     id: int
     event: str
     target: str
@@ -51,8 +49,7 @@ class PendingAlert:
     mention: StoredMention
 
 
-@dataclass(frozen=True)
-class TargetState:
+class TargetState(NamedTuple):
     failures: int = 0
     retry_at: datetime | None = None
     last_error: str | None = None

@@ -10,13 +10,12 @@ database server's, so the pollers' clocks never need to agree.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from mentionwatch.errors import MentionwatchError
 from mentionwatch.store.backend import Connection, Dialect
@@ -30,8 +29,7 @@ class LeaseLostError(MentionwatchError):
     """Another poller took the account over (this one outlived its lease); nothing was stored."""
 
 
-@dataclass(frozen=True)
-class Lease:
+class Lease(NamedTuple):
     account: str
     holder: str | None
     acquired_at: datetime | None
@@ -94,6 +92,8 @@ class LeaseQueries:
         """
         if not accounts or limit < 1:
             return []
+        import secrets  # not at start: hashlib's OpenSSL costs `list` ~4 ms
+
         now = self.lease_now()
         token = secrets.token_hex(8)
         claimed = (holder, token, to_db(now), to_db(now + self.lease_length))

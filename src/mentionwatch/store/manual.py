@@ -4,9 +4,8 @@ snapshots of them that let the inbox undo one."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import astuple, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from mentionwatch.errors import UsageError
 from mentionwatch.models import State, StoredMention
@@ -18,8 +17,7 @@ _FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class ManualState:
+class ManualState(NamedTuple):
     """The columns a manual state change writes, as stored (database text, not parsed)."""
 
     state: str
@@ -113,7 +111,7 @@ class ManualStates(TeamQueries):
                 "UPDATE mentions SET state = ?, state_changed_at = ?, snoozed_until = ?, "
                 "reopened_at = ?, answered_at = ?, answered_url = ?, answered_by = ? "
                 "WHERE id = ?",
-                (*astuple(before), mention_id),
+                (*before, mention_id),
             )
         return True
 

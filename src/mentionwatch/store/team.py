@@ -10,9 +10,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from mentionwatch.errors import UsageError
 from mentionwatch.models import StoredMention
@@ -21,16 +22,14 @@ from mentionwatch.store.rows import COLUMNS, stored
 from mentionwatch.timeutil import from_db, to_db
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     at: datetime
     actor: str
     action: str
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class Note:
+class Note(NamedTuple):
     mention_id: int
     at: datetime
     actor: str

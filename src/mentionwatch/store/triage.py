@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from mentionwatch.models import State, StoredMention
 from mentionwatch.store.backend import Connection
@@ -38,8 +37,7 @@ class Decision(Protocol):
 Decide = Callable[[str, str, str, str, str, str, str], Decision]
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """What `reapply` changed about one stored mention."""
 
     mention: StoredMention  # as it was
