@@ -318,6 +318,8 @@ db_app.command("copy")(team.db_copy)
 def main() -> Any:
     # One name however it was started (`python -m mentionwatch` too): shell completion finds
     # the command by it (_MENTIONWATCH_COMPLETE), and usage lines show it.
+    import sys
+
     from mentionwatch.cli.only import only
 
     return only(app, sys.argv[1:])(prog_name="mentionwatch")
