@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from mentionwatch.http import Http
 from tests import pgcluster
@@ -52,6 +53,17 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def threaded() -> Iterator[HTTPServer]:
+    """A test server that answers a retry while an earlier request still hangs (the reply
+    tests' timeouts: pytest-httpserver's own `httpserver` answers one request at a time)."""
+    server = HTTPServer(threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
 
 
 @pytest.fixture

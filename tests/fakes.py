@@ -6,8 +6,8 @@ rel="next"/"prev", X-RateLimit-* headers with an ISO 8601 reset, and 401 for unk
 Faults are scripted per request, in order: see FAULTS.
 
 Also here, for every platform's tests: `poll_through_store` runs one account the way
-`mentionwatch poll` does (source → store → states) and `check_online` the way
-`mentionwatch config check --online` does.
+`mentionwatch poll` does (source → store → states), `check_online` the way
+`mentionwatch config check --online` does, and `ReplyBench` the replying commands.
 """
 
 from __future__ import annotations
@@ -305,29 +305,6 @@ def stored_mention(db_path: Path | str, remote_id: str) -> StoredMention:
     raise AssertionError(f"no stored mention {remote_id}")
 
 
-def reply_through_store(
-    account: Account, http: Http, db_path: Path | str, remote_id: str, text: str, **options: Any
-) -> ReplyOutcome:
-    """`mentionwatch reply` on the stored mention `remote_id`, as the command runs it."""
-    from mentionwatch.config import Config
-    from mentionwatch.replying import send_reply
-
-    config = Config(Path("config.toml"), accounts=(account,))
-    mention = stored_mention(db_path, remote_id)
-    with Store.open(db_path) as store:
-        return asyncio.run(send_reply(store, config, mention.id, text, http=http, **options))
-
-
-def thread_of(account: Account, http: Http, db_path: Path | str, remote_id: str) -> list[Post]:
-    """`mentionwatch show ID --thread`'s posts for the stored mention `remote_id`."""
-    from mentionwatch.config import Config
-    from mentionwatch.replying import fetch_thread
-
-    config = Config(Path("config.toml"), accounts=(account,))
-    mention = stored_mention(db_path, remote_id)
-    return asyncio.run(fetch_thread(config, mention, http=http))
-
-
 def stored_replies(db_path: Path | str) -> list[tuple[str, str | None, str | None]]:
     """Every stored reply as (remote_id, parent_id, thread_id)."""
     with Store.open(db_path) as store:
@@ -335,3 +312,53 @@ def stored_replies(db_path: Path | str) -> list[tuple[str, str | None, str | Non
             "SELECT remote_id, parent_id, thread_id FROM replies ORDER BY id"
         ).fetchall()
     return [(row[0], row[1], row[2]) for row in rows]
+
+
+@dataclass(frozen=True)
+class ReplyBench:
+    """What every tests/test_reply_*.py drives: one account on its test server and one
+    database, each command with a fresh Http on the fake clock as each `mentionwatch` run has.
+    `account=` stands in another account (other secrets) for one command."""
+
+    account: Account
+    make_http: Callable[..., Http]
+    db: Path | str
+
+    def poll(self, account: Account | None = None) -> tuple[PollResult, dict[str, State]]:
+        return poll_through_store(account or self.account, self.make_http(), self.db)
+
+    def reply(
+        self,
+        remote_id: str,
+        text: str,
+        *,
+        account: Account | None = None,
+        http: Http | None = None,
+        dry_run: bool = False,
+    ) -> ReplyOutcome:
+        """`mentionwatch reply` to the stored mention `remote_id`, as the command runs it;
+        `http` for one with other settings (a short timeout...)."""
+        from mentionwatch.config import Config
+        from mentionwatch.replying import send_reply
+
+        account = account or self.account
+        config = Config(Path("config.toml"), accounts=(account,))
+        mention_id = self.mention(remote_id).id
+        with Store.open(self.db) as store:
+            sent = send_reply(store, config, mention_id, text, dry_run=dry_run,
+                              http=http or self.make_http())  # fmt: skip
+            return asyncio.run(sent)
+
+    def thread(self, remote_id: str) -> list[Post]:
+        """`mentionwatch show ID --thread`'s posts for the stored mention `remote_id`."""
+        from mentionwatch.config import Config
+        from mentionwatch.replying import fetch_thread
+
+        config = Config(Path("config.toml"), accounts=(self.account,))
+        return asyncio.run(fetch_thread(config, self.mention(remote_id), http=self.make_http()))
+
+    def mention(self, remote_id: str) -> StoredMention:
+        return stored_mention(self.db, remote_id)
+
+    def replies(self) -> list[tuple[str, str | None, str | None]]:
+        return stored_replies(self.db)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,12 +15,8 @@ from mentionwatch.http import Http
 from mentionwatch.models import Account, State
 from tests.conftest import FakeClock
 from tests.fakes import (
+    ReplyBench,
     check_online,
-    poll_through_store,
-    reply_through_store,
-    stored_mention,
-    stored_replies,
-    thread_of,
 )
 from tests.test_source_bluesky import (
     OWN_DID,
@@ -43,38 +39,33 @@ def acct(server: HTTPServer) -> Account:
 
 
 @pytest.fixture
-def threaded() -> Iterator[HTTPServer]:
-    server = HTTPServer(threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
-@pytest.fixture
 def pds(threaded: HTTPServer, clock: FakeClock) -> FakePds:
     return FakePds(threaded, clock)
 
 
-def polled(pds: FakePds, server: HTTPServer, make_http: Callable[..., Http], db: Path) -> str:
+@pytest.fixture
+def bench(threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path) -> ReplyBench:
+    return ReplyBench(acct(threaded), make_http, tmp_path / "mw.db")
+
+
+def polled(pds: FakePds, bench: ReplyBench) -> str:
     """Alice replies to one of the account's posts; polled into the store."""
     item = notification("3lalice000001", ALICE, "reply", minute(5), "when is 2.1 out?")
     pds.notifications.insert(0, item)
     pds.known_posts[item["uri"]] = {k: item[k] for k in ("uri", "cid", "author", "record")}
-    result, _ = poll_through_store(acct(server), make_http(), db)
+    result, _ = bench.poll()
     assert result.ok, result.error
     return str(item["uri"])
 
 
 def test_a_reply_carries_root_and_parent_refs_and_facets_at_utf8_byte_offsets(
-    pds: FakePds, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+    pds: FakePds, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    uri = polled(pds, threaded, make_http, db)
+    uri = polled(pds, bench)
     pds.handles["carol.bsky.social"] = CAROL
     text = "Très bientôt ✨ @carol.bsky.social sait: https://example.com/änd?x=1 !"
 
-    outcome = reply_through_store(acct(threaded), make_http(), db, uri, text)
+    outcome = bench.reply(uri, text)
 
     (body,) = pds.created
     assert (body["repo"], body["collection"]) == (OWN_DID, "app.bsky.feed.post")
@@ -100,26 +91,25 @@ def test_a_reply_carries_root_and_parent_refs_and_facets_at_utf8_byte_offsets(
         },
     ]  # fmt: skip
     assert mention_at != text.index("@carol")  # bytes, not characters
-    mention = stored_mention(db, uri)
+    mention = bench.mention(uri)
     assert mention.state is State.ANSWERED and outcome.posted is not None
     assert mention.answered_url == outcome.posted.url
     assert mention.answered_url.startswith(
         "https://bsky.app/profile/brand.bsky.social/post/3lreply"
     )
-    assert stored_replies(db) == [(outcome.posted.remote_id, uri, None)]
+    assert bench.replies() == [(outcome.posted.remote_id, uri, None)]
 
 
 def test_a_dry_run_prints_the_record_the_post_sends_with_resolved_mention_facets(
-    pds: FakePds, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+    pds: FakePds, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    uri = polled(pds, threaded, make_http, db)
+    uri = polled(pds, bench)
     pds.handles["carol.bsky.social"] = CAROL
     text = "ask @carol.bsky.social or @nobody.bsky.social: https://example.com/x"
 
-    dry = reply_through_store(acct(threaded), make_http(), db, uri, text, dry_run=True)
-    assert pds.created == [] and stored_mention(db, uri).state is State.OPEN
-    reply_through_store(acct(threaded), make_http(), db, uri, text)
+    dry = bench.reply(uri, text, dry_run=True)
+    assert pds.created == [] and bench.mention(uri).state is State.OPEN
+    bench.reply(uri, text)
 
     assert dry.request is not None
     shown = dict(dry.request.body)
@@ -138,102 +128,89 @@ def test_a_dry_run_prints_the_record_the_post_sends_with_resolved_mention_facets
 
 
 def test_a_reply_then_a_poll_stores_one_reply_and_keeps_the_response_time(
-    pds: FakePds, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+    pds: FakePds, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    uri = polled(pds, threaded, make_http, db)
-    reply_through_store(acct(threaded), make_http(), db, uri, "Soon!")
-    before = stored_mention(db, uri)
+    uri = polled(pds, bench)
+    bench.reply(uri, "Soon!")
+    before = bench.mention(uri)
 
-    result, states = poll_through_store(acct(threaded), make_http(), db)
+    result, states = bench.poll()
 
     assert result.ok and result.new_replies == 0 and result.newly_answered == 0
-    assert states[uri] is State.ANSWERED and len(stored_replies(db)) == 1
-    assert stored_mention(db, uri).answered_at == before.answered_at
+    assert states[uri] is State.ANSWERED and len(bench.replies()) == 1
+    assert bench.mention(uri).answered_at == before.answered_at
 
 
 def test_300_graphemes_are_allowed_and_301_are_refused_before_sending(
-    pds: FakePds, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+    pds: FakePds, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    uri = polled(pds, threaded, make_http, db)
+    uri = polled(pds, bench)
     family = "👨‍👩‍👧"  # five code points, one grapheme
 
-    ok = reply_through_store(acct(threaded), make_http(), db, uri, family * 300, dry_run=True)
+    ok = bench.reply(uri, family * 300, dry_run=True)
     with pytest.raises(ReplyRejectedError, match="301/300 graphemes"):
-        reply_through_store(acct(threaded), make_http(), db, uri, family * 301)
+        bench.reply(uri, family * 301)
 
     assert ok.length is not None and ok.length.describe() == "300/300 graphemes"
-    assert pds.created == [] and stored_mention(db, uri).state is State.OPEN
+    assert pds.created == [] and bench.mention(uri).state is State.OPEN
 
 
 def test_a_reply_to_a_deleted_post_is_refused_before_anything_is_created(
-    pds: FakePds, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+    pds: FakePds, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    uri = polled(pds, threaded, make_http, db)
+    uri = polled(pds, bench)
     del pds.known_posts[uri]
 
     with pytest.raises(ReplyRejectedError, match="gone"):
-        reply_through_store(acct(threaded), make_http(), db, uri, "hi")
+        bench.reply(uri, "hi")
 
-    assert pds.created == [] and stored_mention(db, uri).state is State.OPEN
+    assert pds.created == [] and bench.mention(uri).state is State.OPEN
 
 
-def test_a_refused_write_changes_nothing(
-    pds: FakePds, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
-) -> None:
+def test_a_refused_write_changes_nothing(pds: FakePds, bench: ReplyBench) -> None:
     from mentionwatch.errors import ReplyRefusedError
 
-    db = tmp_path / "mw.db"
-    uri = polled(pds, threaded, make_http, db)
+    uri = polled(pds, bench)
     refused = pds.error(403, "AuthMissing", "Bad token scope")
     pds.canned["com.atproto.repo.createRecord"] = [refused]
 
     with pytest.raises(ReplyRefusedError, match="app password") as caught:
-        reply_through_store(acct(threaded), make_http(), db, uri, "hi")
+        bench.reply(uri, "hi")
 
     assert "abcd-efgh" not in str(caught.value) and "env BSKY_APP_PASSWORD" in str(caught.value)
-    assert stored_mention(db, uri).state is State.OPEN and stored_replies(db) == []
+    assert bench.mention(uri).state is State.OPEN and bench.replies() == []
 
 
 def test_a_timeout_after_sending_finds_the_created_record_instead_of_posting_again(
-    pds: FakePds, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+    pds: FakePds, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    uri = polled(pds, threaded, make_http, db)
+    uri = polled(pds, bench)
     pds.hang_after_create = 1.5
 
-    outcome = reply_through_store(acct(threaded), make_http(timeout=0.5), db, uri, "hi")
+    outcome = bench.reply(uri, "hi", http=bench.make_http(timeout=0.5))
 
     assert len(pds.created) == 1 and outcome.checked_after_timeout
     assert outcome.posted is not None and outcome.posted.remote_id.endswith("3lreply000001")
-    assert stored_mention(db, uri).state is State.ANSWERED
+    assert bench.mention(uri).state is State.ANSWERED
 
 
 def test_a_429_on_create_is_waited_out_and_sent_once(
-    pds: FakePds,
-    threaded: HTTPServer,
-    make_http: Callable[..., Http],
-    tmp_path: Path,
-    clock: FakeClock,
+    pds: FakePds, clock: FakeClock, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    uri = polled(pds, threaded, make_http, db)
+    uri = polled(pds, bench)
     limited = pds.error(429, "RateLimitExceeded", "Rate Limit Exceeded")
     limited.headers["Retry-After"] = "2"
     pds.canned["com.atproto.repo.createRecord"] = [limited]
 
-    reply_through_store(acct(threaded), make_http(), db, uri, "hi")
+    bench.reply(uri, "hi")
 
     assert len(pds.created) == 1 and 2.5 in clock.sleeps
 
 
 def test_the_thread_walks_the_parents_oldest_first_skipping_deleted_ones(
-    pds: FakePds, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+    pds: FakePds, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    uri = polled(pds, threaded, make_http, db)
+    uri = polled(pds, bench)
     root = post_view("3lownpost0000", "brand.bsky.social", minute(1), "2.0 is out")
     gone = {"$type": "app.bsky.feed.defs#notFoundPost", "uri": "at://x", "notFound": True}
     middle: dict[str, Any] = {
@@ -244,7 +221,7 @@ def test_the_thread_walks_the_parents_oldest_first_skipping_deleted_ones(
     pds.threads[uri] = {"thread": {"$type": "app.bsky.feed.defs#threadViewPost",
                                    "post": pds.known_posts[uri], "parent": middle}}  # fmt: skip
 
-    posts = thread_of(acct(threaded), make_http(), db, uri)
+    posts = bench.thread(uri)
 
     assert [(p.author, p.text) for p in posts] == [
         ("brand.bsky.social", "2.0 is out"),

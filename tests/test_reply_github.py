@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,12 +13,8 @@ from mentionwatch.http import Http
 from mentionwatch.models import State
 from tests.conftest import FakeClock
 from tests.fakes import (
+    ReplyBench,
     check_online,
-    poll_through_store,
-    reply_through_store,
-    stored_mention,
-    stored_replies,
-    thread_of,
 )
 from tests.test_source_github import (
     FakeGitHubThreads,
@@ -29,15 +25,6 @@ from tests.test_source_github import (
     notification,
     serve_notifications,
 )
-
-
-@pytest.fixture
-def threaded() -> Iterator[HTTPServer]:
-    server = HTTPServer(threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
 
 
 @pytest.fixture
@@ -59,60 +46,59 @@ def gh(threaded: HTTPServer) -> FakeGitHubThreads:
     return fake
 
 
-def polled(gh: FakeGitHubThreads, make_http: Callable[..., Http], db: Path) -> None:
-    result, states = poll_through_store(make_account(gh.server), make_http(), db)
+@pytest.fixture
+def bench(gh: FakeGitHubThreads, make_http: Callable[..., Http], tmp_path: Path) -> ReplyBench:
+    return ReplyBench(make_account(gh.server), make_http, tmp_path / "mw.db")
+
+
+def polled(bench: ReplyBench) -> None:
+    result, states = bench.poll()
     assert result.ok, result.error
     assert set(states) == {"issuecomment-1002", "reviewcomment-2001"}
 
 
 def test_an_issue_mention_gets_an_issue_comment_and_is_answered_by_it(
-    gh: FakeGitHubThreads, make_http: Callable[..., Http], tmp_path: Path
+    gh: FakeGitHubThreads, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    polled(gh, make_http, db)
+    polled(bench)
 
-    outcome = reply_through_store(
-        make_account(gh.server), make_http(), db, "issuecomment-1002", "Fixed in #57 ✅"
-    )
+    outcome = bench.reply("issuecomment-1002", "Fixed in #57 ✅")
 
     assert gh.posted == [("/issues/42/comments", {"body": "Fixed in #57 ✅"})]
     (request,) = [r for r, _ in gh.server.log if r.method == "POST"]
     assert request.headers["X-GitHub-Api-Version"] == "2022-11-28"
     assert outcome.posted is not None and outcome.posted.remote_id == "issuecomment-5001"
-    mention = stored_mention(db, "issuecomment-1002")
+    mention = bench.mention("issuecomment-1002")
     assert mention.state is State.ANSWERED
     assert mention.answered_url == "https://github.com/acme/widgets/issues/42#issuecomment-5001"
-    assert stored_replies(db) == [("issuecomment-5001", None, "acme/widgets#42")]
-    assert stored_mention(db, "reviewcomment-2001").state is State.OPEN  # another thread
+    assert bench.replies() == [("issuecomment-5001", None, "acme/widgets#42")]
+    assert bench.mention("reviewcomment-2001").state is State.OPEN  # another thread
 
 
 def test_a_review_comment_mention_is_answered_in_its_review_thread(
-    gh: FakeGitHubThreads, make_http: Callable[..., Http], tmp_path: Path
+    gh: FakeGitHubThreads, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    polled(gh, make_http, db)
+    polled(bench)
 
-    reply_through_store(make_account(gh.server), make_http(), db, "reviewcomment-2001", "Yes")
+    bench.reply("reviewcomment-2001", "Yes")
 
     assert gh.posted == [("/pulls/57/comments/2001/replies", {"body": "Yes"})]
-    assert stored_replies(db) == [("reviewcomment-5001", None, "acme/widgets#57")]
-    assert stored_mention(db, "reviewcomment-2001").state is State.ANSWERED
+    assert bench.replies() == [("reviewcomment-5001", None, "acme/widgets#57")]
+    assert bench.mention("reviewcomment-2001").state is State.ANSWERED
 
 
 def test_a_reply_then_a_poll_stores_one_reply_and_keeps_the_response_time(
-    gh: FakeGitHubThreads, make_http: Callable[..., Http], tmp_path: Path
+    bench: ReplyBench,
 ) -> None:
-    db = tmp_path / "mw.db"
-    polled(gh, make_http, db)
-    account = make_account(gh.server)
-    reply_through_store(account, make_http(), db, "issuecomment-1002", "Fixed")
-    before = stored_mention(db, "issuecomment-1002")
+    polled(bench)
+    bench.reply("issuecomment-1002", "Fixed")
+    before = bench.mention("issuecomment-1002")
 
-    result, _ = poll_through_store(account, make_http(), db)
+    result, _ = bench.poll()
 
     assert result.ok and result.new_replies == 0 and result.newly_answered == 0
-    assert len(stored_replies(db)) == 1
-    assert stored_mention(db, "issuecomment-1002").response_time == before.response_time
+    assert len(bench.replies()) == 1
+    assert bench.mention("issuecomment-1002").response_time == before.response_time
 
 
 @pytest.mark.parametrize(
@@ -126,59 +112,50 @@ def test_a_reply_then_a_poll_stores_one_reply_and_keeps_the_response_time(
 )  # fmt: skip
 def test_a_refused_comment_changes_nothing_and_says_why(
     gh: FakeGitHubThreads,
-    make_http: Callable[..., Http],
-    tmp_path: Path,
     status: int,
     message: str,
     kind: type[Exception],
     said: str,
+    bench: ReplyBench,
 ) -> None:
-    db = tmp_path / "mw.db"
-    polled(gh, make_http, db)
+    polled(bench)
     gh.failures.append(json_response({"message": message}, status))
 
     with pytest.raises(kind, match=said) as caught:
-        reply_through_store(make_account(gh.server), make_http(), db, "issuecomment-1002", "Hi")
+        bench.reply("issuecomment-1002", "Hi")
 
     assert "ghp_" not in str(caught.value)
-    assert stored_mention(db, "issuecomment-1002").state is State.OPEN and stored_replies(db) == []
+    assert bench.mention("issuecomment-1002").state is State.OPEN and bench.replies() == []
 
 
 def test_a_timeout_after_sending_finds_the_comment_instead_of_posting_again(
-    gh: FakeGitHubThreads, make_http: Callable[..., Http], tmp_path: Path
+    gh: FakeGitHubThreads, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    polled(gh, make_http, db)
+    polled(bench)
     gh.hang_after_post = 1.5
 
-    outcome = reply_through_store(
-        make_account(gh.server), make_http(timeout=0.5), db, "issuecomment-1002", "Fixed"
-    )
+    outcome = bench.reply("issuecomment-1002", "Fixed", http=bench.make_http(timeout=0.5))
 
     assert len(gh.posted) == 1 and outcome.checked_after_timeout
-    assert stored_mention(db, "issuecomment-1002").state is State.ANSWERED
+    assert bench.mention("issuecomment-1002").state is State.ANSWERED
 
 
 def test_a_secondary_rate_limit_is_waited_out_and_the_comment_posted_once(
-    gh: FakeGitHubThreads, make_http: Callable[..., Http], tmp_path: Path, clock: FakeClock
+    gh: FakeGitHubThreads, clock: FakeClock, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    polled(gh, make_http, db)
+    polled(bench)
     limited = {"message": "You have exceeded a secondary rate limit."}
     gh.failures.append(json_response(limited, 429, {"Retry-After": "4"}))
 
-    reply_through_store(make_account(gh.server), make_http(), db, "issuecomment-1002", "Fixed")
+    bench.reply("issuecomment-1002", "Fixed")
 
     assert len(gh.posted) == 2 and len(gh.comments[42]) == 3 and 4.5 in clock.sleeps
 
 
-def test_the_thread_is_the_description_then_the_earlier_comments(
-    gh: FakeGitHubThreads, make_http: Callable[..., Http], tmp_path: Path
-) -> None:
-    db = tmp_path / "mw.db"
-    polled(gh, make_http, db)
+def test_the_thread_is_the_description_then_the_earlier_comments(bench: ReplyBench) -> None:
+    polled(bench)
 
-    posts = thread_of(make_account(gh.server), make_http(), db, "issuecomment-1002")
+    posts = bench.thread("issuecomment-1002")
 
     assert [(p.author, p.text) for p in posts] == [
         ("carol", "Widget crashes on start\n\nIt crashes on start"),

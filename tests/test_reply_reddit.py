@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,25 +13,12 @@ from mentionwatch.http import Http
 from mentionwatch.models import Account, State
 from tests.conftest import FakeClock
 from tests.fakes import (
+    ReplyBench,
     check_online,
-    poll_through_store,
-    reply_through_store,
-    stored_mention,
-    stored_replies,
-    thread_of,
 )
 from tests.test_source_reddit import FakeReddit, comment, post
 
 MENTION = "t1_m1"
-
-
-@pytest.fixture
-def threaded() -> Iterator[HTTPServer]:
-    server = HTTPServer(threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
 
 
 @pytest.fixture
@@ -59,19 +46,23 @@ def brand(threaded: HTTPServer) -> Account:
     )  # fmt: skip
 
 
-def polled(brand: Account, make_http: Callable[..., Http], db: Path) -> None:
-    result, states = poll_through_store(brand, make_http(), db)
+@pytest.fixture
+def bench(brand: Account, make_http: Callable[..., Http], tmp_path: Path) -> ReplyBench:
+    return ReplyBench(brand, make_http, tmp_path / "mw.db")
+
+
+def polled(bench: ReplyBench) -> None:
+    result, states = bench.poll()
     assert result.ok, result.error
     assert states == {MENTION: State.OPEN}
 
 
 def test_a_reply_is_a_comment_on_the_mentions_fullname_and_answers_it(
-    reddit: FakeReddit, brand: Account, make_http: Callable[..., Http], tmp_path: Path
+    reddit: FakeReddit, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    polled(brand, make_http, db)
+    polled(bench)
 
-    outcome = reply_through_store(brand, make_http(), db, MENTION, "Yes, since 2.0 — ARM64 ✓")
+    outcome = bench.reply(MENTION, "Yes, since 2.0 — ARM64 ✓")
 
     assert reddit.posted == [
         {"api_type": "json", "thing_id": MENTION, "text": "Yes, since 2.0 — ARM64 ✓"}
@@ -79,25 +70,24 @@ def test_a_reply_is_a_comment_on_the_mentions_fullname_and_answers_it(
     (request,) = [r for r in reddit.requests if r.path == "/api/comment"]
     assert request.headers["User-Agent"].startswith("python:mentionwatch:")
     assert outcome.posted is not None and outcome.posted.parent_id == MENTION
-    mention = stored_mention(db, MENTION)
+    mention = bench.mention(MENTION)
     assert mention.state is State.ANSWERED
     assert mention.answered_url == "https://www.reddit.com/r/example/comments/post1/a_title/r00001/"
-    assert stored_replies(db) == [("t1_r00001", MENTION, None)]
+    assert bench.replies() == [("t1_r00001", MENTION, None)]
 
 
 def test_a_reply_then_a_poll_stores_one_reply_and_keeps_the_response_time(
-    reddit: FakeReddit, brand: Account, make_http: Callable[..., Http], tmp_path: Path
+    reddit: FakeReddit, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    polled(brand, make_http, db)
-    reply_through_store(brand, make_http(), db, MENTION, "Yes")
-    before = stored_mention(db, MENTION)
+    polled(bench)
+    bench.reply(MENTION, "Yes")
+    before = bench.mention(MENTION)
 
-    result, states = poll_through_store(brand, make_http(), db)
+    result, states = bench.poll()
 
     assert result.ok and result.new_replies == 0 and states == {MENTION: State.ANSWERED}
-    assert len(stored_replies(db)) == 1
-    assert stored_mention(db, MENTION).answered_at == before.answered_at
+    assert len(bench.replies()) == 1
+    assert bench.mention(MENTION).answered_at == before.answered_at
 
 
 @pytest.mark.parametrize(
@@ -111,81 +101,66 @@ def test_a_reply_then_a_poll_stores_one_reply_and_keeps_the_response_time(
     ],
 )  # fmt: skip
 def test_reddits_json_errors_change_nothing_and_say_why(
-    reddit: FakeReddit,
-    brand: Account,
-    make_http: Callable[..., Http],
-    tmp_path: Path,
-    error: list[str],
-    kind: type[Exception],
-    said: str,
+    reddit: FakeReddit, error: list[str], kind: type[Exception], said: str, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    polled(brand, make_http, db)
+    polled(bench)
     reddit.comment_errors.append(error)
 
     with pytest.raises(kind, match=said):
-        reply_through_store(brand, make_http(), db, MENTION, "Yes")
+        bench.reply(MENTION, "Yes")
 
-    assert stored_mention(db, MENTION).state is State.OPEN and stored_replies(db) == []
+    assert bench.mention(MENTION).state is State.OPEN and bench.replies() == []
 
 
 def test_a_token_without_submit_is_refused_and_config_check_says_so(
-    reddit: FakeReddit, brand: Account, make_http: Callable[..., Http], tmp_path: Path
+    reddit: FakeReddit, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    polled(brand, make_http, db)
+    polled(bench)
     reddit.scope = "identity privatemessages history read"
     reddit.comment_failures.append(reddit.json({"message": "Forbidden", "error": 403}, 403))
 
     with pytest.raises(ReplyRefusedError, match="submit") as caught:
-        reply_through_store(brand, make_http(), db, MENTION, "Yes")
-    ok, said = check_online(brand, replying=True)
+        bench.reply(MENTION, "Yes")
+    ok, said = check_online(bench.account, replying=True)
 
     assert "hunter2" not in str(caught.value) and "env REDDIT_PASSWORD" in str(caught.value)
     assert ok and "cannot reply" in said and "submit" in said
     reddit.scope = "*"
-    assert check_online(brand, replying=True)[1].endswith("can reply (submit)")
+    assert check_online(bench.account, replying=True)[1].endswith("can reply (submit)")
 
 
 def test_a_timeout_after_sending_finds_the_comment_instead_of_posting_again(
-    reddit: FakeReddit, brand: Account, make_http: Callable[..., Http], tmp_path: Path
+    reddit: FakeReddit, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    polled(brand, make_http, db)
+    polled(bench)
     reddit.hang_after_post = 1.5
 
-    outcome = reply_through_store(brand, make_http(timeout=0.5), db, MENTION, "Yes")
+    outcome = bench.reply(MENTION, "Yes", http=bench.make_http(timeout=0.5))
 
     assert len(reddit.posted) == 1 and outcome.checked_after_timeout
-    assert stored_mention(db, MENTION).state is State.ANSWERED
+    assert bench.mention(MENTION).state is State.ANSWERED
 
 
 def test_a_429_is_waited_out_and_the_comment_posted_once(
-    reddit: FakeReddit,
-    brand: Account,
-    make_http: Callable[..., Http],
-    tmp_path: Path,
-    clock: FakeClock,
+    reddit: FakeReddit, clock: FakeClock, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    polled(brand, make_http, db)
+    polled(bench)
     limited = reddit.json({"message": "Too Many Requests", "error": 429}, 429)
     limited.headers["Retry-After"] = "2"
     reddit.comment_failures.append(limited)
 
-    reply_through_store(brand, make_http(), db, MENTION, "Yes")
+    bench.reply(MENTION, "Yes")
 
     assert len(reddit.posted) == 2 and 2.5 in clock.sleeps
     assert len(reddit.listings["/user/brandco/comments"]) == 1
 
 
 def test_the_thread_climbs_the_parent_chain_to_the_post(
-    reddit: FakeReddit, brand: Account, make_http: Callable[..., Http], tmp_path: Path
+    reddit: FakeReddit, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    polled(brand, make_http, db)
+    polled(bench)
 
-    posts = thread_of(brand, make_http(), db, MENTION)
+    posts = bench.thread(MENTION)
 
     assert [(p.remote_id, p.author, p.text) for p in posts] == [
         ("t3_post1", "poster", "Post post1 about ExampleCo\n\nRelease 2.0"),
@@ -193,13 +168,10 @@ def test_the_thread_climbs_the_parent_chain_to_the_post(
     ]
 
 
-def test_too_long_is_refused_before_sending(
-    reddit: FakeReddit, brand: Account, make_http: Callable[..., Http], tmp_path: Path
-) -> None:
-    db = tmp_path / "mw.db"
-    polled(brand, make_http, db)
+def test_too_long_is_refused_before_sending(reddit: FakeReddit, bench: ReplyBench) -> None:
+    polled(bench)
 
     with pytest.raises(ReplyRejectedError, match="10001/10000 characters"):
-        reply_through_store(brand, make_http(), db, MENTION, "x" * 10001)
+        bench.reply(MENTION, "x" * 10001)
 
     assert reddit.posted == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,24 +14,8 @@ from mentionwatch.http import Http
 from mentionwatch.models import Account, State
 from mentionwatch.sources.reply_text import x_weighted_length
 from tests.conftest import FakeClock
-from tests.fakes import (
-    check_online,
-    poll_through_store,
-    reply_through_store,
-    stored_mention,
-    stored_replies,
-    thread_of,
-)
+from tests.fakes import ReplyBench, check_online
 from tests.test_source_twitter import REPLY_TOKEN, FakeX, as_json, make_account, tweet
-
-
-@pytest.fixture
-def threaded() -> Iterator[HTTPServer]:
-    server = HTTPServer(threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
 
 
 @pytest.fixture
@@ -51,138 +35,125 @@ def brand(server: HTTPServer, **changes: object) -> Account:
     )  # fmt: skip
 
 
-def polled(x: FakeX, server: HTTPServer, make_http: Callable[..., Http], db: Path) -> str:
+@pytest.fixture
+def bench(threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path) -> ReplyBench:
+    return ReplyBench(brand(threaded), make_http, tmp_path / "mw.db")
+
+
+def polled(x: FakeX, bench: ReplyBench) -> str:
     mention = tweet(20, "@Brand is the API down?")
     x.mentions.append(mention)
-    result, _ = poll_through_store(brand(server), make_http(), db)
+    result, _ = bench.poll()
     assert result.ok, result.error
     return str(mention["id"])
 
 
 def test_a_reply_is_posted_with_the_reply_token_in_reply_to_the_mention(
-    x: FakeX, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+    x: FakeX, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    mention_id = polled(x, threaded, make_http, db)
+    mention_id = polled(x, bench)
 
-    outcome = reply_through_store(brand(threaded), make_http(), db, mention_id, "Back up 🎉")
+    outcome = bench.reply(mention_id, "Back up 🎉")
 
     assert x.posted == [{"text": "Back up 🎉", "reply": {"in_reply_to_tweet_id": mention_id}}]
     assert outcome.posted is not None and outcome.length is not None
     assert outcome.length.describe() == "10/280 weighted characters"  # the emoji weighs 2
     reply_id = outcome.posted.remote_id
-    mention = stored_mention(db, mention_id)
+    mention = bench.mention(mention_id)
     assert mention.state is State.ANSWERED
     assert mention.answered_url == f"https://x.com/Brand/status/{reply_id}"
-    assert stored_replies(db) == [(reply_id, mention_id, None)]
+    assert bench.replies() == [(reply_id, mention_id, None)]
 
 
 def test_a_reply_then_a_poll_stores_one_reply_and_keeps_the_response_time(
-    x: FakeX, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+    x: FakeX, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    mention_id = polled(x, threaded, make_http, db)
-    reply_through_store(brand(threaded), make_http(), db, mention_id, "Back up")
-    before = stored_mention(db, mention_id)
+    mention_id = polled(x, bench)
+    bench.reply(mention_id, "Back up")
+    before = bench.mention(mention_id)
 
-    result, states = poll_through_store(brand(threaded), make_http(), db)
+    result, states = bench.poll()
 
     assert result.ok and result.new_replies == 0 and states == {mention_id: State.ANSWERED}
-    assert len(stored_replies(db)) == 1
-    assert stored_mention(db, mention_id).answered_at == before.answered_at
+    assert len(bench.replies()) == 1
+    assert bench.mention(mention_id).answered_at == before.answered_at
 
 
 def test_without_a_reply_token_the_error_names_it_and_nothing_is_sent(
-    x: FakeX, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+    x: FakeX, threaded: HTTPServer, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    mention_id = polled(x, threaded, make_http, db)
+    mention_id = polled(x, bench)
     read_only = make_account(threaded)
 
     with pytest.raises(ReplyRefusedError, match="reply_token") as caught:
-        reply_through_store(read_only, make_http(), db, mention_id, "hi")
+        bench.reply(mention_id, "hi", account=read_only)
     ok, said = check_online(read_only, replying=True)
 
     assert caught.value.exit_code == EXIT_REPLY_REFUSED and "tweet.write" in str(caught.value)
-    assert x.posted == [] and stored_mention(db, mention_id).state is State.OPEN
+    assert x.posted == [] and bench.mention(mention_id).state is State.OPEN
     assert ok and "cannot reply: no reply_token" in said
 
 
 def test_an_app_only_token_as_reply_token_is_refused_with_the_reason(
-    x: FakeX, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+    x: FakeX, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    mention_id = polled(x, threaded, make_http, db)
+    mention_id = polled(x, bench)
     x.reply_token = "a-different-user-token"  # ours is revoked
 
     with pytest.raises(ReplyRefusedError) as caught:
-        reply_through_store(brand(threaded), make_http(), db, mention_id, "hi")
+        bench.reply(mention_id, "hi")
 
     assert "env X_REPLY_TOKEN" in str(caught.value) and REPLY_TOKEN not in str(caught.value)
-    assert stored_mention(db, mention_id).state is State.OPEN
+    assert bench.mention(mention_id).state is State.OPEN
 
 
-def test_280_weighted_characters_with_links_as_23(
-    x: FakeX, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
-) -> None:
-    db = tmp_path / "mw.db"
-    mention_id = polled(x, threaded, make_http, db)
+def test_280_weighted_characters_with_links_as_23(x: FakeX, bench: ReplyBench) -> None:
+    mention_id = polled(x, bench)
     link = "https://example.com/" + "a" * 200
     text = "é" * 257 + " " + link  # 257 + 1 + 23 = 281
     assert x_weighted_length("日本語") == 6 and x_weighted_length(text) == 281
 
     with pytest.raises(ReplyRejectedError, match="281/280 weighted characters"):
-        reply_through_store(brand(threaded), make_http(), db, mention_id, text)
+        bench.reply(mention_id, text)
 
     assert x.posted == []
 
 
-def test_a_reply_to_a_deleted_post_is_rejected(
-    x: FakeX, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
-) -> None:
-    db = tmp_path / "mw.db"
-    mention_id = polled(x, threaded, make_http, db)
+def test_a_reply_to_a_deleted_post_is_rejected(x: FakeX, bench: ReplyBench) -> None:
+    mention_id = polled(x, bench)
     x.mentions.clear()
 
     with pytest.raises(ReplyRejectedError, match="gone"):
-        reply_through_store(brand(threaded), make_http(), db, mention_id, "hi")
+        bench.reply(mention_id, "hi")
 
-    assert stored_mention(db, mention_id).state is State.OPEN
+    assert bench.mention(mention_id).state is State.OPEN
 
 
 def test_a_timeout_after_sending_finds_the_post_instead_of_posting_again(
-    x: FakeX, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
+    x: FakeX, bench: ReplyBench
 ) -> None:
-    db = tmp_path / "mw.db"
-    mention_id = polled(x, threaded, make_http, db)
+    mention_id = polled(x, bench)
     x.hang_after_post = 1.5
 
-    outcome = reply_through_store(brand(threaded), make_http(timeout=0.5), db, mention_id, "hi")
+    outcome = bench.reply(mention_id, "hi", http=bench.make_http(timeout=0.5))
 
     assert len(x.posted) == 1 and outcome.checked_after_timeout
-    assert stored_mention(db, mention_id).state is State.ANSWERED
+    assert bench.mention(mention_id).state is State.ANSWERED
 
 
 def test_a_429_is_waited_out_and_the_post_sent_once(
-    x: FakeX,
-    threaded: HTTPServer,
-    make_http: Callable[..., Http],
-    tmp_path: Path,
-    clock: FakeClock,
+    x: FakeX, bench: ReplyBench, clock: FakeClock
 ) -> None:
-    db = tmp_path / "mw.db"
-    mention_id = polled(x, threaded, make_http, db)
+    mention_id = polled(x, bench)
     limited = {"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429}
     x.post_failures.append(as_json(limited, 429, {"Retry-After": "3"}))
 
-    reply_through_store(brand(threaded), make_http(), db, mention_id, "hi")
+    bench.reply(mention_id, "hi")
 
     assert len(x.posted) == 2 and len(x.timeline) == 1 and 3.5 in clock.sleeps
 
 
-def test_the_thread_is_the_conversations_earlier_posts(
-    x: FakeX, threaded: HTTPServer, make_http: Callable[..., Http], tmp_path: Path
-) -> None:
+def test_the_thread_is_the_conversations_earlier_posts(x: FakeX, bench: ReplyBench) -> None:
     root = tweet(60, "Our API is changing", "2244994945")
     middle = tweet(40, "@Brand what changes?", "1002", conversation_id=root["id"])
     mention = tweet(20, "@Brand is the API down?", conversation_id=root["id"])
@@ -190,11 +161,10 @@ def test_the_thread_is_the_conversations_earlier_posts(
     x.mentions.append(mention)
     x.timeline.append(root)
     x.searches[f"conversation_id:{root['id']}"] = [later, mention, middle]
-    db = tmp_path / "mw.db"
-    result, _ = poll_through_store(brand(threaded), make_http(), db)
+    result, _ = bench.poll()
     assert result.ok
 
-    posts = thread_of(brand(threaded), make_http(), db, str(mention["id"]))
+    posts = bench.thread(str(mention["id"]))
 
     assert [(p.author, p.text) for p in posts] == [
         ("Brand", "Our API is changing"),
@@ -208,19 +178,14 @@ def test_config_check_says_the_reply_token_works(x: FakeX, threaded: HTTPServer)
 
 
 def test_a_reply_token_from_the_environment_is_read_next_to_one_in_the_config_file(
-    x: FakeX,
-    threaded: HTTPServer,
-    make_http: Callable[..., Http],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    x: FakeX, threaded: HTTPServer, bench: ReplyBench, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "mw.db"
-    mention_id = polled(x, threaded, make_http, db)
+    mention_id = polled(x, bench)
     monkeypatch.setenv("X_REPLY_TOKEN", REPLY_TOKEN)
     mixed = make_account(
         threaded, secret_sources={"token": "config file", "reply_token": "env X_REPLY_TOKEN"}
     )  # as the config loader leaves it: only the file's secret is read yet
 
-    reply_through_store(mixed, make_http(), db, mention_id, "hi")
+    bench.reply(mention_id, "hi", account=mixed)
 
-    assert len(x.posted) == 1 and stored_mention(db, mention_id).state is State.ANSWERED
+    assert len(x.posted) == 1 and bench.mention(mention_id).state is State.ANSWERED
