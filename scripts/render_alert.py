@@ -12,11 +12,8 @@ as ntfy's app shows it. Needs `chromium` (Debian: apt-get install chromium). Not
 
 from __future__ import annotations
 
-import argparse
 import html
-import shutil
 import sys
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mentionwatch.cli import app  # noqa: E402
 from mentionwatch.timeutil import utcnow  # noqa: E402
-from scripts.render_digest import screenshot  # noqa: E402
+from scripts.render_digest import render_page  # noqa: E402
 from tests.receivers import alert_config, feed_entry, receiver, write_feed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,20 +79,8 @@ def card(alert: dict[str, str]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "alert.png")
-    parser.add_argument("--html", type=Path, help="also keep the rendered HTML here")
-    parser.add_argument("--width", type=int, default=560)
-    parser.add_argument("--height", type=int, default=520)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        page = Path(tmp) / "alert.html"
-        page.write_text(card(received_alert(Path(tmp))), encoding="utf-8")
-        if args.html:
-            shutil.copyfile(page, args.html)
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        screenshot(page, args.output.resolve(), args.width, args.height)
-    print(f"wrote {args.output}")
+    render_page(__doc__.splitlines()[0], ROOT / "docs" / "alert.png", 560, 520,
+                lambda folder: card(received_alert(folder)))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -110,21 +111,29 @@ def screenshot(html: Path, png: Path, width: int, height: int) -> None:
         )  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "digest.png")
+def render_page(description: str, output: Path, width: int, height: int,
+                page: Callable[[Path], str]) -> None:  # fmt: skip
+    """The command line of a script that renders one HTML page to a PNG: `page(folder)` makes
+    the HTML (and anything it needs) in a temporary folder."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--output", type=Path, default=output)
     parser.add_argument("--html", type=Path, help="also keep the rendered HTML here")
-    parser.add_argument("--width", type=int, default=700)
-    parser.add_argument("--height", type=int, default=1190)
+    parser.add_argument("--width", type=int, default=width)
+    parser.add_argument("--height", type=int, default=height)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        html = Path(tmp) / "digest.html"
-        html.write_text(sample_html(Path(tmp) / "sample.db"), encoding="utf-8")
+        html = Path(tmp) / "page.html"
+        html.write_text(page(Path(tmp)), encoding="utf-8")
         if args.html:
             shutil.copyfile(html, args.html)
         args.output.parent.mkdir(parents=True, exist_ok=True)
         screenshot(html, args.output.resolve(), args.width, args.height)
     print(f"wrote {args.output}")
+
+
+def main() -> None:
+    render_page(__doc__.splitlines()[0], ROOT / "docs" / "digest.png", 700, 1190,
+                lambda folder: sample_html(folder / "sample.db"))  # fmt: skip
 
 
 if __name__ == "__main__":
