@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from rich.text import Text
 from textual import on
@@ -20,6 +21,8 @@ from mentionwatch.inbox.queue import (
     COLUMNS,
     FILTER_HELP,
     Change,
+    InboxFilter,
+    UndoLog,
     Widths,
     column_widths,
     load_queue,
@@ -32,7 +35,33 @@ from mentionwatch.text import one_line, safe_url
 from mentionwatch.timeutil import format_duration, parse_duration
 
 if TYPE_CHECKING:
-    from mentionwatch.inbox.app import InboxApp
+    from rich.console import RenderableType
+
+    from mentionwatch.config import Config
+    from mentionwatch.store import Store
+
+
+class Inbox(Protocol):
+    """What the screen needs of its app (inbox/app.py's InboxApp), named here so that the
+    screen never imports the app that shows it."""
+
+    store: Store
+    config: Config
+    where: InboxFilter
+    refresh_every: float
+    browse: Callable[[str], bool]
+    clock: Callable[[], datetime]
+    undo: UndoLog
+    threads: dict[int, RenderableType]
+
+    @property
+    def no_color(self) -> bool: ...
+
+    def start_reply(self, mention: StoredMention) -> None: ...
+
+    def start_thread(self, mention: StoredMention) -> None: ...
+
+    def start_poll(self) -> None: ...
 
 
 class InboxScreen(Screen[None]):
@@ -73,8 +102,8 @@ class InboxScreen(Screen[None]):
         self.message = Text("Press ? for the keys.")
 
     @property
-    def inbox(self) -> InboxApp:
-        return cast("InboxApp", self.app)
+    def inbox(self) -> Inbox:
+        return cast(Inbox, self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="top", markup=False)
