@@ -22,6 +22,7 @@ from mentionwatch.cli.common import (
     STATE,
     AccountOption,
     AssigneeOption,
+    LockTimeoutOption,
     MentionIdArgument,
     MineOption,
     UnassignedOption,
@@ -141,9 +142,7 @@ app.command()(triage.reopen)
 @handled
 def poll(
     account: AccountOption = None,
-    lock_timeout: Annotated[
-        float, typer.Option("--lock-timeout", help="Seconds to wait for a running poll.")
-    ] = 0.0,
+    lock_timeout: LockTimeoutOption = 0.0,
     verbose: VerboseOption = False,
     workers: WorkersOption = None,
 ) -> None:

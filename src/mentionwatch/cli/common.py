@@ -58,6 +58,9 @@ VerboseOption = Annotated[
     bool, typer.Option("--verbose", "-v", help="Log every request to stderr.")
 ]
 JsonArrayOption = Annotated[bool, typer.Option("--json", help="A JSON array, for scripts.")]
+LockTimeoutOption = Annotated[
+    float, typer.Option("--lock-timeout", help="Seconds to wait for a running poll.")
+]
 
 
 def _platform_names(incomplete: str) -> list[str]:

@@ -15,6 +15,7 @@ from mentionwatch import config as config_mod
 from mentionwatch.cli.common import (
     STATE,
     AccountOption,
+    LockTimeoutOption,
     database_password,
     duration_option,
     err,
@@ -110,9 +111,7 @@ def watch(
     ] = "5m",
     account: AccountOption = None,
     once: Annotated[bool, typer.Option("--once", help="Run one cycle, then exit.")] = False,
-    lock_timeout: Annotated[
-        float, typer.Option("--lock-timeout", help="Seconds to wait for a running poll.")
-    ] = 60.0,
+    lock_timeout: LockTimeoutOption = 60.0,
 ) -> None:
     """Poll, send alerts, sleep; again until SIGTERM or Ctrl-C (for systemd or a container)."""
     from mentionwatch.cli.poll import cycle_line, exit_code, log_to_stderr

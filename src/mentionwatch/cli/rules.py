@@ -8,6 +8,7 @@ import typer
 
 from mentionwatch.cli.common import (
     AccountOption,
+    JsonArrayOption,
     StateOption,
     err,
     handled,
@@ -28,7 +29,7 @@ def test(
     account: AccountOption = None,
     state: StateOption = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most N rows.")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="A JSON array, for scripts.")] = False,
+    as_json: JsonArrayOption = False,
 ) -> None:
     """Show the stored mentions (any state unless --state says) an expression matches."""
     from mentionwatch.rules.stored import matching
