@@ -39,6 +39,16 @@ class Inbox:
 
     messages: list[Received] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    # Addresses RCPT TO refuses with 550, as a server does for an unknown mailbox.
+    refuse: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mentionwatch.config_fields import (
+    check_address,
     check_keys,
     get_duration,
     get_positive,
@@ -207,10 +208,10 @@ def parse(raw: Mapping[str, Any], path: Path) -> Config:
 def _users(raw: Mapping[str, Any], path: Path) -> dict[str, str]:
     users = get_table(raw, "users", f"{path}")
     for name, address in users.items():
-        if not isinstance(address, str) or "@" not in address:
-            raise ConfigError(
-                f"{path}: [users]: key {name!r} must be an e-mail address, not {address!r}"
-            )
+        where = f"{path}: [users]: key {name!r}"
+        if not isinstance(address, str):
+            raise ConfigError(f"{where} must be an e-mail address, not {address!r}")
+        users[name] = check_address(address, where)
     return dict(users)
 
 

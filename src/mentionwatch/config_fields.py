@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from email.utils import parseaddr
 from typing import Any
 
 from mentionwatch.errors import ConfigError
@@ -64,3 +65,12 @@ def get_positive(
     if value < minimum:
         raise ConfigError(f"{where}: key {key!r} must be at least {minimum}")
     return value
+
+
+def check_address(value: str, where: str) -> str:
+    """An address like "a@example.com" or "Team <a@example.com>", never a header injection."""
+    _, addr = parseaddr(value)
+    local, _, domain = addr.rpartition("@")
+    if "\r" in value or "\n" in value or not local or "." not in domain.strip("."):
+        raise ConfigError(f"{where}: {value!r} is not an email address")
+    return value.strip()

@@ -16,6 +16,7 @@ EXIT_REPLY_REJECTED = 9  # the reply itself: too long, empty, or the post is gon
 EXIT_REPLY_FAILED = 10  # network, timeout or rate limit: not posted, safe to run again
 EXIT_REPLY_UNKNOWN = 11  # sent, but whether it was posted could not be checked
 EXIT_ALERTS_FAILED = 12  # poll, watch --once, notify test: a target did not take its alerts
+EXIT_DIGEST_INCOMPLETE = 13  # digest --per-assignee: some people's digests not sent
 EXIT_BREACHED = 1  # `check` only: something waits past its SLA or --max-age (DESIGN.md)
 
 
@@ -47,6 +48,16 @@ class DeliveryError(MentionwatchError):
     """A digest could not be sent."""
 
     exit_code = EXIT_DELIVERY
+
+
+class RecipientRefusedError(DeliveryError):
+    """The mail server refused every recipient's address (the server itself works)."""
+
+
+class DigestIncompleteError(MentionwatchError):
+    """`digest --per-assignee`: some people's digests were not sent; the others were."""
+
+    exit_code = EXIT_DIGEST_INCOMPLETE
 
 
 class SourceError(MentionwatchError):

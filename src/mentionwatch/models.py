@@ -129,3 +129,6 @@ class SentDigest:
     covered_until: datetime
     counts: Mapping[str, int] = field(default_factory=dict)
     mention_ids: tuple[int, ...] = ()
+    # Whose digest: "" the whole team's, "alice" alice's own (`--per-assignee`, `--assignee
+    # alice`). Each audience has its own once-a-day guard and its own "since".
+    audience: str = ""

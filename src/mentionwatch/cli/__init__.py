@@ -285,14 +285,30 @@ def digest(
     mine: MineOption = False,
     assignee: AssigneeOption = None,
     unassigned: UnassignedOption = False,
+    per_assignee: Annotated[
+        bool,
+        typer.Option(
+            "--per-assignee", help="Each assignee their own digest, to their \\[users] address."
+        ),
+    ] = False,
 ) -> None:
     """Show the digest of what waits; --email, --sendmail or --stdout deliver it, once a day."""
-    from mentionwatch.cli.digest import run_digest
+    from mentionwatch.cli.digest import run_digest, run_per_assignee
 
     if email + sendmail + stdout > 1:
         raise UsageError("--email, --sendmail and --stdout: choose one")
     channel = "smtp" if email else "sendmail" if sendmail else "stdout" if stdout else None
     config = load_config(required=False)
+    if per_assignee:
+        if to or mine or assignee or unassigned:
+            raise UsageError(
+                "--per-assignee sends each assignee's digest to their [users] address: "
+                "leave out --to, --mine, --assignee and --unassigned"
+            )
+        run_per_assignee(lambda write: open_store(config, write=write), config,
+                         channel=channel, dry_run=dry_run, if_any=if_any, force=force, err=err,
+                         verbose=STATE.verbose)  # fmt: skip
+        return
     run_digest(lambda write: open_store(config, write=write), config, channel=channel,
                to=to or [], dry_run=dry_run, if_any=if_any, force=force, err=err,
                verbose=STATE.verbose, assignees=assignees(config, mine, assignee),

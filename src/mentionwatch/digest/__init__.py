@@ -1,8 +1,9 @@
 """The daily digest: `run` is the one flow the CLI calls.
 
 `model` collects the sections, `render` writes the plain text, the HTML and the message,
-`settings` reads `[digest]`, `mail` delivers. A digest is never sent twice within
-`min_interval` and is recorded only once it was delivered.
+`settings` reads `[digest]`, `mail` delivers, `per_assignee` sends each assignee their own. A
+digest is never sent twice to one audience (the team, or one person) within `min_interval` and
+is recorded only once it was delivered.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def run(
     force: bool = False,
 ) -> RunResult:
     """Build and deliver one digest; `deliver=None` previews (never recorded, never blocked)."""
-    last = store.last_digest()
+    last = store.last_digest(settings.audience)
     digest = collect(store, config, settings, now, last)
     if if_any and not digest.waiting_count:
         return RunResult(Outcome.NOTHING_WAITING, digest, last=last)
@@ -80,6 +81,7 @@ def run(
             covered_until=now,
             counts=digest.counts(),
             mention_ids=digest.mention_ids(),
+            audience=settings.audience,
         )
     )
     return RunResult(Outcome.SENT, digest, message, last, refused)

@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 
 from mentionwatch.digest.settings import SmtpSettings
-from mentionwatch.errors import DeliveryError
+from mentionwatch.errors import DeliveryError, RecipientRefusedError
 from mentionwatch.text import one_line
 
 # cron's PATH is usually /usr/bin:/bin, but sendmail lives in /usr/sbin (or /usr/lib).
@@ -40,6 +40,9 @@ def send_smtp(
     except smtplib.SMTPRecipientsRefused as exc:
         refused = ", ".join(f"{a} ({_reply(r)})" for a, r in exc.recipients.items())
         problem = f"every recipient was refused: {refused}"
+        raise RecipientRefusedError(
+            _clean(f"digest not sent: SMTP {where}: {problem}", smtp.password)
+        ) from None
     except smtplib.SMTPSenderRefused as exc:
         problem = f"sender {exc.sender!r} refused ({_reply(exc)})"
     except smtplib.SMTPNotSupportedError as exc:

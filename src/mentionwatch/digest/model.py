@@ -97,7 +97,7 @@ def collect(
             sla[mention.id] = sla_label(status, left)
             if is_new:
                 new_ids.add(mention.id)
-    answered = store.answered_since(since, now)
+    answered = store.answered_since(since, now, settings.assignees, settings.unassigned)
     seconds = [m.response_time.total_seconds() for m in answered if m.response_time is not None]
     when = (
         f"in the last {format_duration(now - since)}" if last is None else "since the last digest"

@@ -10,12 +10,18 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 from mentionwatch.config import Config
-from mentionwatch.config_fields import check_keys, get_duration, get_positive, get_table, get_value
+from mentionwatch.config_fields import (
+    check_address,
+    check_keys,
+    get_duration,
+    get_positive,
+    get_table,
+    get_value,
+)
 from mentionwatch.config_secrets import read_secret, secret_source
 from mentionwatch.errors import ConfigError, UsageError
 from mentionwatch.text import one_line
@@ -55,6 +61,12 @@ class DigestSettings:
     # Only mentions assigned to these users and/or (unassigned) to nobody: --mine, --assignee.
     assignees: tuple[str, ...] = ()
     unassigned: bool = False
+
+    @property
+    def audience(self) -> str:
+        """Whose digest this is, for its once-a-day guard: "" the team's, else the selection
+        ("alice"; "alice,bob"; "(unassigned)")."""
+        return ",".join([*sorted(self.assignees), *(["(unassigned)"] if self.unassigned else [])])
 
 
 def digest_settings(config: Config) -> DigestSettings:
@@ -121,25 +133,18 @@ def _smtp(raw: Mapping[str, Any], path: Path) -> SmtpSettings:
     )
 
 
-def check_address(value: str, where: str) -> str:
-    """An address like "a@example.com" or "Team <a@example.com>", never a header injection."""
-    _, addr = parseaddr(value)
-    local, _, domain = addr.rpartition("@")
-    if "\r" in value or "\n" in value or not local or "." not in domain.strip("."):
-        raise ConfigError(f"{where}: {value!r} is not an email address")
-    return value.strip()
-
-
 def for_delivery(
     settings: DigestSettings,
     channel: str,
     to: Sequence[str] = (),
     read_env: Callable[[str], str | None] = os.environ.get,
     resolve_password: bool = True,
+    per_assignee: bool = False,
 ) -> DigestSettings:
     """Settings ready for `channel` ("smtp", "sendmail", "stdout"): recipients, sender, password.
 
     A dry run checks everything but reads no password, so it works without the secret at hand.
+    `per_assignee`: the recipients come from [users], so [digest] to is not needed.
     """
     if to:
         try:
@@ -148,7 +153,7 @@ def for_delivery(
             raise UsageError(str(exc)) from None
     if channel == "stdout":
         return settings
-    if not settings.to:
+    if not settings.to and not per_assignee:
         raise ConfigError(f"{settings.where}: key 'to' is required to send a digest (or --to)")
     if not settings.sender:
         raise ConfigError(f"{settings.where}: key 'from' is required to send a digest")

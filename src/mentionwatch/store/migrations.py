@@ -230,6 +230,15 @@ def _team(db: Connection) -> None:
     )
 
 
+def _digest_audience(db: Connection) -> None:
+    """Whose digest each one was ("" the team's, else a user's), so that alice's digest going
+    out does not hold back bob's: each audience has its own once-a-day guard."""
+    db.execute("ALTER TABLE digests ADD COLUMN audience TEXT NOT NULL DEFAULT ''")
+    # PostgreSQL's ALTER TABLE rewrote no rows for the constant default; SQLite's never does.
+    # The index serves last_digest(audience) on both.
+    db.execute("CREATE INDEX digests_by_audience ON digests (audience, covered_until)")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", _initial),
     ("0002_digests", _digests),
@@ -238,4 +247,5 @@ MIGRATIONS: list[Migration] = [
     ("0005_alerts", _alerts),
     ("0006_leases", _leases),
     ("0007_team", _team),
+    ("0008_digest_audience", _digest_audience),
 ]

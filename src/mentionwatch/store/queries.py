@@ -230,18 +230,21 @@ class ReportQueries:
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO digests (sent_at, channel, recipients, message_id, subject, "
-                "covered_since, covered_until, counts, mention_ids) VALUES (?,?,?,?,?,?,?,?,?)",
+                "covered_since, covered_until, counts, mention_ids, audience) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (to_db(sent.sent_at), sent.channel, json.dumps(list(sent.recipients)),
                  sent.message_id, sent.subject, to_db(sent.covered_since),
                  to_db(sent.covered_until), json.dumps(dict(sent.counts)),
-                 json.dumps(list(sent.mention_ids))),
+                 json.dumps(list(sent.mention_ids)), sent.audience),
             )  # fmt: skip
 
-    def last_digest(self) -> SentDigest | None:
+    def last_digest(self, audience: str = "") -> SentDigest | None:
+        """The last digest delivered to `audience` ("" the team, else a user's own)."""
         import json
 
         row = self.db.execute(
-            "SELECT * FROM digests ORDER BY covered_until DESC, id DESC LIMIT 1"
+            "SELECT * FROM digests WHERE audience = ? ORDER BY covered_until DESC, id DESC LIMIT 1",
+            (audience,),
         ).fetchone()
         if row is None:
             return None
@@ -255,16 +258,31 @@ class ReportQueries:
             covered_until=from_db(row["covered_until"]),
             counts=dict(json.loads(row["counts"])),
             mention_ids=tuple(json.loads(row["mention_ids"])),
+            audience=row["audience"],
         )
 
-    def answered_since(self, since: datetime, now: datetime) -> list[StoredMention]:
-        """Mentions answered at or after `since`, oldest mention first."""
+    def answered_since(
+        self,
+        since: datetime,
+        now: datetime,
+        assignees: Sequence[str] = (),
+        unassigned: bool = False,
+    ) -> list[StoredMention]:
+        """Mentions answered at or after `since`, oldest mention first; only those assigned
+        to `assignees` and/or (`unassigned`) to nobody when either is given."""
         # SQLite's "+state": look rows up by the answered_at index, not by scanning every
         # answered one (PostgreSQL's planner picks the index by itself).
         state = "+state" if self.dialect == "sqlite" else "state"
+        whose, params = [], [to_db(since)]
+        if assignees:
+            whose.append(f"assignee IN ({', '.join('?' * len(assignees))})")
+            params.extend(assignees)
+        if unassigned:
+            whose.append("assignee IS NULL")
+        chosen = f" AND ({' OR '.join(whose)})" if whose else ""
         rows = self.db.execute(
-            f"SELECT {COLUMNS} FROM mentions WHERE answered_at >= ? AND {state} = 'answered' "
-            "ORDER BY created_at, id",
-            (to_db(since),),
+            f"SELECT {COLUMNS} FROM mentions WHERE answered_at >= ? AND {state} = 'answered'"
+            f"{chosen} ORDER BY created_at, id",
+            params,
         )
         return [stored(row, now) for row in rows]
