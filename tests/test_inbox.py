@@ -411,7 +411,9 @@ class Ruled:
 def test_rules_priority_comes_first_and_filters(db: Path | str) -> None:
     with Store.open(db) as store:
         urgent = [mention("u", 2, "boss", "urgent: the site is down")]
-        store.save_poll("brand", "mastodon", urgent, [], {}, NOW, lambda *_: Ruled())
+        store.save_poll(
+            "brand", "mastodon", urgent, [], {}, NOW, lambda ms, *_: [Ruled()] * len(ms)
+        )
 
     async def scenario(app: InboxApp, pilot: Pilot[None]) -> None:
         assert [m.remote_id for m in app.view.rows] == ["u", "a", "b", "d", "c"]

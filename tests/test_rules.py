@@ -53,7 +53,7 @@ def store_with_rules(
     loaded = load(config)
     with Store.open(loaded.settings.database or Path()) as store:
         found = [mention(rid, at(20, 14, n), text) for n, (rid, text) in enumerate(items)]
-        return store.save_poll(account, platform, found, [], {}, NOW, loaded.ruleset.outcome)
+        return store.save_poll(account, platform, found, [], {}, NOW, loaded.ruleset.outcomes)
 
 
 def stored(config: Path) -> dict[str, dict[str, object]]:
@@ -163,7 +163,7 @@ def test_rule_sla_counts_business_hours_of_the_account(
     # business minutes are left that day; the rule's 30m end at Fri 08:20 UTC.
     with Store.open(load(config).settings.database or Path()) as store:
         store.save_poll("support", "github", [mention("b1", at(19, 16, 50), "refund now")], [],
-                        {}, NOW, load(config).ruleset.outcome)  # fmt: skip
+                        {}, NOW, load(config).ruleset.outcomes)  # fmt: skip
     row = stored(config)["b1"]
     assert row["sla_seconds"] == 1800 and row["sla_clock"] == "business hours"
     assert row["sla_due_at"] == "2026-11-20T08:20:00+00:00"
@@ -178,7 +178,7 @@ def test_rule_sla_shorter_than_the_account_s_is_found_by_overdue(ruled: Path) ->
     # brand's SLA is 1h; a 30m rule makes a 40-minute-old mention overdue.
     with Store.open(load(ruled).settings.database or Path()) as store:
         store.save_poll("brand", "mastodon", [mention("o1", at(20, 14, 20), "refund")], [],
-                        {}, NOW, load(ruled).ruleset.outcome)  # fmt: skip
+                        {}, NOW, load(ruled).ruleset.outcomes)  # fmt: skip
     code, out, err = mw_split(ruled, "list", "--overdue", "--jsonl")
     assert "o1" in {json.loads(x)["url"].rsplit("/", 1)[1] for x in out.splitlines()}
 
@@ -339,7 +339,7 @@ def test_rules_are_stored_filtered_and_reapplied_alike_on_both_backends(
     found = [mention("p1", at(20, 14), "refund now"), mention("p2", at(20, 14, 1), "giveaway"),
              mention("p3", at(20, 14, 2), "hello")]  # fmt: skip
     with Store.open(db_location) as store:
-        saved = store.save_poll("brand", "mastodon", found, [], {}, NOW, rules.outcome)
+        saved = store.save_poll("brand", "mastodon", found, [], {}, NOW, rules.outcomes)
         assert (saved.new_mentions, saved.dismissed) == (3, 1)
 
         def ids(**where: object) -> list[str]:

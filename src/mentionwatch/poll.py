@@ -21,7 +21,7 @@ from mentionwatch.errors import MentionwatchError, SourceError
 from mentionwatch.fetch import Fetched, fetch_account
 from mentionwatch.http import Http
 from mentionwatch.models import Account
-from mentionwatch.store import Decide, Store
+from mentionwatch.store import DecideAll, Store
 from mentionwatch.store.alerts import AlertPlanner
 from mentionwatch.store.leases import LeaseLostError
 from mentionwatch.timeutil import utcnow
@@ -101,7 +101,7 @@ def _poll_in_workers(
     by_name = {a.name: a for a in chosen}
     results: dict[str, PollResult] = {}
 
-    decide = config.ruleset.outcome if config.rules else None
+    decide = config.ruleset.outcomes if config.rules else None
 
     def store_one(fetched: Fetched) -> None:
         result = store_fetched(by_name[fetched.account], fetched, store, clock, decide, planner)
@@ -142,7 +142,7 @@ async def poll_all(
 ) -> list[PollResult]:
     chosen = chosen_accounts(config, names)
     client = http or Http.from_settings(config.settings)
-    decide = config.ruleset.outcome if config.rules else None
+    decide = config.ruleset.outcomes if config.rules else None
     async with client:
         if store.dialect == "postgresql":
             return await _poll_leased(config, chosen, store, client, hooks, clock, decide, planner)
@@ -165,7 +165,7 @@ async def _poll_leased(
     http: Http,
     hooks: PollHooks,
     clock: Callable[[], datetime],
-    decide: Decide | None,
+    decide: DecideAll | None,
     planner: AlertPlanner | None,
 ) -> list[PollResult]:
     """PostgreSQL: keep up to `concurrency` accounts in flight, claiming free ones as room
@@ -227,7 +227,7 @@ def store_fetched(
     fetched: Fetched,
     store: Store,
     clock: Callable[[], datetime],
-    decide: Decide | None = None,
+    decide: DecideAll | None = None,
     planner: AlertPlanner | None = None,
 ) -> PollResult:
     """Commit one account's fetch atomically, record the run, and say what changed; `decide`
@@ -267,7 +267,7 @@ async def poll_account(
     http: Http,
     hooks: PollHooks,
     clock: Callable[[], datetime],
-    decide: Decide | None = None,
+    decide: DecideAll | None = None,
     *,
     planner: AlertPlanner | None = None,
 ) -> PollResult:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from operator import attrgetter
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from mentionwatch.models import PRIORITIES
 from mentionwatch.rules.parse import ExpressionError, Node, parse
@@ -17,7 +18,7 @@ from mentionwatch.rules.parse import ExpressionError, Node, parse
 if TYPE_CHECKING:
     from mentionwatch.rules.match import Compiled
 
-__all__ = ["PRIORITIES", "ExpressionError", "Outcome", "Rule", "RuleSet", "parse"]
+__all__ = ["PRIORITIES", "ExpressionError", "Fields", "Outcome", "Rule", "RuleSet", "parse"]
 
 NORMAL = PRIORITIES["normal"]
 
@@ -48,13 +49,40 @@ class Outcome(NamedTuple):
 NOTHING = Outcome()
 
 
+class Fields(Protocol):
+    """What the rules read of a fetched mention (fetched.Mention has it)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def author(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def lang(self) -> str: ...
+
+
+class _Combined(dict[int, Outcome]):
+    """The outcome of each combination of matching rules (bit i: rule i), worked out once."""
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        super().__init__()
+        self.rules = rules
+        self[0] = NOTHING
+
+    def __missing__(self, mask: int) -> Outcome:
+        found = self[mask] = combine([r for i, r in enumerate(self.rules) if mask >> i & 1])
+        return found
+
+
 class RuleSet:
     """The config's rules; `outcome` is what storing a mention records about it."""
 
     def __init__(self, rules: Sequence[Rule] = ()) -> None:
         self.rules = tuple(rules)
-        # The outcome of each combination of matching rules, worked out once.
-        self._combined: dict[tuple[int, ...], Outcome] = {}
+        self._combined = _Combined(self.rules)
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -84,14 +112,20 @@ class RuleSet:
         """What the rules decide about a mention with these fields."""
         if not self.rules:
             return NOTHING
-        hits = self.compiled.matcher(text, title, author, platform, account, kind, lang)
-        if not hits:
-            return NOTHING
-        key = tuple(hits)
-        found = self._combined.get(key)
-        if found is None:
-            found = self._combined[key] = combine([self.rules[i] for i in hits])
-        return found
+        return self._combined[self.compiled.mask(text, title, author, platform, account,
+                                                 kind, lang)]  # fmt: skip
+
+    def outcomes(self, mentions: Sequence[Fields], platform: str, account: str) -> list[Outcome]:
+        """`outcome` of each of one account's fetched mentions, decided together: what a poll
+        stores (far cheaper a mention than one at a time, see rules.match)."""
+        if not self.rules:
+            return [NOTHING] * len(mentions)
+        texts, titles, authors, kinds, langs = (
+            list(map(attrgetter(name), mentions))
+            for name in ("text", "title", "author", "kind", "lang")
+        )
+        masks = self.compiled.masks(texts, titles, authors, kinds, langs, platform, account)
+        return list(map(self._combined.__getitem__, masks))
 
 
 def combine(matched: Sequence[Rule]) -> Outcome:

@@ -25,13 +25,20 @@ from mentionwatch.store.migrations import MIGRATIONS
 from mentionwatch.store.queries import MentionFilter, MentionQueries, ReportQueries
 from mentionwatch.store.rows import explain
 from mentionwatch.store.team import TeamQueries
-from mentionwatch.store.triage import Change, Decide, Decision, TriageQueries, decisions
+from mentionwatch.store.triage import (
+    Change,
+    Decide,
+    DecideAll,
+    Decision,
+    TriageQueries,
+    decisions,
+)
 from mentionwatch.timeutil import to_db
 
 if TYPE_CHECKING:  # only polls build these; reading commands never define them
     from mentionwatch.fetched import Mention, Reply
 
-__all__ = ["Change", "Decide", "Decision", "MentionFilter", "SaveResult", "Store"]
+__all__ = ["Change", "Decide", "DecideAll", "Decision", "MentionFilter", "SaveResult", "Store"]
 
 
 class SaveResult(NamedTuple):
@@ -199,15 +206,16 @@ class Store(
         replies: Sequence[Reply],
         cursors: Mapping[str, str | None],
         now: datetime,
-        decide: Decide | None = None,
+        decide: DecideAll | None = None,
         planner: AlertPlanner | None = None,
         first_poll: bool = False,
     ) -> SaveResult:
         """Store one account's poll atomically: data, answers and cursors, or nothing.
 
-        `decide(text, title, author, platform, account, kind, lang)` is the inbox rules: what
-        it says is stored with each new mention, in the same transaction, so a mention a rule
-        dismisses is never open, not even for a moment.
+        `decide(mentions, platform, account)` is the inbox rules (RuleSet.outcomes), deciding
+        about all the new mentions together: what it says is stored with each new mention, in
+        the same transaction, so a mention a rule dismisses is never open, not even for a
+        moment.
         """
         seen = to_db(now)
         with self.transaction() as db:

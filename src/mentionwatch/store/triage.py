@@ -1,6 +1,7 @@
 """What the inbox rules decided, as the store records it: at arrival and on `rules apply`.
 
-The store never imports the rules: it is handed a `Decide` callable (RuleSet.outcome).
+The store never imports the rules: it is handed `DecideAll` (RuleSet.outcomes) and `Decide`
+(RuleSet.outcome, for `rules apply`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class Decision(Protocol):
 
 
 Decide = Callable[[str, str, str, str, str, str, str], Decision]
+# One account's fetched mentions at once (platform, account): rules.RuleSet.outcomes.
+DecideAll = Callable[["Sequence[Mention]", str, str], Sequence[Decision]]
 
 
 class Change(NamedTuple):
@@ -112,15 +115,14 @@ _UNDECIDED = (1, "", None, "open", None, None, None)
 
 
 def decisions(
-    mentions: Sequence[Mention], account: str, platform: str, seen: str, decide: Decide | None
+    mentions: Sequence[Mention], account: str, platform: str, seen: str, decide: DecideAll | None
 ) -> Iterator[tuple[Any, ...]]:
     """priority, tags, sla_seconds, state, state_changed_at, dismissed_reason, dismissed_rule."""
     if decide is None:
         for _ in mentions:
             yield _UNDECIDED
         return
-    for m in mentions:
-        d = decide(m.text, m.title, m.author, platform, account, m.kind, m.lang)
+    for d in decide(mentions, platform, account):
         if d.priority == 1 and not d.tags and d.sla is None and d.dismissed is None:
             yield _UNDECIDED
             continue

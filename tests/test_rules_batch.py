@@ -1,0 +1,124 @@
+"""A poll's mentions decided together (Compiled.masks, one scan over them all) decide exactly
+what deciding each one alone does: the table of the language, and random texts."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mentionwatch.rules import Rule, RuleSet, parse
+from mentionwatch.rules.match import Compiled, compile_all
+from tests.test_rules_language import CASES, Post, _post
+
+# Enough mentions that the batch scans them joined rather than one by one.
+FILLER = [Post(f"filler number {i}, nothing to see") for i in range(10)]
+
+
+def _one_by_one(compiled: Compiled, posts: list[Post]) -> list[int]:
+    return [
+        compiled.mask(p.text, p.title, p.author, p.platform, p.account, p.kind, p.lang)
+        for p in posts
+    ]
+
+
+def _together(compiled: Compiled, posts: list[Post], platform: str, account: str) -> list[int]:
+    return compiled.masks(
+        [p.text for p in posts],
+        [p.title for p in posts],
+        [p.author for p in posts],
+        [p.kind for p in posts],
+        [p.lang for p in posts],
+        platform,
+        account,
+    )
+
+
+def test_every_case_of_the_table_is_decided_the_same_in_a_batch() -> None:
+    compiled = compile_all([parse(case.expr) for case in CASES])
+    posts = [_post(item) for case in CASES for item in (*case.hits, *case.misses)]
+    by_place: dict[tuple[str, str], list[int]] = {}
+    for i, post in enumerate(posts):
+        by_place.setdefault((post.platform, post.account), []).append(i)
+    for (platform, account), where in by_place.items():
+        batch = [posts[i] for i in where] + [
+            Post(f.text, platform=platform, account=account) for f in FILLER
+        ]
+        together = _together(compiled, batch, platform, account)
+        assert together == _one_by_one(compiled, batch)
+    # And each case still means what the table says, decided together.
+    for index, case in enumerate(CASES):
+        hits, misses = [_post(i) for i in case.hits], [_post(i) for i in case.misses]
+        for post in hits + misses:
+            batch = [post, *(Post(f.text, platform=post.platform, account=post.account)
+                             for f in FILLER)]  # fmt: skip
+            mask = _together(compiled, batch, post.platform, post.account)[0]
+            assert bool(mask >> index & 1) == (post in hits), f"{case.expr!r} on {post}"
+
+
+EXPRESSIONS = [
+    "refund",
+    '"not broken"',
+    '(refund OR broken OR cancel OR "worst" OR scam) -"not broken"',
+    "café OR straße OR 東京",
+    "#help -#spam",
+    "@dana",
+    "/example-?co/i",
+    "/Example/",
+    "has:link (giveaway OR airdrop)",
+    "domain:example.com",
+    "-refund",
+    "lang:de OR author:dana",
+    '"a b" OR e-mail',
+]
+_PIECES = st.sampled_from(
+    ["refund", "REFUND", "broken", "not", "Not", "worst", "scam", "café", "CAFE", "straße",
+     "STRASSE", "東京", "#help", "#spam", "@dana", "@Dana@example.social", "ExampleCo",
+     "example-co", "Example", "giveaway", "https://example.com/x", "http://shop.example.com",
+     "https://example.com.evil.net", "a", "b", "e", "mail", "ﬁne", " ", ", ", "...", "\n", "\x00",
+     "\x01", "\xff", "\uffff", "“", "”", "é", "–", "_", "://", "x"]
+)  # fmt: skip
+_TEXT = st.lists(_PIECES, max_size=12).map("".join) | st.text(max_size=30)
+_POST = st.builds(
+    Post,
+    text=_TEXT,
+    title=st.sampled_from(["", "", "Refund title", "Café"]),
+    author=st.sampled_from(["dana", "@Dana", "erin"]),
+    lang=st.sampled_from(["", "de", "DE-at", "en"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_POST, min_size=1, max_size=30))
+def test_random_mentions_are_decided_the_same_together_as_alone(posts: list[Post]) -> None:
+    compiled = compile_all([parse(e) for e in EXPRESSIONS])
+    assert _together(compiled, posts, "mastodon", "brand") == _one_by_one(compiled, posts)
+
+
+def test_outcomes_of_a_poll_are_each_mentions_outcome_in_order() -> None:
+    rules = RuleSet(
+        [
+            Rule(
+                "complaints",
+                "refund OR broken",
+                parse("refund OR broken"),
+                priority=0,
+                tags=("complaint",),
+            ),  # fmt: skip
+            Rule("spam", "has:link giveaway", parse("has:link giveaway"), dismiss="spam"),
+            Rule("german", "lang:de", parse("lang:de"), tags=("de",)),
+        ]
+    )
+    posts = [
+        Post("a refund please"),
+        Post("giveaway https://x.example/a"),
+        Post("Café fermé, refund", lang="de"),
+        *FILLER,
+        Post("broken again", lang="de-AT"),
+    ]
+    found = rules.outcomes(posts, "mastodon", "brand")
+    alone = [rules.outcome(p.text, p.title, p.author, "mastodon", "brand", p.kind, p.lang)
+             for p in posts]  # fmt: skip
+    assert found == alone
+    assert [o.rules for o in found[:3]] == [("complaints",), ("spam",), ("complaints", "german")]
+    assert found[-1].tags == ("complaint", "de")
+    assert found[3].rules == ()
