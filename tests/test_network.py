@@ -8,18 +8,16 @@ import ssl
 import threading
 from collections.abc import Iterator
 
-import httpx
+import httpcore
 import pytest
 import trustme
 from pytest_httpserver import HTTPServer
 
 from mentionwatch.errors import SourceError
-from mentionwatch.http import AsyncioTransport, Http
+from mentionwatch.http import Http
 from mentionwatch.models import Account
 from mentionwatch.network import AsyncioStream
 from tests.conftest import run
-
-LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4)
 
 
 def test_https_through_the_asyncio_backend_verifies_the_server_certificate() -> None:
@@ -29,21 +27,31 @@ def test_https_through_the_asyncio_backend_verifies_the_server_certificate() -> 
     server = HTTPServer(host="localhost", port=0, ssl_context=server_ssl)
     server.expect_request("/hello").respond_with_json({"ok": True})
     server.start()
+    account = Account(name="brand", platform="mastodon", server="https://unused")
     try:
         trusted = ssl.create_default_context()
         ca.configure_trust(trusted)
 
-        async def fetch(context: ssl.SSLContext) -> httpx.Response:
-            transport = AsyncioTransport(LIMITS, context)
-            async with httpx.AsyncClient(transport=transport) as client:
-                return await client.get(server.url_for("/hello"))
+        streams: list[AsyncioStream] = []
+        real = AsyncioStream.start_tls
 
-        response = run(fetch(trusted))
-        assert response.status_code == 200 and response.json() == {"ok": True}
-        stream = response.extensions["network_stream"]
-        assert isinstance(stream, AsyncioStream)  # httpcore ran on the asyncio backend
-        assert stream.get_extra_info("ssl_object").version().startswith("TLS")
-        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        async def start_tls(
+            stream: AsyncioStream, ssl_context: ssl.SSLContext,
+            server_hostname: str | None = None, timeout: float | None = None,
+        ) -> httpcore.AsyncNetworkStream:  # fmt: skip
+            streams.append(stream)
+            return await real(stream, ssl_context, server_hostname, timeout)
+
+        async def fetch(context: ssl.SSLContext) -> object:
+            async with Http(ssl_context=context, retries=0) as http:
+                return (await http.for_account(account).get(server.url_for("/hello"))).json()
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(AsyncioStream, "start_tls", start_tls)
+            assert run(fetch(trusted)) == {"ok": True}
+        # httpcore ran on the asyncio backend (network.py), and spoke TLS through it.
+        assert streams and streams[0].get_extra_info("ssl_object").version().startswith("TLS")
+        with pytest.raises(SourceError, match=r"connection failed \(ConnectError\)"):
             run(fetch(ssl.create_default_context()))  # an untrusted CA is refused
     finally:
         server.stop()
@@ -85,15 +93,17 @@ def test_a_keep_alive_connection_the_server_closed_is_not_reused(
 ) -> None:
     url, connections, hung_up = closing_server
 
+    account = Account(name="brand", platform="mastodon", server="http://unused")
+
     async def twice() -> list[object]:
-        transport = AsyncioTransport(LIMITS, ssl.create_default_context())
-        async with httpx.AsyncClient(transport=transport) as client:
-            first = (await client.get(url)).json()
+        async with Http(retries=0) as http:
+            fetcher = http.for_account(account)
+            first = (await fetcher.get(url)).json()
             while not hung_up.is_set():
                 await asyncio.sleep(0.01)
             # As between two requests of a real poll, the event loop runs and reads the end.
             await asyncio.sleep(0.05)
-            second = (await client.get(url)).json()
+            second = (await fetcher.get(url)).json()
             return [first, second]
 
     assert run(twice()) == [{"n": 1}, {"n": 2}]

@@ -1,11 +1,16 @@
-"""The shared HTTP client: timeouts, User-Agent, retries, rate limits, size cap, redaction."""
+"""The shared HTTP client: timeouts, User-Agent, retries, rate limits, size cap, redaction.
+
+Requests go straight to httpcore's connection pools (wire.py); httpx gives the TLS context.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import importlib.util
 import itertools
+import json
 import logging
 import random
 import re
@@ -17,6 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 if importlib.util.find_spec("sniffio") is None:
@@ -25,9 +31,10 @@ if importlib.util.find_spec("sniffio") is None:
     # third of the CPU of a 200-account poll. None in sys.modules fails it at once, the same way.
     sys.modules["sniffio"] = None  # type: ignore[assignment]
 
-from mentionwatch import __version__
+from mentionwatch import __version__, wire
 from mentionwatch.errors import OutcomeUnknownError, RateLimitedError, SourceError
 from mentionwatch.models import Account
+from mentionwatch.network import AsyncioBackend
 from mentionwatch.slots import Gate, Slot
 from mentionwatch.sources.base import Response
 
@@ -41,7 +48,13 @@ MAX_BODY = 20 * 1024 * 1024
 _RESET_HEADERS = ("x-ratelimit-reset", "ratelimit-reset", "x-rate-limit-reset")
 _REMAINING_HEADERS = ("x-ratelimit-remaining", "ratelimit-remaining", "x-rate-limit-remaining")
 # Failures that mean the request never reached the server, so sending it again is safe.
-_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_UNSENT = (httpcore.ConnectError, httpcore.ConnectTimeout, httpcore.PoolTimeout)
+# What httpcore raises when a request got no answer (httpx maps the same to TransportError).
+_TRANSPORT = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol,
+              httpcore.ProxyError)  # fmt: skip
+_ACCEPT = {"user-agent": ("User-Agent", USER_AGENT), "accept": ("Accept", "application/json"),
+           "accept-encoding": ("Accept-Encoding", "gzip, deflate"),
+           "connection": ("Connection", "keep-alive")}  # fmt: skip
 _SECRET_PARAMS = re.compile(
     r"((?:access_?token|token|api_?key|key|password|secret|client_secret|sig)=)[^&\s]+", re.I
 )
@@ -92,26 +105,16 @@ class Http:
         max_body: int = MAX_BODY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.time,
-        transport: httpx.AsyncBaseTransport | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self._options: dict[str, Any] = {
-            "timeout": httpx.Timeout(timeout, connect=connect_timeout),
-            "headers": {"User-Agent": USER_AGENT, "Accept": "application/json"},
-            "follow_redirects": True,
-            # Loading the CA bundle costs ~50 ms; every pool shares one context.
-            "verify": httpx.create_ssl_context(),
-        }
-        # Builds requests; with an injected transport (tests) it also sends them all.
-        self.client = httpx.AsyncClient(
-            **self._options,
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            transport=transport,
-        )
+        # Loading the CA bundle costs ~50 ms; every pool shares one context.
+        self._verify = ssl_context or httpx.create_ssl_context()
+        self.timeouts = {"connect": connect_timeout, "read": timeout, "write": timeout,
+                          "pool": timeout}  # fmt: skip
         # One connection pool per host: httpcore's pool does work proportional to all its
         # connections times all queued requests on every request, which made a 200-account
         # poll CPU-bound. Per host, a pool never holds more than `per_host` connections.
-        self._pools: dict[str, httpx.AsyncClient] = {}
-        self._shared_pool = transport is not None
+        self._pools: dict[str, httpcore.AsyncConnectionPool] = {}
         self.retries = retries
         self.max_wait = max_wait
         self.max_body = max_body
@@ -144,17 +147,17 @@ class Http:
     async def __aexit__(self, *exc: object) -> None:
         for pool in self._pools.values():
             await pool.aclose()
-        await self.client.aclose()
 
-    def pool_for(self, host: str) -> httpx.AsyncClient:
-        if self._shared_pool:
-            return self.client
+    def pool_for(self, host: str) -> httpcore.AsyncConnectionPool:
+        """The host's connections: httpcore's pool on plain asyncio streams (network.py)."""
         if host not in self._pools:
-            limits = httpx.Limits(
-                max_connections=self._per_host, max_keepalive_connections=self._per_host
+            self._pools[host] = httpcore.AsyncConnectionPool(
+                ssl_context=self._verify,
+                max_connections=self._per_host,
+                max_keepalive_connections=self._per_host,
+                keepalive_expiry=5.0,  # httpx's default
+                network_backend=AsyncioBackend(),
             )
-            transport = AsyncioTransport(limits, self._options["verify"])
-            self._pools[host] = httpx.AsyncClient(**self._options, transport=transport)
         return self._pools[host]
 
     def for_account(self, account: Account, user_agent: str | None = None) -> AccountFetcher:
@@ -179,26 +182,6 @@ class Http:
             self._blocked.pop(key, None)
         else:
             self._blocked[key] = until
-
-
-class AsyncioTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport over httpcore's pool, on plain asyncio streams (network.py)."""
-
-    def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext) -> None:
-        import httpcore
-
-        from mentionwatch.network import AsyncioBackend
-
-        super().__init__(verify=ssl_context, limits=limits)
-        # The pool httpx builds, with the network backend httpcore takes as an argument (httpx
-        # has no option for it); httpx keeps mapping httpcore's errors to its own.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=AsyncioBackend(),
-        )
 
 
 class AccountFetcher:
@@ -234,7 +217,7 @@ class AccountFetcher:
         endpoint: str | None = None,
         ok_statuses: tuple[int, ...] = (200,),
     ) -> Response:
-        request = self.http.client.build_request("GET", url, params=params, headers=headers)
+        request = self._request("GET", wire.with_params(url, params), headers)
         return await self._send(request, endpoint, ok_statuses)
 
     async def post(
@@ -251,14 +234,35 @@ class AccountFetcher:
     ) -> Response:
         all_headers = dict(headers or {})
         if auth is not None:
-            basic = httpx.BasicAuth(*auth)._auth_header
+            pair = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            basic = f"Basic {pair}"
             # Base64 hides nothing: a server that echoes the header must not show the secret.
             self.add_secret(basic.partition(" ")[2])
             all_headers["Authorization"] = basic
-        request = self.http.client.build_request(
-            "POST", url, data=data, json=json_body, headers=all_headers
-        )
+        body = b""
+        if data is not None:
+            body = wire.form(data)
+            all_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        elif json_body is not None:
+            # As httpx writes it: compact, UTF-8, no NaN.
+            body = json.dumps(
+                json_body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            ).encode()
+            all_headers.setdefault("Content-Type", "application/json")
+        request = self._request("POST", url, all_headers, body)
         return await self._send(request, endpoint, ok_statuses, resend)
+
+    def _request(
+        self, method: str, url: str, headers: Mapping[str, str] | None, body: bytes = b""
+    ) -> wire.Request:
+        if not url.isascii() or " " in url:
+            url = str(httpx.URL(url))  # percent-encoded (and an IDN host in ASCII) as httpx does
+        sent = dict(_ACCEPT)
+        for name, value in (headers or {}).items():
+            sent[name.lower()] = (name, value)
+        if self.user_agent:
+            sent["user-agent"] = ("User-Agent", self.user_agent)
+        return wire.Request(method, url, sent, body)
 
     def _fail(self, endpoint: str, problem: str) -> SourceError:
         return SourceError(self.account, endpoint, self.redact(problem))
@@ -267,24 +271,29 @@ class AccountFetcher:
         return OutcomeUnknownError(self.account, endpoint, f"{problem} after the request was sent")
 
     async def _send(
-        self, request: httpx.Request, endpoint: str | None, ok: tuple[int, ...], resend: bool = True
+        self, request: wire.Request, endpoint: str | None, ok: tuple[int, ...], resend: bool = True
     ) -> Response:
-        if self.user_agent:
-            request.headers["User-Agent"] = self.user_agent
-        where = endpoint or urlsplit(str(request.url)).path or "/"
-        host = request.url.host
+        parts = urlsplit(request.url)
+        where = endpoint or parts.path or "/"
+        host = (parts.hostname or "").lower()
         http = self.http
         for attempt in range(http.retries + 1):
             await self._wait_for_quota((host, self.account, where))
             started = http.clock()
             try:
                 async with http.slot(host, self.priority):
-                    status, headers, body = await self._exchange(request, where)
-            except httpx.TimeoutException as exc:
+                    status, headers, body = await wire.exchange(
+                        http.pool_for, request, http.timeouts, http.max_body
+                    )
+            except wire.TooLarge:
+                raise self._fail(where, f"response larger than {http.max_body} bytes") from None
+            except wire.BadBody as exc:
+                raise self._fail(where, str(exc)) from None
+            except httpcore.TimeoutException as exc:
                 problem = "timed out"
                 if not resend and not isinstance(exc, _UNSENT):
                     raise self._unknown(where, problem) from None
-            except httpx.TransportError as exc:
+            except _TRANSPORT as exc:
                 problem = f"connection failed ({type(exc).__name__})"
                 if not resend and not isinstance(exc, _UNSENT):
                     raise self._unknown(where, problem) from None
@@ -292,7 +301,7 @@ class AccountFetcher:
                 self._log(request, status, started, attempt)
                 self._note_quota((host, self.account, where), headers)
                 if status in ok:
-                    return Response(status, headers, body, str(request.url), where, self.account)
+                    return Response(status, headers, body, request.url, where, self.account)
                 wait = self._retry_wait(status, headers, attempt, where)
                 if wait is None:
                     raise self._status_error(status, headers, body, where)
@@ -310,23 +319,6 @@ class AccountFetcher:
                 continue
             raise self._fail(where, f"{problem} after {attempt + 1} attempts")
         raise AssertionError("unreachable")
-
-    async def _exchange(
-        self, request: httpx.Request, where: str
-    ) -> tuple[int, dict[str, str], bytes]:
-        response = await self.http.pool_for(request.url.host).send(request, stream=True)
-        try:
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > self.http.max_body:
-                    raise self._fail(where, f"response larger than {self.http.max_body} bytes")
-                chunks.append(chunk)
-        finally:
-            await response.aclose()
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        return response.status_code, headers, b"".join(chunks)
 
     def _backoff(self, attempt: int) -> float:
         return float(min(2**attempt, 30)) * (0.5 + random.random() / 2)
@@ -362,8 +354,10 @@ class AccountFetcher:
             spent = float(remaining) <= 0
         except ValueError:
             return
+        if not spent:  # most responses: the reset time is only read once a quota is spent
+            return
         when = parse_reset(reset, self.http.clock())
-        if spent and when is not None:
+        if when is not None:
             self.http.mark_spent(key, when)
 
     async def _wait_for_quota(self, key: tuple[str, str, str]) -> None:
@@ -394,7 +388,7 @@ class AccountFetcher:
 
     def _log(
         self,
-        request: httpx.Request,
+        request: wire.Request,
         status: int | None,
         started: float,
         attempt: int,
@@ -405,5 +399,5 @@ class AccountFetcher:
         elapsed = (self.http.clock() - started) * 1000
         outcome = str(status) if status is not None else problem
         retry = f" retry {attempt}" if attempt else ""
-        url = self.redact(str(request.url))
+        url = self.redact(request.url)
         log.debug("%s %s %s %.0fms%s", request.method, url, outcome, elapsed, retry)
