@@ -13,8 +13,8 @@ from pytest_httpserver import HTTPServer
 
 from mentionwatch import workers
 from mentionwatch.config import Config, load
-from mentionwatch.fetch import Fetched, fetch_account
-from mentionwatch.http import Http
+from mentionwatch.fetch import Fetched, fetch_account, prepare
+from mentionwatch.http import Http, tls_context
 from mentionwatch.models import Account
 from mentionwatch.poll import run_poll
 from mentionwatch.store import Store
@@ -128,3 +128,14 @@ def test_every_account_of_a_host_goes_to_the_same_worker() -> None:
     hosts = [{a.server for a in share} for share in split]
     assert not hosts[0] & hosts[1]
     assert abs(len(split[0]) - len(split[1])) <= 5  # the largest host is 5 accounts
+
+
+def test_the_tls_context_is_loaded_once_and_shared_by_every_client(
+    many_feeds: Config,
+) -> None:
+    # The parent loads it (fetch.prepare, with the platforms' modules) before the workers
+    # fork, so that each inherits it instead of loading the CA bundle again.
+    prepare(many_feeds.accounts)
+    shared = tls_context()
+    assert tls_context() is shared  # loaded once per process: ~50 ms of CPU each time
+    assert Http()._verify is shared and Http()._verify is shared

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
+import functools
 import importlib.util
 import itertools
 import json
@@ -86,6 +87,13 @@ def _header(headers: Mapping[str, str], names: Iterable[str]) -> str | None:
     return None
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The CA bundle, loaded once per process (~50 ms) for every pool; worker processes forked
+    after it was loaded share it."""
+    return httpx.create_ssl_context()
+
+
 def clock_text(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M UTC")
 
@@ -107,8 +115,7 @@ class Http:
         clock: Callable[[], float] = time.time,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        # Loading the CA bundle costs ~50 ms; every pool shares one context.
-        self._verify = ssl_context or httpx.create_ssl_context()
+        self._verify = ssl_context or tls_context()
         self.timeouts = {"connect": connect_timeout, "read": timeout, "write": timeout,
                           "pool": timeout}  # fmt: skip
         # One connection pool per host: httpcore's pool does work proportional to all its

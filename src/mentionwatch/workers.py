@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection, wait
 from urllib.parse import urlsplit
 
 from mentionwatch.config import Settings
-from mentionwatch.fetch import Fetched, fetch_account
+from mentionwatch.fetch import Fetched, fetch_account, prepare
 from mentionwatch.http import Http
 from mentionwatch.models import Account
 
@@ -64,6 +64,7 @@ def fetch_in_workers(
     # fork: the workers start in milliseconds with the config, secrets and imports in memory
     # (spawn would import everything again); they never touch the parent's database handle.
     context = multiprocessing.get_context("fork")
+    prepare(accounts)
     by_name = {a.name: a for a in accounts}
     pending: dict[Connection, set[str]] = {}
     processes = []
