@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mentionwatch.config_fields import (
     check_address,
@@ -49,8 +49,7 @@ USER_ENV = "MENTIONWATCH_USER"
 _URL_SCHEMES = ("postgresql://", "postgres://")
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     sla: timedelta = timedelta(hours=1)
     warn_at: float = 0.75
     backfill: timedelta = timedelta(days=3)
@@ -122,7 +121,7 @@ class Config:
 
 
 def default_config_path() -> Path:
-    from platformdirs import user_config_path
+    from mentionwatch.user_dirs import user_config_path
 
     return user_config_path(APP_NAME) / "config.toml"
 
@@ -151,7 +150,7 @@ def database_path(explicit: Path | str | None, config: Config | None) -> Path | 
         return _location(os.environ[DB_ENV])
     if config is not None and config.settings.database is not None:
         return config.settings.database
-    from platformdirs import user_data_path
+    from mentionwatch.user_dirs import user_data_path
 
     return user_data_path(APP_NAME) / "mentionwatch.db"
 

@@ -6,7 +6,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from mentionwatch.business_hours import Calendar
@@ -69,8 +70,7 @@ PRIORITIES = {"high": 0, "normal": 1, "low": 2}
 PRIORITY_NAMES = {rank: name for name, rank in PRIORITIES.items()}
 
 
-@dataclass(frozen=True)
-class StoredMention:
+class StoredMention(NamedTuple):
     """A mention as the database knows it, with its local id and state."""
 
     id: int
@@ -96,7 +96,7 @@ class StoredMention:
     # The team's notes, "who at when: text", oldest first; only exports ask for them.
     notes: tuple[str, ...] = ()
     # The fetched Mention's `context` (what replying needs); only `Store.get` fills it in.
-    context: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = MappingProxyType({})
     # What the inbox rules decided when it was stored (or at `rules apply`).
     priority: int = 1  # 0 high, 1 normal, 2 low
     tags: tuple[str, ...] = ()
@@ -116,8 +116,7 @@ class StoredMention:
         return self.answered_at - self.created_at
 
 
-@dataclass(frozen=True)
-class SentDigest:
+class SentDigest(NamedTuple):
     """A digest that was delivered: what the next one counts "since", and what it covered."""
 
     sent_at: datetime
@@ -127,7 +126,7 @@ class SentDigest:
     subject: str
     covered_since: datetime
     covered_until: datetime
-    counts: Mapping[str, int] = field(default_factory=dict)
+    counts: Mapping[str, int] = MappingProxyType({})
     mention_ids: tuple[int, ...] = ()
     # Whose digest: "" the whole team's, "alice" alice's own (`--per-assignee`, `--assignee
     # alice`). Each audience has its own once-a-day guard and its own "since".

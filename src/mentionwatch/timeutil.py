@@ -6,15 +6,16 @@ import re
 from datetime import UTC, datetime, timedelta, tzinfo
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_PART = re.compile(r"(\d+)\s*([smhdw])")
-_WHOLE = re.compile(r"^\s*(?:\d+\s*[smhdw]\s*)+$")
+# Patterns, not compiled ones: re compiles them on first use, so `list` never does.
+_PART = r"(\d+)\s*([smhdw])"
+_WHOLE = r"^\s*(?:\d+\s*[smhdw]\s*)+$"
 
 
 def parse_duration(text: str) -> timedelta:
     """Parse "90m", "1h30m", "3d", "2w"; raise ValueError with the accepted form otherwise."""
-    if not isinstance(text, str) or not _WHOLE.match(text.lower()):
+    if not isinstance(text, str) or not re.match(_WHOLE, text.lower()):
         raise ValueError(f"{text!r} is not a duration like 90m, 4h, 1h30m, 3d or 2w")
-    seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(text.lower()))
+    seconds = sum(int(n) * _UNITS[u] for n, u in re.findall(_PART, text.lower()))
     if seconds <= 0:
         raise ValueError(f"{text!r} must be longer than zero")
     return timedelta(seconds=seconds)

@@ -8,10 +8,9 @@ import inspect
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TextIO, TypeVar
+from typing import Annotated, Any, NamedTuple, ParamSpec, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -41,8 +40,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@dataclass
 class Globals:
+    """The top-level options, set once per run by main_options."""
+
     config: Path | None = None
     db: str | None = None
     verbose: bool = False
@@ -137,8 +137,7 @@ TagOption = Annotated[
 LimitOption = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N rows.")]
 
 
-@dataclass(frozen=True)
-class SelectionOptions:
+class SelectionOptions(NamedTuple):
     """Which mentions a command was asked for, from the options `with_selection` adds."""
 
     account: list[str] | None
@@ -356,7 +355,7 @@ def with_workers(config: Config, workers: int | None) -> Config:
         return config
     import dataclasses
 
-    settings = dataclasses.replace(config.settings, workers=workers)
+    settings = config.settings._replace(workers=workers)
     return dataclasses.replace(config, settings=settings)
 
 

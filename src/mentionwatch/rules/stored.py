@@ -22,7 +22,7 @@ def matching(
         compiled = compile_all([parse(expression)])
     except ExpressionError as exc:
         raise UsageError(f"EXPRESSION: {exc}") from None
-    unlimited = MentionFilter(**{**where.__dict__, "limit": None})
+    unlimited = where._replace(limit=None)
     found = 0
     for m in store.mentions(unlimited, now):
         subject = compiled.subject(m.text, m.title, m.author, m.platform, m.account, m.kind,

@@ -6,8 +6,7 @@ Apart from `base` so that config validation and the read-only commands load only
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from mentionwatch.text import public_location
 
@@ -16,8 +15,7 @@ if TYPE_CHECKING:
     from mentionwatch.sources.base import Source
 
 
-@dataclass(frozen=True)
-class PlatformSpec:
+class PlatformSpec(NamedTuple):
     """What the config may say for a platform, and the module of its source."""
 
     name: str

@@ -7,10 +7,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from mentionwatch.errors import StoreError, UsageError
 from mentionwatch.models import SentDigest, State, StoredMention
@@ -19,8 +19,7 @@ from mentionwatch.store.rows import COLUMNS, explain, stored
 from mentionwatch.timeutil import from_db, to_db
 
 
-@dataclass(frozen=True)
-class MentionFilter:
+class MentionFilter(NamedTuple):
     """What `list` and `export` select; `states` empty means every state."""
 
     states: tuple[State, ...] = (State.OPEN,)
@@ -28,7 +27,7 @@ class MentionFilter:
     platforms: tuple[str, ...] = ()
     older_than: timedelta | None = None
     # Per-account cut-offs: only mentions created at or before the account's time are kept.
-    due_before: Mapping[str, datetime] = field(default_factory=dict)
+    due_before: Mapping[str, datetime] = MappingProxyType({})
     limit: int | None = None
     newest_first: bool = False
     # Words that must all appear (any case) in the text, title, author or URL.
@@ -170,7 +169,7 @@ class MentionQueries:
             context = json.loads(found["reply_context"])
         except json.JSONDecodeError:
             return mention  # sources fetch what they need when the context is unreadable
-        return replace(mention, context=context) if isinstance(context, dict) else mention
+        return mention._replace(context=context) if isinstance(context, dict) else mention
 
     def raw(self, mention_id: int) -> str | None:
         """The payload kept for a mention (JSON text); None unless `keep_raw` was on."""

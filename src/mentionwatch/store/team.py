@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -128,6 +127,6 @@ class TeamQueries:
                 notes = found.get(m.id)
                 if notes:
                     shown = tuple(f"{n.actor} at {n.at.isoformat()}: {n.text}" for n in notes)
-                    yield replace(m, notes=shown)
+                    yield m._replace(notes=shown)
                 else:
                     yield m
