@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any, NamedTuple, ParamSpec, TextIO, TypeVar
 
 import typer
-from rich.console import Console
 
 from mentionwatch import config as config_mod
+from mentionwatch.cli.consoles import adapt_consoles as adapt_consoles
+from mentionwatch.cli.consoles import err as err
+from mentionwatch.cli.consoles import out as out
 from mentionwatch.config import Config
 from mentionwatch.errors import MentionwatchError, UsageError
 from mentionwatch.selection import Selection, StateChoice, select
@@ -23,18 +25,7 @@ from mentionwatch.store import Store
 from mentionwatch.text import one_line
 from mentionwatch.timeutil import parse_duration
 
-out = Console(highlight=False, soft_wrap=False, emoji=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
-
-
-def adapt_consoles() -> None:
-    """Lines to a pipe, a file or cron's mail are never wrapped: the reader's screen wraps them.
-
-    On a terminal stdout keeps Rich's wrapping at word boundaries. stderr carries one-line
-    messages only, so it never wraps. Checked per command: the streams are known only then.
-    """
-    out.soft_wrap = not out.is_terminal
-
+# The consoles (`x as x`: the commands get them from here) live in cli/consoles.py.
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -30,6 +30,7 @@ from mentionwatch.cli.common import (
     with_selection,
     written_atomically,
 )
+from mentionwatch.cli.consoles import plain_width
 from mentionwatch.errors import EXIT_BREACHED, UsageError
 from mentionwatch.timeutil import utcnow
 
@@ -53,14 +54,25 @@ def list_(
             export("json" if as_json else "jsonl", mentions, config, now, sys.stdout)
             return
         rows = list(mentions)
+        # A pipe or a file: the very lines Rich would write, without making a console.
+        width = plain_width()
         if not rows:
-            err.print("Nothing waiting. 🎉" if not selection.all_states else "No mentions stored.")
+            empty = "Nothing waiting. 🎉" if not selection.all_states else "No mentions stored."
+            if width is not None:
+                sys.stderr.write(empty + "\n")
+            else:
+                err.print(empty)
             return
         from mentionwatch.render.listing import mention_list
 
+        count = f"{len(rows)} mention{'s' if len(rows) != 1 else ''}"
+        if width is not None:
+            sys.stdout.write(mention_list(rows, config, now, width, styled=False).plain + "\n")
+            sys.stderr.write(count + "\n")
+            return
         styled = out.color_system is not None
         out.print(mention_list(rows, config, now, out.width, styled=styled), soft_wrap=True)
-        err.print(f"{len(rows)} mention{'s' if len(rows) != 1 else ''}", style="dim")
+        err.print(count, style="dim")
 
 
 @handled
