@@ -41,6 +41,9 @@ class Sizes:
     accounts: int = 200
     instances: int = 20
     latency: float = 0.05
+    # Figure 9's instances: slow enough that one poller waits on them, not on this machine's
+    # CPU, as pollers on separate machines do (benchmarks/teams.py).
+    team_latency: float = 0.25
     # A poll that finds a page of new mentions on every account, as cron polls do.
     mentions_per_account: int = 20
     statuses_per_account: int = 5
@@ -55,9 +58,9 @@ class Sizes:
 
 
 QUICK = Sizes(
-    accounts=20, instances=4, latency=0.02, mentions_per_account=20, statuses_per_account=5,
-    big_poll=2_000, db_rows=20_000, db_open=500, small_export=2_000, repeats=2, slow_repeats=1,
-    startup_repeats=3,
+    accounts=20, instances=4, latency=0.02, team_latency=0.1, mentions_per_account=20,
+    statuses_per_account=5, big_poll=2_000, db_rows=20_000, db_open=500, small_export=2_000,
+    repeats=2, slow_repeats=1, startup_repeats=3,
 )  # fmt: skip
 
 

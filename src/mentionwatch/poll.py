@@ -12,9 +12,11 @@ import gc
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from mentionwatch.config import Config
 from mentionwatch.errors import MentionwatchError, SourceError
@@ -28,6 +30,7 @@ from mentionwatch.timeutil import utcnow
 from mentionwatch.workers import fetch_in_workers, worker_count
 
 log = logging.getLogger("mentionwatch.poll")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -184,37 +187,59 @@ async def _poll_leased(
     store.add_leases(names)
     round_start = store.begin_round(names)
     results: dict[str, PollResult] = {}
+    loop = asyncio.get_running_loop()
+    # The store's round trips run on a thread of their own, one at a time: while this poller
+    # waits on the database (pollers on one server share its CPU) its fetches go on.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mentionwatch-store") as thread:
 
-    async def poll_leased(name: str) -> None:
-        renewing = asyncio.create_task(_keep_renewing(store, name))
+        def stored(call: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+            return loop.run_in_executor(thread, call, *args)
+
+        async def poll_leased(name: str) -> None:
+            account = by_name[name]
+            renewing = asyncio.create_task(_keep_renewing(store, name, stored))
+            try:
+                hooks.started(account)
+                cursors = await stored(store.cursors, name)
+                fetched = await fetch_account(account, cursors, http, clock)
+                result = await stored(
+                    store_fetched, account, fetched, store, clock, decide, planner
+                )
+                results[name] = result
+                hooks.finished(result)
+            finally:
+                renewing.cancel()
+                await stored(store.release, holder, name)
+
+        room = min(len(names), config.settings.concurrency)
+        running: set[asyncio.Task[None]] = set()
         try:
-            results[name] = await poll_account(
-                by_name[name], store, http, hooks, clock, decide, planner=planner
-            )
+            while True:
+                free = room - len(running)
+                claimed = await stored(store.claim, holder, names, round_start, free)
+                log.debug("%s claimed %d, %d in flight", holder, len(claimed), len(running))
+                running.update(asyncio.create_task(poll_leased(name)) for name in claimed)
+                if not running:
+                    break
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()  # a store failure ends the poll, as it does on SQLite
         finally:
-            renewing.cancel()
-            store.release(holder, name)
-
-    room = min(len(names), config.settings.concurrency)
-    running: set[asyncio.Task[None]] = set()
-    while True:
-        claimed = store.claim(holder, names, round_start, room - len(running))
-        log.debug("%s claimed %d accounts, %d in flight", holder, len(claimed), len(running))
-        running.update(asyncio.create_task(poll_leased(name)) for name in claimed)
-        if not running:
-            break
-        done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            task.result()  # a store failure ends the poll, as it does on SQLite
+            # Before the store's thread stops: the others' releases still go through it.
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
     return [results[name] for name in names if name in results]
 
 
-async def _keep_renewing(store: Store, account: str) -> None:
+async def _keep_renewing(
+    store: Store, account: str, stored: Callable[..., Awaitable[bool]]
+) -> None:
     """A long poll (a big backfill) keeps its lease: renewed every third of its length."""
     every = max(store.lease_length.total_seconds() / 3, 0.5)
     while True:
         await asyncio.sleep(every)
-        if not store.renew(account):
+        if not await stored(store.renew, account):
             return
 
 
