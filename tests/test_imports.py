@@ -69,6 +69,7 @@ def test_list_on_a_config_with_rules_parses_them_but_never_builds_a_matcher(
     assert "mentionwatch.rules.parse" in imported  # parsed at load: a mistake stops list too
     assert "mentionwatch.rules.match" not in imported
     assert "mentionwatch.sources.search" not in imported
+    assert "mentionwatch.business_hours" not in imported  # no calendar keys: no time zone data
 
 
 # What `list` has no use for, and what each would cost its start-up: `secrets` loads OpenSSL

@@ -47,6 +47,7 @@ _ACCOUNT_KEYS = {
 _TOP_KEYS = {"settings", "accounts", "digest", "users", "rules", "notify"}
 USER_ENV = "MENTIONWATCH_USER"
 _URL_SCHEMES = ("postgresql://", "postgres://")
+CalendarParts = tuple[str, str, tuple[date, ...]]  # business_hours, timezone, holidays
 
 
 class Settings(NamedTuple):
@@ -230,7 +231,8 @@ def acting_user(config: Config | None) -> str:
 
 def _settings(raw: Mapping[str, Any], path: Path, where: str) -> Settings:
     base = Settings()
-    hours, zone, holidays = _calendar_parts(raw, where, base)
+    parts = _calendar_parts(raw, where, (base.business_hours, base.timezone, base.holidays))
+    hours, zone, holidays = parts
     database = get_value(raw, "database", str, where, None)
     db_path: Path | str | None = None
     if database and is_database_url(database):
@@ -264,7 +266,7 @@ def _settings(raw: Mapping[str, Any], path: Path, where: str) -> Settings:
         business_hours=hours,
         timezone=zone,
         holidays=holidays,
-        calendar=_calendar(raw, where, hours, zone, holidays, settings_raw=raw),
+        calendar=_calendar(raw, where, parts, settings=True),
     )
 
 
@@ -300,6 +302,9 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
         raise ConfigError(f"{where}: key 'handle' is required for {platform}")
     options = _options(entry, spec, where, path)
     sources = secret_sources(entry, spec, where, path)
+    # What the account's calendar keys fall back to, one by one.
+    inherited = (settings.business_hours, settings.timezone, settings.holidays)
+
     return Account(
         name=name,
         platform=platform,
@@ -317,7 +322,7 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
         secret_sources=sources,
         secrets={k: entry[k] for k, where_from in sources.items() if where_from == "config file"},
         options=options,
-        calendar=_calendar(entry, where, *_calendar_parts(entry, where, settings)),
+        calendar=_calendar(entry, where, _calendar_parts(entry, where, inherited)),
     )
 
 
@@ -363,56 +368,28 @@ def _check_url(key: str, value: str, where: str) -> None:
 
 
 def _calendar_parts(
-    table: Mapping[str, Any], where: str, base: Settings
-) -> tuple[str, str, tuple[date, ...]]:
-    """business_hours, timezone and holidays; each one falls back to [settings] on its own."""
-    # Imported here: commands on a config without a calendar never load the time zone data.
-    from mentionwatch.business_hours import load_zone, parse_holiday
+    table: Mapping[str, Any], where: str, inherited: CalendarParts
+) -> CalendarParts:
+    """business_hours, timezone and holidays (config_calendar.py), each falling back on its
+    own to `inherited`."""
+    # A config without calendar keys never imports their parsing, nor the time zone data.
+    if not any(key in table for key in ("business_hours", "timezone", "holidays")):
+        return inherited
+    from mentionwatch.config_calendar import calendar_parts
 
-    hours: str = get_value(table, "business_hours", str, where, base.business_hours)
-    zone: str = get_value(table, "timezone", str, where, base.timezone)
-    if "timezone" in table:
-        try:
-            load_zone(zone)
-        except ValueError as exc:
-            raise ConfigError(f"{where}: key 'timezone': {exc}") from None
-    holidays = base.holidays
-    if "holidays" in table:
-        value = table["holidays"]
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: key 'holidays' must be a list of dates like 2026-12-25")
-        try:
-            holidays = tuple(parse_holiday(v) for v in value)
-        except ValueError as exc:
-            raise ConfigError(f"{where}: key 'holidays': {exc}") from None
-    return hours, zone, holidays
+    return calendar_parts(table, where, *inherited)
 
 
 def _calendar(
-    table: Mapping[str, Any],
-    where: str,
-    hours: str,
-    zone: str,
-    holidays: tuple[date, ...],
-    settings_raw: Mapping[str, Any] | None = None,
+    table: Mapping[str, Any], where: str, parts: CalendarParts, settings: bool = False
 ) -> Calendar | None:
-    from mentionwatch.business_hours import Calendar, load_zone, parse_hours
+    """The business calendar of `parts` (config_calendar.py); `settings` for [settings]."""
+    hours, zone, holidays = parts
+    if not hours and not table.get("holidays"):
+        return None  # no business hours: no calendar, and no holidays to refuse
+    from mentionwatch.config_calendar import calendar
 
-    if not hours:
-        # [settings] may list holidays for accounts that set their own hours.
-        if table.get("holidays") and table is not settings_raw:
-            raise ConfigError(f"{where}: key 'holidays' needs 'business_hours' to mean anything")
-        return None
-    if not zone:
-        raise ConfigError(
-            f"{where}: key 'business_hours' needs a 'timezone' (here or in [settings]), "
-            'like "Europe/Berlin"'
-        )
-    try:
-        windows = parse_hours(hours)
-    except ValueError as exc:
-        raise ConfigError(f"{where}: key 'business_hours': {exc}") from None
-    return Calendar(hours, load_zone(zone), windows, frozenset(holidays))
+    return calendar(table, where, hours, zone, holidays, table if settings else None)
 
 
 def _fraction(table: Mapping[str, Any], where: str, default: float) -> float:
