@@ -335,3 +335,28 @@ def test_a_rule_s_shorter_sla_raises_due_soon_and_a_dismissing_rule_raises_nothi
         assert hook.accepted[0].json()["title"] == "mentionwatch: 1 due soon, 1 new"
         assert body.index("Due soon (1)") < body.index("refund") < body.index("New (1)")
         assert "nice update" in body and "giveaway" not in body
+
+
+def test_alerts_list_the_most_urgent_mention_first_then_the_oldest(tmp_path: Path) -> None:
+    now = utcnow()
+    with receiver() as hook:
+        config = alert_config(
+            tmp_path,
+            f'[[notify]]\nname = "hook"\nurl = "json://{hook.base}/"\nevents = ["new"]\n'
+            "max_items = 3\n\n"
+            '[[rules]]\nname = "complaints"\nmatch = "refund"\npriority = "high"\n\n'
+            '[[rules]]\nname = "chatter"\nmatch = "thanks"\npriority = "low"\n',
+        )
+        code, output = first_poll_then(
+            config,
+            feed_entry(1, now - timedelta(minutes=9), "thanks for the update"),
+            feed_entry(2, now - timedelta(minutes=8), "nice update"),
+            feed_entry(3, now - timedelta(minutes=7), "another note"),
+            feed_entry(4, now, "I want a refund"),
+        )
+        assert code == 0, output
+        body = hook.accepted[0].json()["message"]
+        # The newest, a complaint, comes first; then normal oldest first; the low one is left
+        # out by max_items rather than a normal one.
+        assert body.index("refund") < body.index("nice update") < body.index("another")
+        assert "thanks for the update" not in body

@@ -134,6 +134,26 @@ def test_list_orders_by_priority_then_age_and_filters_by_priority_and_tag(ruled:
     assert re.search(r"\bhigh\b", line) and "[complaint] refund please" in line
 
 
+def test_check_and_digest_filter_by_priority_and_tag(ruled: Path) -> None:
+    store_with_rules(ruled, "brand", "mastodon", ("h1", "refund please"), ("l1", "slow"))
+    # An hour later: the complaint is past its rule's 30m, the slow one within its 2h.
+    code, out, err = mw_split(ruled, "check", "--json")
+    everything = {str(r["url"]).rsplit("/", 1)[1] for r in json.loads(out)}
+    assert code == 1 and "h1" in everything and len(everything) > 1
+    code, out, err = mw_split(ruled, "check", "--tag", "complaint", "--json")
+    assert code == 1 and [str(r["url"]).rsplit("/", 1)[1] for r in json.loads(out)] == ["h1"]
+    code, out, err = mw_split(ruled, "check", "--priority", "high", "--json")
+    assert code == 1 and [r["priority"] for r in json.loads(out)] == ["high"]
+    code, out, err = mw_split(ruled, "check", "--tag", "perf")
+    assert (code, out) == (0, "")  # the slow one waits, but within its SLA
+    code, out = mw(ruled, "digest")
+    assert code == 0 and "refund please" in out and "slow" in out
+    code, out = mw(ruled, "digest", "--tag", "complaint")
+    assert code == 0 and "refund please" in out and "slow" not in out
+    code, out = mw(ruled, "digest", "--priority", "low")
+    assert code == 0 and "slow" in out and "refund please" not in out
+
+
 def test_tag_filter_takes_like_wildcards_literally(ruled: Path, tmp_path: Path) -> None:
     text = ruled.read_text().replace('tags = ["perf"]', 'tags = ["perf_x"]')
     ruled.write_text(text)

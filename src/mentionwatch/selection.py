@@ -45,6 +45,14 @@ class Selection(NamedTuple):
         return itertools.islice(sla_filter(found, config, now, self.sla, self.keep), self.limit)
 
 
+def rule_filters(
+    priorities: Sequence[str], tags: Sequence[str]
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """--priority and --tag as MentionFilter takes them: ranks, and tags as rules write them."""
+    ranks = tuple(sorted({PRIORITIES[str(p)] for p in priorities}))
+    return ranks, tuple(dict.fromkeys(t.lower().lstrip("#") for t in tags))
+
+
 def select(
     config: Config,
     now: datetime,
@@ -81,6 +89,7 @@ def select(
         )
         if cut is not None:
             older = max(older, cut) if older else cut
+    ranks, wanted_tags = rule_filters(priorities, tags)
     where = MentionFilter(
         states=() if all_states and not overdue else wanted,
         accounts=tuple(accounts),
@@ -89,8 +98,8 @@ def select(
         due_before=due,
         limit=None if sla else limit,
         grep=tuple(word for word in grep if word),
-        priorities=tuple(sorted({PRIORITIES[str(p)] for p in priorities})),
-        tags=tuple(dict.fromkeys(t.lower().lstrip("#") for t in tags)),
+        priorities=ranks,
+        tags=wanted_tags,
         assignees=tuple(assignees),
         unassigned=unassigned,
     )

@@ -277,6 +277,8 @@ def breaches(
     use_sla: bool = True,
     assignees: Sequence[str] = (),
     unassigned: bool = False,
+    priorities: Sequence[int] = (),
+    tags: Sequence[str] = (),
 ) -> list[Breach]:
     """Waiting mentions past their SLA (business time where set) or older than `max_age`.
 
@@ -285,14 +287,16 @@ def breaches(
     if not use_sla:
         assert max_age is not None
         where = MentionFilter(accounts=tuple(accounts), older_than=max_age,
-                              assignees=tuple(assignees), unassigned=unassigned)  # fmt: skip
+                              assignees=tuple(assignees), unassigned=unassigned,
+                              priorities=tuple(priorities), tags=tuple(tags))  # fmt: skip
     else:
         # A mention younger than both its SLA and max_age cannot be breaching.
         due, cut = sla_cutoffs(
             config, now, accounts, lambda t: min(t.target, max_age) if max_age else t.target
         )
         where = MentionFilter(accounts=tuple(accounts), due_before=due, older_than=cut,
-                              assignees=tuple(assignees), unassigned=unassigned)  # fmt: skip
+                              assignees=tuple(assignees), unassigned=unassigned,
+                              priorities=tuple(priorities), tags=tuple(tags))  # fmt: skip
     found = []
     for m in store.mentions(where, now):
         sla = mention_sla(config, m)

@@ -25,6 +25,8 @@ from mentionwatch.cli.common import (
     LockTimeoutOption,
     MentionIdArgument,
     MineOption,
+    PriorityOption,
+    TagOption,
     UnassignedOption,
     VerboseOption,
     WorkersOption,
@@ -291,14 +293,18 @@ def digest(
             "--per-assignee", help="Each assignee their own digest, to their \\[users] address."
         ),
     ] = False,
+    priority: PriorityOption = None,
+    tag: TagOption = None,
 ) -> None:
     """Show the digest of what waits; --email, --sendmail or --stdout deliver it, once a day."""
     from mentionwatch.cli.digest import run_digest, run_per_assignee
+    from mentionwatch.selection import rule_filters
 
     if email + sendmail + stdout > 1:
         raise UsageError("--email, --sendmail and --stdout: choose one")
     channel = "smtp" if email else "sendmail" if sendmail else "stdout" if stdout else None
     config = load_config(required=False)
+    ranks, tags = rule_filters(priority or (), tag or ())
     if per_assignee:
         if to or mine or assignee or unassigned:
             raise UsageError(
@@ -307,12 +313,12 @@ def digest(
             )
         run_per_assignee(lambda write: open_store(config, write=write), config,
                          channel=channel, dry_run=dry_run, if_any=if_any, force=force, err=err,
-                         verbose=STATE.verbose)  # fmt: skip
+                         verbose=STATE.verbose, priorities=ranks, tags=tags)  # fmt: skip
         return
     run_digest(lambda write: open_store(config, write=write), config, channel=channel,
                to=to or [], dry_run=dry_run, if_any=if_any, force=force, err=err,
                verbose=STATE.verbose, assignees=assignees(config, mine, assignee),
-               unassigned=unassigned)  # fmt: skip
+               unassigned=unassigned, priorities=ranks, tags=tags)  # fmt: skip
 
 
 app.command()(reading.stats)

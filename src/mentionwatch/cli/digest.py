@@ -35,6 +35,8 @@ def run_digest(
     verbose: bool = False,
     assignees: Sequence[str] = (),
     unassigned: bool = False,
+    priorities: Sequence[int] = (),
+    tags: Sequence[str] = (),
 ) -> None:
     """Build, deliver (or preview), and say what happened on stderr; data goes to stdout.
 
@@ -45,7 +47,8 @@ def run_digest(
         raise UsageError("--to needs --email or --sendmail")
     shown = channel or "stdout"
     settings = for_delivery(digest_settings(config), shown, to, resolve_password=not dry_run)
-    settings = replace(settings, assignees=tuple(assignees), unassigned=unassigned)
+    settings = replace(settings, assignees=tuple(assignees), unassigned=unassigned,
+                       priorities=tuple(priorities), tags=tuple(tags))  # fmt: skip
     preview = dry_run or channel is None
     # Only a delivery is recorded, so only a delivery opens the database for writing.
     with opener(not preview) as store:
@@ -142,6 +145,8 @@ def run_per_assignee(
     force: bool,
     err: Console,
     verbose: bool = False,
+    priorities: Sequence[int] = (),
+    tags: Sequence[str] = (),
 ) -> None:
     """Each assignee's own digest, to their [users] address; one line for each one not sent."""
     from mentionwatch.digest import per_assignee
@@ -150,6 +155,7 @@ def run_per_assignee(
     settings = for_delivery(
         digest_settings(config), shown, resolve_password=not dry_run, per_assignee=True
     )
+    settings = replace(settings, priorities=tuple(priorities), tags=tuple(tags))
     preview = dry_run or channel is None
 
     def deliverers(person: Person, own: DigestSettings) -> core.Deliver:

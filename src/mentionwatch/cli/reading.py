@@ -16,7 +16,9 @@ from mentionwatch.cli.common import (
     MentionIdArgument,
     MineOption,
     PlatformOption,
+    PriorityOption,
     SelectionOptions,
+    TagOption,
     UnassignedOption,
     assignees,
     duration_option,
@@ -225,9 +227,12 @@ def check(
     mine: MineOption = False,
     assignee: AssigneeOption = None,
     unassigned: UnassignedOption = False,
+    priority: PriorityOption = None,
+    tag: TagOption = None,
 ) -> None:
     """Exit 1 with a one-line summary when a mention is past its SLA; for cron and monitors."""
     from mentionwatch.render.stats import check_summary
+    from mentionwatch.selection import rule_filters
     from mentionwatch.stats import breaches
 
     age = duration_option("--max-age", max_age) if max_age else None
@@ -237,9 +242,10 @@ def check(
     now = utcnow()
     with open_store(config, write=False) as store:
         account = known_accounts(config, store, account)  # a typo must not pass as all clear
+        ranks, tags = rule_filters(priority or (), tag or ())
         found = breaches(store, config, now, account, age, use_sla=not no_sla,
                          assignees=assignees(config, mine, assignee),
-                         unassigned=unassigned)  # fmt: skip
+                         unassigned=unassigned, priorities=ranks, tags=tags)  # fmt: skip
     if as_json:
         from mentionwatch.render.export import write_json
         from mentionwatch.render.records import record

@@ -76,7 +76,8 @@ def collect(
     new_ids: set[int] = set()
     sla: dict[int, str] = {}
     where = MentionFilter(states=(State.OPEN,), assignees=settings.assignees,
-                          unassigned=settings.unassigned)  # fmt: skip
+                          unassigned=settings.unassigned, priorities=settings.priorities,
+                          tags=settings.tags)  # fmt: skip
     for mention in store.mentions(where, now):
         if oldest is None or mention.created_at < oldest.created_at:
             oldest = mention  # listed by priority first, so not always the first

@@ -61,6 +61,9 @@ class DigestSettings:
     # Only mentions assigned to these users and/or (unassigned) to nobody: --mine, --assignee.
     assignees: tuple[str, ...] = ()
     unassigned: bool = False
+    # Only mentions of these priorities (ranks) and/or with one of these tags: --priority, --tag.
+    priorities: tuple[int, ...] = ()
+    tags: tuple[str, ...] = ()
 
     @property
     def audience(self) -> str:

@@ -65,7 +65,10 @@ def compose(
         seen = worst.get(alert.mention.id)
         if seen is None or urgency[alert.event] < urgency[seen.event]:
             worst[alert.mention.id] = alert
-    chosen = sorted(worst.values(), key=lambda a: (a.mention.created_at, a.mention.id))
+    # Most urgent first (a rule's priority), then oldest: what max_items keeps is what matters.
+    chosen = sorted(
+        worst.values(), key=lambda a: (a.mention.priority, a.mention.created_at, a.mention.id)
+    )
     listed = [a for a in chosen if not a.backfill]
     backfilled = [a for a in chosen if a.backfill]
     counts = {event: sum(1 for a in chosen if a.event == event) for event, _ in SECTIONS}

@@ -129,7 +129,8 @@ class AlertQueries:
                 self.db.execute("SELECT pg_advisory_unlock(7315002)")
 
     def pending_alerts(self, now: datetime, target: str | None = None) -> list[PendingAlert]:
-        """Alerts waiting to be sent, oldest mention first."""
+        """Alerts waiting to be sent, the most urgent mention (a rule's priority) first, then
+        the oldest."""
         sql = (
             f"SELECT a.id AS alert_id, a.event, a.target, a.backfill, {_M_COLUMNS} "
             "FROM alerts a JOIN mentions m ON m.id = a.mention_id WHERE a.status = 'pending'"
@@ -138,7 +139,7 @@ class AlertQueries:
         if target is not None:
             sql += " AND a.target = ?"
             params.append(target)
-        rows = self.db.execute(sql + " ORDER BY m.created_at, m.id, a.id", params)
+        rows = self.db.execute(sql + " ORDER BY m.priority, m.created_at, m.id, a.id", params)
         return [_pending(row, now) for row in rows]
 
     def finish_alerts(
