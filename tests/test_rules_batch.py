@@ -69,13 +69,15 @@ EXPRESSIONS = [
     "-refund",
     "lang:de OR author:dana",
     '"a b" OR e-mail',
+    "/colou?r [ab]x/i",
 ]
 _PIECES = st.sampled_from(
     ["refund", "REFUND", "broken", "not", "Not", "worst", "scam", "café", "CAFE", "straße",
      "STRASSE", "東京", "#help", "#spam", "@dana", "@Dana@example.social", "ExampleCo",
      "example-co", "Example", "giveaway", "https://example.com/x", "http://shop.example.com",
      "https://example.com.evil.net", "a", "b", "e", "mail", "ﬁne", " ", ", ", "...", "\n", "\x00",
-     "\x01", "\xff", "\uffff", "“", "”", "é", "–", "_", "://", "x"]
+     "\x01", "\xff", "\uffff", "Colour AX", "color bx", "colr", "K", "“", "”", "é", "–", "_",
+     "://", "x"]
 )  # fmt: skip
 _TEXT = st.lists(_PIECES, max_size=12).map("".join) | st.text(max_size=30)
 _POST = st.builds(

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mentionwatch.rules import ExpressionError, parse
-from mentionwatch.rules.match import compile_all, required_literal
+from mentionwatch.rules.match import compile_all, required_texts
 
 
 @dataclass(frozen=True)
@@ -206,12 +206,17 @@ def test_a_mistake_is_named_with_its_column(expr: str, message: str) -> None:
     assert message in str(caught.value)
 
 
-def test_regex_pre_test_literal_is_only_what_every_match_contains() -> None:
+def test_regex_pre_test_texts_are_only_what_every_match_contains() -> None:
     import re
 
-    assert required_literal(re.compile("example-?co")) == "example"
-    assert required_literal(re.compile("ab|cd")) == ""
-    assert required_literal(re.compile(r"\d+ items")) == " items"
+    assert required_texts(re.compile("Example-?co", re.I)) == ("example-co", "exampleco")
+    assert required_texts(re.compile("ab|cd")) == ()
+    assert required_texts(re.compile(r"\d+ items")) == (" items",)
+    assert required_texts(re.compile(r"v[12]\.\d")) == ("v1.", "v2.")
+    assert required_texts(re.compile(r"v\d+")) == ()  # "v" is too short to help
+    assert required_texts(re.compile(r"colou?r [ab]x")) == ("color ax", "color bx", "colour ax",
+                                                            "colour bx")  # fmt: skip
+    assert required_texts(re.compile("café", re.I)) == ()  # non-ASCII: no pre-test
 
 
 _ALPHABET = st.sampled_from(

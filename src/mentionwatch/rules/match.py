@@ -17,7 +17,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Sequence
-from itertools import compress, count
+from itertools import compress, count, repeat
 from typing import Any
 
 from mentionwatch.rules.parse import (
@@ -31,7 +31,7 @@ from mentionwatch.rules.parse import (
     Words,
     fold,
 )
-from mentionwatch.rules.scan import CACHE_LIMIT, LOWER_WORDS, Scanner, with_links
+from mentionwatch.rules.scan import CACHE_LIMIT, LOWER_WORDS, Scanner
 
 _WORD = re.compile(r"\w+")
 _URL_HOST = re.compile(r"https?://(?:[^\s/@]*@)?([^\s/?#:]+)", re.IGNORECASE)
@@ -97,6 +97,49 @@ def _word_part(literal: str) -> str:
     return part.decode() if len(part.replace(b" ", b"")) >= 3 else ""
 
 
+def required_texts(pattern: re.Pattern[str]) -> tuple[str, ...]:
+    """Texts (lower-cased) of which every match of `pattern` contains one, or (): a cheap
+    pre-test, as a case-insensitive regex is slow to search and a substring test is not.
+    `/example-?co/i` gives ("example-co", "exampleco"): `example.com` passes neither."""
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        items = list(_parser.parse(pattern.pattern, pattern.flags))
+    except Exception:  # an implementation detail of `re`: without it, no pre-test
+        return ()
+    best: tuple[str, ...] = ()
+    run = [""]  # the ways the current run of plain items can be spelt
+    for op, arg in [*items, (None, None)]:
+        choices = _spellings(str(op), arg)
+        if choices is not None and len(run) * len(choices) <= _MAX_SPELLINGS:
+            run = [r + c for r in run for c in choices]
+            continue
+        if min(map(len, run)) > min(map(len, best), default=0):
+            best = tuple(sorted(set(run)))
+        run = list(choices) if choices is not None else [""]
+    best = tuple(t.lower() for t in best)
+    if min(map(len, best), default=0) < 3 or not all(t.isascii() for t in best):
+        return ()  # /ſ/i matches "s": a non-ASCII text says nothing about ASCII ones
+    return best
+
+
+_MAX_SPELLINGS = 16
+
+
+def _spellings(op: str, arg: Any) -> list[str] | None:
+    """The texts one parsed regex item matches, when it matches only a few plain ones."""
+    if op == "LITERAL":
+        return [chr(arg)]
+    if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        low, high, sub = arg
+        sub = list(sub)
+        if (low, high) == (0, 1) and len(sub) == 1 and str(sub[0][0]) == "LITERAL":
+            return ["", chr(sub[0][1])]
+    if op == "IN" and len(arg) <= 4 and all(str(o) == "LITERAL" for o, _ in arg):
+        return [chr(a) for _, a in arg]
+    return None
+
+
 def _cost(node: Node) -> int:
     """Rough price of a test, so that AND tries the cheap parts first and stops early."""
     if isinstance(node, Field):
@@ -117,6 +160,7 @@ _FOLDED = "(fo if fo is not None else (fo := _fold(raw)))"
 _SPACED = f"(sp if sp is not None else (sp := _spaced({_FOLDED})))"
 _TAGS = f"(tg if tg is not None else (tg := _tags({_FOLDED})))"
 _DOMAINS = "(dm if dm is not None else (dm := _domains(raw)))"
+_LOWER = "(lo if lo is not None else (lo := raw.lower()))"
 
 # Three-valued answers while deciding from the bits alone.
 _NO, _YES, _MAYBE = 0, 1, 2
@@ -148,6 +192,7 @@ class _Plan:
         return self.words[word]
 
     def literal(self, text: str) -> int:
+        """The bit for "the folded words hold `text`'s" (a pre-test for ASCII texts)."""
         part = _word_part(text)
         if not part:
             return 0
@@ -188,6 +233,11 @@ class _Plan:
         if isinstance(node, Regex):
             bit = self.literal(required_literal(node.pattern))
             search = f"{self.constant(node.pattern)}.search(raw) is not None"
+            texts = required_texts(node.pattern)
+            if texts:
+                # A regex search costs far more than these; no use beyond ASCII (/s/i finds ſ).
+                found = f"any(t in {_LOWER} for t in {self.constant(texts)})"
+                search = f"(not raw.isascii() or {found}) and {search}"
             return f"(pm & {bit} and {search})" if bit else f"({search})"
         if isinstance(node, Field):
             if node.name == "has":
@@ -209,7 +259,7 @@ class _Plan:
         for index, source in enumerate(sources):
             lines += [
                 f"def test{index}(raw, pm, fa):",
-                "    fo = sp = tg = dm = None",
+                "    fo = sp = tg = dm = lo = None",
                 f"    return bool({source})",
             ]
         namespace: dict[str, Any] = {
@@ -281,11 +331,10 @@ class _Plan:
         pm = self.link if self.link and "://" in raw else 0
         if raw.isascii():
             folded = raw.encode("ascii").translate(LOWER_WORDS)
-            words: Any = folded.split()
             for part, bit in self.literals.items():
                 if part.encode("ascii") in folded:
                     pm |= bit
-            found = {w.decode("ascii") for w in words}
+            found = {w.decode("ascii") for w in folded.split()}
         else:
             found = set(_WORD.findall(fold(raw)))
             pm |= self.all_literals
@@ -429,7 +478,7 @@ class Compiled:
                              strict=True):  # fmt: skip
                 pms[i] = pm
         if plan.link:
-            for i in with_links(raws):
+            for i in compress(count(), map(operator.contains, raws, repeat("://"))):
                 pms[i] |= plan.link
         return pms
 

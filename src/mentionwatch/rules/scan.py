@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import operator
 import re
-from bisect import bisect_right
 from collections.abc import Sequence
-from itertools import accumulate
 
 from mentionwatch.rules.parse import fold
 
@@ -44,20 +42,6 @@ def _joined(raws: Sequence[str]) -> str:
     if joined.count("\x01") != len(raws) - 1:  # some text has its own \x01
         joined = " " + _JOIN.join(raw.replace("\x01", " ") for raw in raws) + " "
     return joined
-
-
-def with_links(raws: Sequence[str]) -> set[int]:
-    """The indexes of the texts with "://" in them: found in all of them joined (a search per
-    text costs more), each place to its text by where the texts start."""
-    joined = "\n".join(raws)
-    starts = list(accumulate(map((1).__add__, map(len, raws)), initial=0))
-    found: set[int] = set()
-    at = joined.find("://")
-    while at >= 0:
-        # "://" cannot span two texts: the "\n" between them is none of its characters.
-        found.add(bisect_right(starts, at) - 1)
-        at = joined.find("://", at + 3)
-    return found
 
 
 class Scanner:
