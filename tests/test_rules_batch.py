@@ -124,3 +124,11 @@ def test_outcomes_of_a_poll_are_each_mentions_outcome_in_order() -> None:
     assert [o.rules for o in found[:3]] == [("complaints",), ("spam",), ("complaints", "german")]
     assert found[-1].tags == ("complaint", "de")
     assert found[3].rules == ()
+
+
+def test_more_words_than_a_byte_can_number_are_still_found_in_a_batch() -> None:
+    # 300 words: the scan's pattern numbers no longer fit a byte, so it walks the matches.
+    compiled = compile_all([parse(" OR ".join(f"w{i}" for i in range(300))), parse("w299 w7")])
+    posts = [Post(f"say w{i * 37 % 300}, w7 and w299") for i in range(12)] + [Post("nothing")]
+    assert _together(compiled, posts, "mastodon", "brand") == [3] * 12 + [0]
+    assert _one_by_one(compiled, posts) == [3] * 12 + [0]

@@ -236,7 +236,7 @@ class _Plan:
             texts = required_texts(node.pattern)
             if texts:
                 # A regex search costs far more than these; no use beyond ASCII (/s/i finds ſ).
-                found = f"any(t in {_LOWER} for t in {self.constant(texts)})"
+                found = " or ".join(f"{t!r} in {_LOWER}" for t in texts)
                 search = f"(not raw.isascii() or {found}) and {search}"
             return f"(pm & {bit} and {search})" if bit else f"({search})"
         if isinstance(node, Field):
