@@ -76,11 +76,12 @@ def test_list_on_a_config_with_rules_parses_them_but_never_builds_a_matcher(
 # through hashlib (~4 ms; only a poll's lease token needs it), the others are other commands'
 # (alerts, rules, business hours, digests, the inbox), rich.table a layout list does by hand;
 # platformdirs compiles patterns at import, and user_dirs.py answers without it on Linux;
-# rich.console: into a pipe list writes Rich's lines itself (cli/consoles.py).
+# rich.console: into a pipe list writes Rich's lines itself (cli/consoles.py); email (and
+# socket with it) only checks [users] and [digest] addresses.
 NOT_AT_LIST_START = (
     "secrets", "hashlib", "zoneinfo", "tomllib", "platformdirs", "rich.table", "rich.console",
     "mentionwatch.notify", "mentionwatch.rules", "mentionwatch.business_hours",
-    "mentionwatch.digest", "mentionwatch.inbox",
+    "mentionwatch.digest", "mentionwatch.inbox", "email", "socket",
 )  # fmt: skip
 
 

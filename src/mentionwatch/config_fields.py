@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from email.utils import parseaddr
 from typing import Any
 
 from mentionwatch.errors import ConfigError
@@ -69,6 +68,8 @@ def get_positive(
 
 def check_address(value: str, where: str) -> str:
     """An address like "a@example.com" or "Team <a@example.com>", never a header injection."""
+    from email.utils import parseaddr  # not at start: it brings socket, calendar, base64 (~2 ms)
+
     _, addr = parseaddr(value)
     local, _, domain = addr.rpartition("@")
     if "\r" in value or "\n" in value or not local or "." not in domain.strip("."):
