@@ -177,7 +177,7 @@ BOTH_BACKENDS = {
     "tests.test_stats", "tests.test_list_sla", "tests.test_check", "tests.test_report_export",
     "tests.test_digest", "tests.test_team", "tests.test_timezones", "tests.test_notify",
     "tests.test_notify_faults", "tests.test_rules", "tests.test_hostile",
-    "tests.test_digest_team",
+    "tests.test_digest_team", "tests.test_first_hour",
 }  # fmt: skip
 
 

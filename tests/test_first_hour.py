@@ -1,5 +1,6 @@
 """What a new user met in their first hour (issue 12): feeds, exports, confirmations, snoozes,
-skipped polls, wording; each test failed before its fix."""
+skipped polls, wording; each test failed before its fix. Those that store run on a SQLite file
+and on PostgreSQL (conftest's BOTH_BACKENDS)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from mentionwatch.poll import PollResult
 from mentionwatch.store import Store
 from mentionwatch.timeutil import parse_timestamp, to_db, utcnow
 from tests.conftest import FakeClock
+from tests.history import database
 from tests.test_source_github import make_account, notification, serve_notifications
 
 runner = CliRunner()
@@ -40,7 +42,7 @@ def mw(config: Path, *args: str, stdin: str | None = None) -> tuple[int, str, st
 def seeded(write_config: Callable[[str], Path], tmp_path: Path) -> Path:
     """A config with a feed account and a database holding four mentions (ids 1-4)."""
     config = write_config(
-        f'[settings]\ndatabase = "{tmp_path / "m.db"}"\n'
+        f'[settings]\ndatabase = "{database(tmp_path / "m.db")}"\n'
         '[[accounts]]\nname = "alerts"\nplatform = "feed"\nurl = "alerts.atom"\nsla = "1d"\n'
     )
     now = utcnow()
@@ -54,7 +56,7 @@ def seeded(write_config: Callable[[str], Path], tmp_path: Path) -> Path:
         Mention("d", "https://social.example/@x/1", "x", "nothing to see",
                 now - timedelta(hours=1)),
     ]  # fmt: skip
-    with Store.open(tmp_path / "m.db") as store:
+    with Store.open(database(tmp_path / "m.db")) as store:
         store.save_poll("alerts", "feed", found, [], {}, now)
     return config
 
@@ -73,7 +75,7 @@ def test_a_truncated_feed_is_a_failed_account_storing_nothing(
 ) -> None:
     (tmp_path / "broken.rss").write_text("<rss><channel><item><title>broken")
     config = write_config(
-        f'[settings]\ndatabase = "{tmp_path / "m.db"}"\n'
+        f'[settings]\ndatabase = "{database(tmp_path / "m.db")}"\n'
         '[[accounts]]\nname = "alerts"\nplatform = "feed"\nurl = "broken.rss"\n'
     )
     code, out, err = mw(config, "poll")
@@ -92,7 +94,7 @@ def test_a_feed_entry_without_an_author_is_shown_by_its_site(
         "</title><link>https://www.techdaily.example/exampleco</link></item></channel></rss>"
     )
     config = write_config(
-        f'[settings]\ndatabase = "{tmp_path / "m.db"}"\n'
+        f'[settings]\ndatabase = "{database(tmp_path / "m.db")}"\n'
         '[[accounts]]\nname = "alerts"\nplatform = "feed"\nurl = "alerts.rss"\n'
         'backfill = "3650d"\n'
     )
@@ -145,7 +147,7 @@ def test_confirmations_name_ids_and_what_was_already_so(
     assert err == "Marked #4 as answered.\n#1 was already answered (by hand, 0s ago).\n"
     assert mw(config, "reopen", "4", "3")[2] == "Reopened #4.\n#3 was already open.\n"
     # An answer seen by a poll names who gave it.
-    with Store.open(tmp_path / "m.db") as store:
+    with Store.open(database(tmp_path / "m.db")) as store:
         two_hours_ago = to_db(utcnow() - timedelta(hours=2))
         store.db.execute(
             "UPDATE mentions SET answered_by = 'alice', answered_at = ? WHERE id = 1",
@@ -363,9 +365,9 @@ def test_a_real_poll_skipped_by_x_poll_interval_says_so_in_its_summary(
     serve_notifications(httpserver, [notification(server, reason="subscribed")])  # 60s interval
     serve_json(httpserver, "/users/octocat/events", [])
     account = make_account(httpserver)
-    first, _ = poll_through_store(account, make_http(), tmp_path / "mw.db")
+    first, _ = poll_through_store(account, make_http(), database(tmp_path / "mw.db"))
     assert first.error is None and first.not_before is None
-    second, _ = poll_through_store(account, make_http(), tmp_path / "mw.db")
+    second, _ = poll_through_store(account, make_http(), database(tmp_path / "mw.db"))
     assert second.error is None and second.not_before is not None
     assert timedelta(seconds=50) < second.not_before - utcnow() <= timedelta(seconds=60)
     line = summary_line(second).plain
