@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mentionwatch.rules import ExpressionError, parse
-from mentionwatch.rules.match import compile_all, required_texts
+from mentionwatch.rules.match import compile_all
+from mentionwatch.rules.pretest import required_texts
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from itertools import compress, count, repeat
 from typing import Any
 
 from mentionwatch.rules.parse import (
-    SPECIAL,
     Field,
     Node,
     Not,
@@ -31,113 +30,23 @@ from mentionwatch.rules.parse import (
     Words,
     fold,
 )
+from mentionwatch.rules.pretest import (
+    domains,
+    has_domain,
+    required_literal,
+    required_texts,
+    spaced,
+    tags,
+    word_part,
+)
 from mentionwatch.rules.scan import CACHE_LIMIT, LOWER_WORDS, Scanner
 
 _WORD = re.compile(r"\w+")
-_URL_HOST = re.compile(r"https?://(?:[^\s/@]*@)?([^\s/?#:]+)", re.IGNORECASE)
 # `kind:mention` means anything that addresses the account, as `list` shows them.
 _ADDRESSING = ("mention", "reply", "quote")
 _FIELD_NAMES = ("author", "platform", "account", "kind", "lang")
 Subject = tuple[str, str, str, str, str, str, str]
 Matcher = Callable[[str, str, str, str, str, str, str], list[int]]
-
-
-def _has_domain(domains: tuple[str, ...], domain: str) -> bool:
-    """`domain` or a subdomain of it, never `example.com.evil.net`."""
-    dotted = "." + domain
-    return any(d == domain or d.endswith(dotted) for d in domains)
-
-
-def _spaced(folded: str) -> bytes:
-    """The folded text's words (UTF-8), one space around each: a phrase is a substring."""
-    if folded.isascii():
-        words = folded.encode("ascii").translate(LOWER_WORDS).split()
-        return b" " + b" ".join(words) + b" "
-    return (" " + " ".join(_WORD.findall(folded)) + " ").encode()
-
-
-def _tags(folded: str) -> frozenset[str]:
-    tokens = set(SPECIAL.findall(folded))
-    # `@dana@example.social` is also `@dana`, as people write it on its own server.
-    tokens.update("@" + t.split("@")[1] for t in list(tokens) if t.startswith("@") and "@" in t[1:])
-    return frozenset(tokens)
-
-
-def _domains(raw: str) -> tuple[str, ...]:
-    if "://" not in raw:
-        return ()
-    return tuple(host.lower().removeprefix("www.").rstrip(".") for host in _URL_HOST.findall(raw))
-
-
-def required_literal(pattern: re.Pattern[str]) -> str:
-    """The longest plain text every match of `pattern` contains, or "" (a cheap pre-test:
-    a case-insensitive regex is slow to search, a substring test is not)."""
-    try:
-        from re import _parser  # type: ignore[attr-defined]
-
-        items = list(_parser.parse(pattern.pattern, pattern.flags))
-    except Exception:  # an implementation detail of `re`: without it, no pre-test
-        return ""
-    best, run = "", ""
-    for op, arg in [*items, (None, None)]:
-        if str(op) == "LITERAL":
-            run += chr(arg)
-            continue
-        best, run = max(best, run, key=len), ""
-    return best
-
-
-def _word_part(literal: str) -> str:
-    """`literal` as an ASCII text folds to words (lower case, every other character a space),
-    trimmed: present in every ASCII text that contains the literal in any case, so its absence
-    rules the literal out. "" when that says too little to be worth a test."""
-    if not literal.isascii():
-        return ""  # /ſ/i matches "s": a non-ASCII literal says nothing about ASCII texts
-    part = literal.encode("ascii").translate(LOWER_WORDS).strip()
-    return part.decode() if len(part.replace(b" ", b"")) >= 3 else ""
-
-
-def required_texts(pattern: re.Pattern[str]) -> tuple[str, ...]:
-    """Texts (lower-cased) of which every match of `pattern` contains one, or (): a cheap
-    pre-test, as a case-insensitive regex is slow to search and a substring test is not.
-    `/example-?co/i` gives ("example-co", "exampleco"): `example.com` passes neither."""
-    try:
-        from re import _parser  # type: ignore[attr-defined]
-
-        items = list(_parser.parse(pattern.pattern, pattern.flags))
-    except Exception:  # an implementation detail of `re`: without it, no pre-test
-        return ()
-    best: tuple[str, ...] = ()
-    run = [""]  # the ways the current run of plain items can be spelt
-    for op, arg in [*items, (None, None)]:
-        choices = _spellings(str(op), arg)
-        if choices is not None and len(run) * len(choices) <= _MAX_SPELLINGS:
-            run = [r + c for r in run for c in choices]
-            continue
-        if min(map(len, run)) > min(map(len, best), default=0):
-            best = tuple(sorted(set(run)))
-        run = list(choices) if choices is not None else [""]
-    best = tuple(t.lower() for t in best)
-    if min(map(len, best), default=0) < 3 or not all(t.isascii() for t in best):
-        return ()  # /ſ/i matches "s": a non-ASCII text says nothing about ASCII ones
-    return best
-
-
-_MAX_SPELLINGS = 16
-
-
-def _spellings(op: str, arg: Any) -> list[str] | None:
-    """The texts one parsed regex item matches, when it matches only a few plain ones."""
-    if op == "LITERAL":
-        return [chr(arg)]
-    if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-        low, high, sub = arg
-        sub = list(sub)
-        if (low, high) == (0, 1) and len(sub) == 1 and str(sub[0][0]) == "LITERAL":
-            return ["", chr(sub[0][1])]
-    if op == "IN" and len(arg) <= 4 and all(str(o) == "LITERAL" for o, _ in arg):
-        return [chr(a) for _, a in arg]
-    return None
 
 
 def _cost(node: Node) -> int:
@@ -193,7 +102,7 @@ class _Plan:
 
     def literal(self, text: str) -> int:
         """The bit for "the folded words hold `text`'s" (a pre-test for ASCII texts)."""
-        part = _word_part(text)
+        part = word_part(text)
         if not part:
             return 0
         if part not in self.literals:
@@ -265,10 +174,10 @@ class _Plan:
         namespace: dict[str, Any] = {
             **self.constants,
             "_fold": fold,
-            "_spaced": _spaced,
-            "_tags": _tags,
-            "_domains": _domains,
-            "_has_domain": _has_domain,
+            "_spaced": spaced,
+            "_tags": tags,
+            "_domains": domains,
+            "_has_domain": has_domain,
         }
         exec(compile("\n".join(lines), "<mentionwatch rules>", "exec"), namespace)
         return [namespace[f"test{i}"] for i in range(len(sources))]
