@@ -46,9 +46,10 @@ def spread(count: int, instances: int) -> list[list[int]]:
 
 
 def write_config(
-    path: Path, accounts: list[SimAccount], db: Path, extra_account_keys: str = ""
+    path: Path, accounts: list[SimAccount], db: Path | str, extra_account_keys: str = ""
 ) -> None:
-    """A config with default [settings] apart from the database; tokens come from env:NAME."""
+    """A config with default [settings] apart from the database (a file or a postgresql:// URL);
+    tokens come from env:NAME."""
     lines = ["[settings]", f'database = "{db}"', ""]
     for account in accounts:
         lines += [

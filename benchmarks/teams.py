@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmarks.measure import Run, median, run_child, simulator
-from benchmarks.setup import SimAccount, build_database, instance_spec, spread, token_env
+from benchmarks.setup import (
+    SimAccount,
+    build_database,
+    instance_spec,
+    spread,
+    token_env,
+    write_config,
+)
 from mentionwatch.config import Settings
 
 if TYPE_CHECKING:
@@ -68,21 +75,6 @@ def fresh_database(server: str, name: str) -> str:
     return database_url(server, name)
 
 
-def write_team_config(path: Path, accounts: list[SimAccount], url: str) -> None:
-    lines = ["[settings]", f'database = "{url}"', ""]
-    for account in accounts:
-        lines += [
-            "[[accounts]]",
-            f'name = "brand{account.number}"',
-            'platform = "mastodon"',
-            f'server = "{account.url}"',
-            f'handle = "brand{account.number}"',
-            f'token = "env:{account.env}"',
-            "",
-        ]
-    path.write_text("\n".join(lines), encoding="utf-8")
-
-
 @dataclass(frozen=True)
 class PollersRun:
     """One run of `count` pollers: the wall time, their CPU time, and how they split the work."""
@@ -101,7 +93,7 @@ def pollers(
     def run(rep: int) -> Run:
         url = fresh_database(server, f"bench_pollers_{count}_{rep}")
         config = bench.work / f"team-{count}-{rep}.toml"
-        write_team_config(config, accounts, url)
+        write_config(config, accounts, url)
         env = {**bench.env, **token_env(accounts)}
         command = [*bench.mw, "-c", str(config), "poll"]
         # The schema first, so that the timed processes only poll.
