@@ -195,6 +195,43 @@ def test_cursors_advance_with_their_data(store: Store) -> None:
     assert store.cursors("brand") == {"mentions": "c1"}
 
 
+def test_grouped_transactions_stay_atomic_and_reach_others_only_when_committed(
+    db_location: Path | str,
+) -> None:
+    with Store.open(db_location) as store, Store.open(db_location) as other:
+
+        def seen() -> list[str]:
+            return sorted(r[0] for r in other.db.execute("SELECT remote_id FROM mentions"))
+
+        with store.grouped() as commit:
+            store.save_poll("brand", "mastodon", [mention("1")], [], {"mentions": "c1"}, T0)
+            with pytest.raises(StoreError), store.transaction() as db:  # one account fails
+                db.execute("UPDATE cursors SET value = 'broken'")
+                db.execute("INSERT INTO nowhere VALUES (1)")
+            store.save_poll("brand", "mastodon", [mention("2")], [], {"mentions": "c2"}, T0)
+            assert seen() == []  # nothing is committed yet
+            commit()
+            assert seen() == ["1", "2"]
+            assert other.cursors("brand") == {"mentions": "c2"}  # the failed one left nothing
+            store.save_poll("brand", "mastodon", [mention("3")], [], {}, T0)
+        assert seen() == ["1", "2", "3"]  # the rest is committed as the group ends
+
+
+def test_a_group_ended_by_an_error_keeps_only_what_it_had_committed(
+    db_location: Path | str,
+) -> None:
+    with Store.open(db_location) as store:
+        with pytest.raises(RuntimeError), store.grouped() as commit:
+            store.save_poll("brand", "mastodon", [mention("1")], [], {}, T0)
+            commit()
+            store.save_poll("brand", "mastodon", [mention("2")], [], {}, T0)
+            raise RuntimeError("the poll stops")
+        assert open_ids(store) == ["1"]
+        store.save_poll("brand", "mastodon", [mention("4")], [], {}, T0)  # plain again
+    with Store.open(db_location) as reopened:
+        assert open_ids(reopened) == ["1", "4"]
+
+
 def test_corrupt_file_is_refused_without_being_changed(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     path.write_bytes(b"this is not sqlite" * 100)

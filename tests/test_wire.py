@@ -167,3 +167,37 @@ def test_params_join_the_query_and_replace_names_given_again() -> None:
         "https://a.example/x?q=a+b&n=#top"
     )
     assert with_params("https://a.example/x?keep=1", None) == "https://a.example/x?keep=1"
+
+
+def test_requests_never_search_for_a_missing_module(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpcore imports sniffio for every lock and event it makes (several a request); without
+    it installed (anyio 4 dropped it), each would be a failed import that searches sys.path
+    again (http.py makes it fail at once instead)."""
+    import importlib.abc
+    import importlib.machinery
+    import sys
+    from types import ModuleType
+
+    searched: list[str] = []
+
+    class Watch(importlib.abc.MetaPathFinder):
+        def find_spec(
+            self, name: str, path: object = None, target: ModuleType | None = None
+        ) -> importlib.machinery.ModuleSpec | None:
+            searched.append(name)
+            return None  # the usual finders go on as before
+
+    httpserver.expect_request("/ping").respond_with_data("pong")
+
+    async def go() -> None:
+        async with Http(retries=0) as http:
+            for _ in range(2):  # the first request may import what it needs once
+                await http.for_account(ACCOUNT).get(httpserver.url_for("/ping"))
+            monkeypatch.setattr(sys, "meta_path", [Watch(), *sys.meta_path])
+            for _ in range(5):
+                await http.for_account(ACCOUNT).get(httpserver.url_for("/ping"))
+
+    run(go())
+    assert searched == []

@@ -16,7 +16,7 @@ from mentionwatch.config import Config, load
 from mentionwatch.fetch import Fetched, fetch_account, prepare
 from mentionwatch.http import Http, tls_context
 from mentionwatch.models import Account
-from mentionwatch.poll import run_poll
+from mentionwatch.poll import PollHooks, PollResult, run_poll
 from mentionwatch.store import Store
 from tests.test_source_feed import ATOM, alert_entry, alerts_feed
 
@@ -69,6 +69,26 @@ def test_many_accounts_are_fetched_in_two_processes_and_stored_once_by_the_paren
         again = run_poll(many_feeds, store)  # nothing is stored twice
         assert sum(r.new_mentions for r in again) == 0
         assert store.db.execute("SELECT count(*) FROM mentions").fetchone()[0] == 2 * ACCOUNTS
+
+
+def test_the_cli_hears_of_each_account_only_once_it_is_committed(
+    many_feeds: Config, tmp_path: Path
+) -> None:
+    """Accounts are committed in groups; an account reported done must be in the database
+    for everyone else already (another connection reads it)."""
+    db = tmp_path / "m.db"
+    seen_by_others: dict[str, int] = {}
+    with Store.open(db) as store, Store.open(db) as other:
+
+        def finished(result: PollResult) -> None:
+            row = other.db.execute(
+                "SELECT count(*) FROM mentions WHERE account = ?", (result.account,)
+            ).fetchone()
+            assert result.account not in seen_by_others, "reported twice"
+            seen_by_others[result.account] = row[0]
+
+        run_poll(many_feeds, store, hooks=PollHooks(finished=finished))
+    assert seen_by_others == {f"feed-{n}": 2 for n in range(ACCOUNTS)}
 
 
 def test_a_worker_that_dies_fails_only_the_accounts_it_had_not_sent(

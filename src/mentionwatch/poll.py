@@ -12,6 +12,7 @@ import gc
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +32,10 @@ from mentionwatch.workers import fetch_in_workers, worker_count
 
 log = logging.getLogger("mentionwatch.poll")
 T = TypeVar("T")
+# A group of accounts is committed at the latest after this many, or this long: other writers
+# (`done` in another terminal) never wait long for the lock, and progress is shown as it goes.
+GROUP_ACCOUNTS = 50
+GROUP_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -103,16 +108,34 @@ def _poll_in_workers(
 ) -> list[PollResult]:
     by_name = {a.name: a for a in chosen}
     results: dict[str, PollResult] = {}
-
     decide = config.ruleset.outcomes if config.rules else None
-
-    def store_one(fetched: Fetched) -> None:
-        result = store_fetched(by_name[fetched.account], fetched, store, clock, decide, planner)
-        results[fetched.account] = result
-        hooks.finished(result)
-
     cursors = {a.name: store.cursors(a.name) for a in chosen}
-    fetch_in_workers(config.settings, chosen, cursors, count, clock, hooks.started, store_one)
+    # Accounts are committed in groups: whatever the workers sent while the last ones were being
+    # stored, up to a limit of accounts and time. Each stays atomic (a savepoint), and the CLI
+    # hears of an account only once it is committed.
+    with store.grouped() as commit:
+        uncommitted: list[PollResult] = []
+        opened = time.monotonic()
+
+        def flush() -> None:
+            nonlocal opened
+            commit()
+            for result in uncommitted:
+                hooks.finished(result)
+            uncommitted.clear()
+            opened = time.monotonic()
+
+        def store_one(fetched: Fetched) -> None:
+            account = by_name[fetched.account]
+            result = store_fetched(account, fetched, store, clock, decide, planner)
+            results[fetched.account] = result
+            uncommitted.append(result)
+            if len(uncommitted) >= GROUP_ACCOUNTS or time.monotonic() - opened >= GROUP_SECONDS:
+                flush()
+
+        fetch_in_workers(config.settings, chosen, cursors, count, clock, hooks.started,
+                         store_one, flush)  # fmt: skip
+        flush()
     return [results[a.name] for a in chosen]
 
 

@@ -59,8 +59,10 @@ def fetch_in_workers(
     clock: Callable[[], datetime],
     on_started: Callable[[Account], None],
     on_fetched: Callable[[Fetched], None],
+    on_idle: Callable[[], None] = lambda: None,
 ) -> None:
-    """Fetch every account in worker processes; `on_fetched` runs here as each one completes."""
+    """Fetch every account in worker processes; `on_fetched` runs here as each one completes,
+    and `on_idle` whenever nothing is left to hand over, before this process waits again."""
     # fork: the workers start in milliseconds with the config, secrets and imports in memory
     # (spawn would import everything again); they never touch the parent's database handle.
     context = multiprocessing.get_context("fork")
@@ -84,7 +86,10 @@ def fetch_in_workers(
         pending[receive] = {a.name for a in share}
     try:
         while pending:
-            for ready in wait(list(pending)):
+            ready_now = wait(list(pending), timeout=0)
+            if not ready_now:
+                on_idle()
+            for ready in ready_now or wait(list(pending)):
                 assert isinstance(ready, Connection)
                 try:
                     kind, payload = ready.recv()

@@ -8,9 +8,8 @@ decided, `team` history, assignment and notes, `alerts`, `leases`; `rows` row â†
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -25,6 +24,7 @@ from mentionwatch.store.migrations import MIGRATIONS
 from mentionwatch.store.queries import MentionFilter, MentionQueries, ReportQueries
 from mentionwatch.store.rows import explain
 from mentionwatch.store.team import TeamQueries
+from mentionwatch.store.transactions import Transactions
 from mentionwatch.store.triage import (
     Change,
     Decide,
@@ -50,6 +50,7 @@ class SaveResult(NamedTuple):
 
 
 class Store(
+    Transactions,
     MentionQueries,
     ReportQueries,
     ManualStates,
@@ -65,6 +66,8 @@ class Store(
         # Where messages say the database is: the file, or the URL without its password.
         self.path = path if isinstance(path, Path) else shown(path)
         self.dialect: Dialect = dialect_of(db)
+        self._grouped = False  # inside grouped(): transactions are savepoints
+        self._group_open = False  # the group's transaction has begun
 
     @classmethod
     def open(
@@ -131,20 +134,6 @@ class Store(
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One atomic unit; on SQLite it takes the write lock up front (no upgrade deadlocks)."""
-        try:
-            self.db.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
-            try:
-                yield self.db
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: {explain(exc)}") from None
 
     def migrate(self) -> None:
         if self.dialect == "postgresql":
