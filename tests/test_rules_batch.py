@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from mentionwatch.rules import Rule, RuleSet, parse
 from mentionwatch.rules.match import Compiled, compile_all
+from mentionwatch.rules.parse import fold, fold_long
+from mentionwatch.rules.scan import LOWER_WORDS, _words_beyond_ascii
 from tests.test_rules_language import CASES, Post, _post
 
 # Enough mentions that the batch scans them joined rather than one by one.
@@ -22,15 +24,7 @@ def _one_by_one(compiled: Compiled, posts: list[Post]) -> list[int]:
 
 
 def _together(compiled: Compiled, posts: list[Post], platform: str, account: str) -> list[int]:
-    return compiled.masks(
-        [p.text for p in posts],
-        [p.title for p in posts],
-        [p.author for p in posts],
-        [p.kind for p in posts],
-        [p.lang for p in posts],
-        platform,
-        account,
-    )
+    return compiled.masks(posts, platform, account)
 
 
 def test_every_case_of_the_table_is_decided_the_same_in_a_batch() -> None:
@@ -70,6 +64,7 @@ EXPRESSIONS = [
     "lang:de OR author:dana",
     '"a b" OR e-mail',
     "/colou?r [ab]x/i",
+    '"would be nice" -"not be"',
 ]
 _PIECES = st.sampled_from(
     ["refund", "REFUND", "broken", "not", "Not", "worst", "scam", "café", "CAFE", "straße",
@@ -77,7 +72,9 @@ _PIECES = st.sampled_from(
      "example-co", "Example", "giveaway", "https://example.com/x", "http://shop.example.com",
      "https://example.com.evil.net", "a", "b", "e", "mail", "ﬁne", " ", ", ", "...", "\n", "\x00",
      "\x01", "\xff", "\uffff", "Colour AX", "color bx", "colr", "K", "“", "”", "é", "–", "_",
-     "://", "x"]
+     "://", "x", "would", "be", "nice", "would be nice", "HTTPS://EXAMPLE.COM/y",
+     "httpſ://example.com", "hxxp://example.com", "http:/", "ﬁ", "\u0301", "\u0653", "ا", "한",
+     "\ud800"]
 )  # fmt: skip
 _TEXT = st.lists(_PIECES, max_size=12).map("".join) | st.text(max_size=30)
 _POST = st.builds(
@@ -132,3 +129,57 @@ def test_more_words_than_a_byte_can_number_are_still_found_in_a_batch() -> None:
     posts = [Post(f"say w{i * 37 % 300}, w7 and w299") for i in range(12)] + [Post("nothing")]
     assert _together(compiled, posts, "mastodon", "brand") == [3] * 12 + [0]
     assert _one_by_one(compiled, posts) == [3] * 12 + [0]
+
+
+def test_a_phrase_is_found_whole_and_across_any_punctuation_but_never_across_two_mentions(
+) -> None:  # fmt: skip
+    compiled = compile_all([parse('"would be nice"')])
+    posts = [
+        Post("it would be nice"),
+        Post("Would... be -- NICE!"),
+        Post("would be, nice"),
+        Post("it would"),  # the next mention goes on "be nice": not one phrase
+        Post("be nice"),
+        Post("would be nicer"),
+        Post("would nice be"),
+        *FILLER,
+    ]
+    assert _together(compiled, posts, "mastodon", "brand") == [1, 1, 1] + [0] * (len(posts) - 3)
+    assert _one_by_one(compiled, posts) == [1, 1, 1] + [0] * (len(posts) - 3)
+
+
+def test_a_link_is_any_http_or_https_url_in_any_case() -> None:
+    compiled = compile_all([parse("has:link"), parse("domain:example.com")])
+    posts = [
+        Post("see HTTPS://Shop.EXAMPLE.com/x"),
+        Post("see http://example.com"),
+        Post("see httpſ://example.com"),  # re's IGNORECASE: ſ is an s
+        Post("see ftp://example.com and example.com"),
+        Post("see http ://example.com"),
+        *FILLER,
+    ]
+    expected = [3, 3, 3, 0, 0] + [0] * len(FILLER)
+    assert _together(compiled, posts, "mastodon", "brand") == expected
+    assert _one_by_one(compiled, posts) == expected
+
+
+_MANY_MARKS = "".join(chr(c) for c in range(0x300, 0x340))  # more kinds than a replace each
+_MANY_SIGNS = "".join(chr(c) for c in range(0x2010, 0x2050))  # dashes, quotes, bullets
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT | st.sampled_from(["é" + _MANY_MARKS + "x", "a" + _MANY_SIGNS + "b"]))
+def test_a_long_text_folds_to_what_fold_makes_of_it(text: str) -> None:
+    assert fold_long(text) == fold(text)
+    assert fold_long(text * 3 + _MANY_MARKS) == fold(text * 3 + _MANY_MARKS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT | st.just("a" + _MANY_SIGNS + "b é–x"))
+def test_what_a_scan_takes_for_words_beyond_ascii_are_the_words_of_the_text(text: str) -> None:
+    import re
+
+    folded = fold(text)
+    words = _words_beyond_ascii(folded).encode("utf-8", "surrogatepass").translate(LOWER_WORDS)
+    expected = [w.encode("utf-8", "surrogatepass") for w in re.findall(r"\w+", folded)]
+    assert words.split() == expected

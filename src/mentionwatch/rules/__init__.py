@@ -9,11 +9,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import timedelta
-from operator import attrgetter
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple
 
 from mentionwatch.models import PRIORITIES
-from mentionwatch.rules.parse import ExpressionError, Node, parse
+from mentionwatch.rules.parse import ExpressionError, Fields, Node, parse
 
 if TYPE_CHECKING:
     from mentionwatch.rules.match import Compiled
@@ -47,21 +46,6 @@ class Outcome(NamedTuple):
 
 
 NOTHING = Outcome()
-
-
-class Fields(Protocol):
-    """What the rules read of a fetched mention (fetched.Mention has it)."""
-
-    @property
-    def text(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def author(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def lang(self) -> str: ...
 
 
 class _Combined(dict[int, Outcome]):
@@ -120,11 +104,7 @@ class RuleSet:
         stores (far cheaper a mention than one at a time, see rules.match)."""
         if not self.rules:
             return [NOTHING] * len(mentions)
-        texts, titles, authors, kinds, langs = (
-            list(map(attrgetter(name), mentions))
-            for name in ("text", "title", "author", "kind", "lang")
-        )
-        masks = self.compiled.masks(texts, titles, authors, kinds, langs, platform, account)
+        masks = self.compiled.masks(mentions, platform, account)
         return list(map(self._combined.__getitem__, masks))
 
 

@@ -1,12 +1,12 @@
 """Compile parsed expressions into a matcher that decides a whole poll's mentions at once.
 
-A mention is first reduced to two integers: `signals`, one bit per word of the expressions
-found in its folded text (exact), per literal a regex or `domain:` needs (maybe there), and
-for "://" (maybe a link); and `fields`, one bit per field test it passes (`author:`, `lang:`,
-...). Most expressions are decided by those bits alone, and the answer for each pair of
-integers is worked out once (`_Decided`). Only what the bits cannot decide (a phrase whose
-words are all there, a regex whose literal is, a link's domain) runs a generated test on the
-text itself.
+A mention is first reduced to one integer: its signal bits, one per word of the expressions
+found in its folded text (exact), two per phrase (there; maybe there, other punctuation
+between its words), one per literal a regex or `domain:` needs (maybe there), one for a
+link (maybe); above them its field bits, one per field test it passes (`author:`, `lang:`,
+...). Most expressions are decided by those bits alone, and the answer for each integer is
+worked out once (`_Decided`). Only what the bits cannot decide runs a generated test on the
+text itself, one loop a test over the mentions that need it.
 
 For a batch (`Compiled.masks`, what a poll stores), the signals of all the texts come from
 one pass over them joined (rules.scan), not from splitting each text into words in Python.
@@ -17,11 +17,13 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Sequence
-from itertools import compress, count, repeat
+from itertools import compress, count, groupby, repeat
 from typing import Any
 
+from mentionwatch.rules.fields import FieldBits
 from mentionwatch.rules.parse import (
     Field,
+    Fields,
     Node,
     Not,
     Or,
@@ -39,14 +41,14 @@ from mentionwatch.rules.pretest import (
     tags,
     word_part,
 )
-from mentionwatch.rules.scan import CACHE_LIMIT, LOWER_WORDS, Scanner
+from mentionwatch.rules.scan import CACHE_LIMIT, LOWER_WORDS, Scanner, patterns
 
 _WORD = re.compile(r"\w+")
-# `kind:mention` means anything that addresses the account, as `list` shows them.
-_ADDRESSING = ("mention", "reply", "quote")
-_FIELD_NAMES = ("author", "platform", "account", "kind", "lang")
+_TEXT, _TITLE = operator.attrgetter("text"), operator.attrgetter("title")
+_AUTHOR_KIND_LANG = operator.attrgetter("author", "kind", "lang")
 Subject = tuple[str, str, str, str, str, str, str]
-Matcher = Callable[[str, str, str, str, str, str, str], list[int]]
+# A generated test: of the mentions `where` (indexes into texts and integers), those it passes.
+Test = Callable[[Sequence[int], Sequence[str], Sequence[int]], list[int]]
 
 
 def _cost(node: Node) -> int:
@@ -81,14 +83,17 @@ class _Plan:
     def __init__(self, nodes: Sequence[Node]) -> None:
         self.nodes = tuple(nodes)
         self.words: dict[str, int] = {}  # folded word -> its signal bit
-        self.literals: dict[str, int] = {}  # word part of a literal -> its signal bit
+        self.phrases: dict[tuple[str, ...], tuple[int, int]] = {}  # -> (there, maybe there)
+        self.literals: dict[str, int] = {}  # word part of a literal -> the bits it sets
+        self._groups: dict[tuple[str, ...], int] = {}  # word parts -> "one of them" bit
         self.fields: dict[tuple[str, str], int] = {}  # (name, value) -> its field bit
         self.link = 0
         self.constants: dict[str, object] = {}
         self._next = 0
         sources = [self._source(node) for node in self.nodes]
-        self.all_literals = sum(self.literals.values())
+        self.all_literals = sum(self._groups.values())
         self.tests = self._compile(sources)
+        self.shift = self._next  # field bits start here in a mention's one integer
 
     def _bit(self) -> int:
         bit = 1 << self._next
@@ -100,14 +105,25 @@ class _Plan:
             self.words[word] = self._bit()
         return self.words[word]
 
-    def literal(self, text: str) -> int:
-        """The bit for "the folded words hold `text`'s" (a pre-test for ASCII texts)."""
-        part = word_part(text)
-        if not part:
+    def phrase(self, words: tuple[str, ...]) -> tuple[int, int]:
+        if words not in self.phrases:
+            self.phrases[words] = (self._bit(), self._bit())
+        return self.phrases[words]
+
+    def literal(self, *texts: str) -> int:
+        """The bit for "the folded words hold one of `texts`'" (a pre-test for ASCII texts)."""
+        parts = tuple(sorted({word_part(t) for t in texts}))
+        if not parts or "" in parts:
             return 0
-        if part not in self.literals:
-            self.literals[part] = self._bit()
-        return self.literals[part]
+        if parts not in self._groups:
+            self._groups[parts] = bit = self._bit()
+            for part in parts:
+                self.literals[part] = self.literals.get(part, 0) | bit
+        return self._groups[parts]
+
+    def regex_bit(self, pattern: re.Pattern[str]) -> int:
+        texts = required_texts(pattern)
+        return self.literal(*texts) if texts else self.literal(required_literal(pattern))
 
     def field(self, name: str, value: str) -> int:
         if (name, value) not in self.fields:
@@ -128,19 +144,16 @@ class _Plan:
 
     def _source(self, node: Node) -> str:
         if isinstance(node, Words):
-            mask = 0
-            for w in node.words:
-                mask |= self.word(w)
             if len(node.words) == 1:
-                return f"(pm & {mask})"
+                return f"(pm & {self.word(node.words[0])})"
+            there, maybe = self.phrase(node.words)
             phrase = (" " + " ".join(node.words) + " ").encode()
-            return f"(pm & {mask} == {mask} and {phrase!r} in {_SPACED})"
+            return f"(pm & {there} or pm & {maybe} and {phrase!r} in {_SPACED})"
         if isinstance(node, Tag):
-            first = _WORD.findall(node.token)[:1]
-            bit = self.word(first[0])
+            bit = self.word(_WORD.findall(node.token)[0])
             return f"(pm & {bit} and {node.token!r} in {_TAGS})"
         if isinstance(node, Regex):
-            bit = self.literal(required_literal(node.pattern))
+            bit = self.regex_bit(node.pattern)
             search = f"{self.constant(node.pattern)}.search(raw) is not None"
             texts = required_texts(node.pattern)
             if texts:
@@ -163,22 +176,24 @@ class _Plan:
         ordered = sorted(node.children, key=_cost)
         return "(" + " and ".join(self._source(c) for c in ordered) + ")"
 
-    def _compile(self, sources: list[str]) -> list[Callable[[str, int, int], bool]]:
+    def _compile(self, sources: list[str]) -> list[Test]:
+        # One loop a test over the mentions it is asked about, the expression inline: a
+        # function call a mention cost more than the test itself.
         lines = []
         for index, source in enumerate(sources):
             lines += [
-                f"def test{index}(raw, pm, fa):",
-                "    fo = sp = tg = dm = lo = None",
-                f"    return bool({source})",
+                f"def test{index}(where, raws, keys):",
+                "    passed = []",
+                "    for i in where:",
+                "        raw, key = raws[i], keys[i]",
+                f"        pm, fa = key & {(1 << self._next) - 1}, key >> {self._next}",
+                "        fo = sp = tg = dm = lo = None",
+                f"        if {source}:",
+                "            passed.append(i)",
+                "    return passed",
             ]
-        namespace: dict[str, Any] = {
-            **self.constants,
-            "_fold": fold,
-            "_spaced": spaced,
-            "_tags": tags,
-            "_domains": domains,
-            "_has_domain": has_domain,
-        }
+        namespace: dict[str, Any] = dict(self.constants, _fold=fold, _spaced=spaced, _tags=tags,
+                                         _domains=domains, _has_domain=has_domain)  # fmt: skip
         exec(compile("\n".join(lines), "<mentionwatch rules>", "exec"), namespace)
         return [namespace[f"test{i}"] for i in range(len(sources))]
 
@@ -187,16 +202,14 @@ class _Plan:
     def decide(self, node: Node, pm: int, fa: int) -> int:
         """_YES, _NO, or _MAYBE when only the text itself can tell."""
         if isinstance(node, Words):
-            mask = 0
-            for w in node.words:
-                mask |= self.words[w]
-            if pm & mask != mask:
-                return _NO
-            return _YES if len(node.words) == 1 else _MAYBE
+            if len(node.words) == 1:
+                return _YES if pm & self.words[node.words[0]] else _NO
+            there, maybe = self.phrases[node.words]
+            return _YES if pm & there else _MAYBE if pm & maybe else _NO
         if isinstance(node, Tag):
             return _MAYBE if pm & self.words[_WORD.findall(node.token)[0]] else _NO
         if isinstance(node, Regex):
-            bit = self.literal(required_literal(node.pattern))
+            bit = self.regex_bit(node.pattern)
             return _NO if bit and not pm & bit else _MAYBE
         if isinstance(node, Field):
             if node.name in ("has", "domain"):
@@ -216,74 +229,60 @@ class _Plan:
 
     # -- a mention's integers --------------------------------------------------------------
 
-    def fields_of(self, author: str, platform: str, account: str, kind: str, lang: str) -> int:
-        fa = 0
-        au = fold(author.lstrip("@")) if any(n == "author" for n, _ in self.fields) else ""
-        for (name, value), bit in self.fields.items():
-            if name == "author":
-                ok = au == value
-            elif name == "platform":
-                ok = platform == value
-            elif name == "account":
-                ok = account.casefold() == value
-            elif name == "kind":
-                ok = kind in _ADDRESSING if value == "mention" else kind == value
-            else:
-                lg = lang.lower()
-                ok = lg == value or lg.startswith(value + "-")
-            if ok:
-                fa |= bit
-        return fa
-
     def signals_of(self, raw: str) -> int:
-        """The signal bits of one text, splitting it into words (the batch uses `_Scanner`)."""
+        """The signal bits of one text, splitting it into words (a batch scans them all)."""
         pm = self.link if self.link and "://" in raw else 0
         if raw.isascii():
             folded = raw.encode("ascii").translate(LOWER_WORDS)
-            for part, bit in self.literals.items():
+            for part, bits in self.literals.items():
                 if part.encode("ascii") in folded:
-                    pm |= bit
-            found = {w.decode("ascii") for w in folded.split()}
+                    pm |= bits
+            found = [w.decode("ascii") for w in folded.split()]
         else:
-            found = set(_WORD.findall(fold(raw)))
+            found = _WORD.findall(fold(raw))
             pm |= self.all_literals
-        for w in found.intersection(self.words):
+        for w in set(found).intersection(self.words):
             pm |= self.words[w]
+        if self.phrases:
+            joined = " " + " ".join(found) + " "
+            for words, (there, _) in self.phrases.items():
+                if " " + " ".join(words) + " " in joined:
+                    pm |= there
         return pm
 
 
-class _Decided(dict[tuple[int, int], tuple[int, tuple[int, ...]]]):
-    """(signals, fields) -> (expressions that match, expressions only the text can decide)."""
+class _Decided(dict[int, int]):
+    """A mention's integer -> the expressions it matches, or -1 when only its text can tell
+    some (`explain` says what the bits decide and which expressions need the text)."""
 
     def __init__(self, plan: _Plan) -> None:
         super().__init__()
         self.plan = plan
+        self.signals = (1 << plan.shift) - 1
+        self._explained: dict[int, tuple[int, tuple[int, ...]]] = {}
 
-    def __missing__(self, key: tuple[int, int]) -> tuple[int, tuple[int, ...]]:
-        pm, fa = key
-        yes, maybe = 0, []
-        for index, node in enumerate(self.plan.nodes):
-            answer = self.plan.decide(node, pm, fa)
-            if answer == _YES:
-                yes |= 1 << index
-            elif answer == _MAYBE:
-                maybe.append(index)
+    def __missing__(self, key: int) -> int:
+        yes, maybe = self.explain(key)
         if len(self) >= CACHE_LIMIT:
             self.clear()
-        found = self[key] = (yes, tuple(maybe))
+        found = self[key] = -1 if maybe else yes
         return found
 
-
-class _FieldBits(dict[tuple[str, str, str], int]):
-    """(author, kind, lang) -> field bits, on one platform and account."""
-
-    def __init__(self, plan: _Plan, platform: str, account: str) -> None:
-        super().__init__()
-        self.plan, self.platform, self.account = plan, platform, account
-
-    def __missing__(self, key: tuple[str, str, str]) -> int:
-        author, kind, lang = key
-        found = self[key] = self.plan.fields_of(author, self.platform, self.account, kind, lang)
+    def explain(self, key: int) -> tuple[int, tuple[int, ...]]:
+        """(expressions that match, expressions only the text can decide)."""
+        found = self._explained.get(key)
+        if found is None:
+            pm, fa = key & self.signals, key >> self.plan.shift
+            yes, maybe = 0, []
+            for index, node in enumerate(self.plan.nodes):
+                answer = self.plan.decide(node, pm, fa)
+                if answer == _YES:
+                    yes |= 1 << index
+                elif answer == _MAYBE:
+                    maybe.append(index)
+            if len(self._explained) >= CACHE_LIMIT:
+                self._explained.clear()
+            found = self._explained[key] = (yes, tuple(maybe))
         return found
 
 
@@ -293,8 +292,7 @@ class Compiled:
     def __init__(self, nodes: Sequence[Node]) -> None:
         self.plan = _Plan(nodes)
         self.decided = _Decided(self.plan)
-        self._fields: dict[tuple[str, str, str, str, str], int] = {}
-        self._fields_of: dict[tuple[str, str], _FieldBits] = {}
+        self._fields_of: dict[tuple[str, str], FieldBits] = {}
         self._scanner: Scanner | None = None
 
     def subject(
@@ -333,82 +331,62 @@ class Compiled:
     ) -> int:  # fmt: skip
         """The expressions one mention matches, as bits (1 << index)."""
         raw = title + "\n" + text if title else text
-        fa = self._field_bits(author, platform, account, kind, lang)
-        return self._finish(raw, self.plan.signals_of(raw), fa)
-
-    def masks(
-        self,
-        texts: Sequence[str],
-        titles: Sequence[str],
-        authors: Sequence[str],
-        kinds: Sequence[str],
-        langs: Sequence[str],
-        platform: str,
-        account: str,
-    ) -> list[int]:
-        """`mask` of each of many mentions found on one account (what a poll stores)."""
-        n = len(texts)
-        if not self.plan.nodes or not n:
-            return [0] * n
-        raws: Sequence[str] = texts
-        if any(titles):
-            raws = [t + "\n" + x if t else x for t, x in zip(titles, texts, strict=True)]
-        pms = self._signals(raws)
+        key = self.plan.signals_of(raw)
         if self.plan.fields:
-            known = self._fields_of.get((platform, account))
-            if known is None or len(known) >= CACHE_LIMIT:
-                known = self._fields_of[(platform, account)] = _FieldBits(self.plan, platform,
-                                                                          account)  # fmt: skip
-            fas = list(map(known.__getitem__, zip(authors, kinds, langs, strict=True)))
-        else:
-            fas = [0] * n
-        decided = list(map(self.decided.__getitem__, zip(pms, fas, strict=True)))
-        masks = list(map(operator.itemgetter(0), decided))
-        for i in compress(count(), map(operator.itemgetter(1), decided)):
-            masks[i] = self._finish(raws[i], pms[i], fas[i])
+            key |= self._field_bits(platform, account)[(author, kind, lang)]
+        masks = [self.decided[key]]
+        self._finish(masks, [raw], [key])
+        return masks[0]
+
+    def masks(self, mentions: Sequence[Fields], platform: str, account: str) -> list[int]:
+        """`mask` of each of many mentions found on one account (what a poll stores)."""
+        if not self.plan.nodes or not mentions:
+            return [0] * len(mentions)
+        raws = list(map(_TEXT, mentions))
+        if any(map(_TITLE, mentions)):
+            raws = [m.title + "\n" + m.text if m.title else m.text for m in mentions]
+        keys = self._signals(raws)
+        if self.plan.fields:
+            fields = map(self._field_bits(platform, account).__getitem__,
+                         map(_AUTHOR_KIND_LANG, mentions))  # fmt: skip
+            keys = list(map(operator.or_, keys, fields))
+        masks = list(map(self.decided.__getitem__, keys))
+        self._finish(masks, raws, keys)
         return masks
 
     def _signals(self, raws: Sequence[str]) -> list[int]:
         plan = self.plan
-        if not plan.words and not plan.literals:
-            if not plan.link:
-                return [0] * len(raws)
-            return [plan.link if "://" in raw else 0 for raw in raws]
+        if not plan.shift:
+            return [0] * len(raws)  # only field tests
         if len(raws) < 8:
             return list(map(plan.signals_of, raws))  # too few for a pass over them all
         if self._scanner is None:
-            self._scanner = Scanner(plan.words, plan.literals)
-        ascii_ = list(map(str.isascii, raws))
-        # Each text not ASCII is "" in the ASCII scan (str * False), then scanned on its own.
-        pms = self._scanner.ascii_signals(list(map(operator.mul, raws, ascii_)))
-        if not all(ascii_):
-            which = list(compress(count(), map(operator.not_, ascii_)))
-            for i, pm in zip(which, self._scanner.unicode_signals([raws[i] for i in which]),
-                             strict=True):  # fmt: skip
-                pms[i] = pm
-        if plan.link:
-            for i in compress(count(), map(operator.contains, raws, repeat("://"))):
-                pms[i] |= plan.link
-        return pms
+            found = patterns(plan.words, plan.phrases, plan.literals, plan.link)
+            self._scanner = Scanner(found, plan.all_literals)
+        return self._scanner.signals(raws)
 
-    def _field_bits(self, author: str, platform: str, account: str, kind: str, lang: str) -> int:
-        if not self.plan.fields:
-            return 0
-        key = (author, platform, account, kind, lang)
-        found = self._fields.get(key)
-        if found is None:
-            if len(self._fields) >= CACHE_LIMIT:
-                self._fields.clear()
-            found = self._fields[key] = self.plan.fields_of(*key)
-        return found
+    def _field_bits(self, platform: str, account: str) -> FieldBits:
+        known = self._fields_of.get((platform, account))
+        if known is None or len(known) >= CACHE_LIMIT:
+            known = FieldBits(self.plan.fields, self.plan.shift, platform, account)
+            self._fields_of[(platform, account)] = known
+        return known
 
-    def _finish(self, raw: str, pm: int, fa: int) -> int:
-        yes, maybe = self.decided[(pm, fa)]
-        tests = self.plan.tests
-        for index in maybe:
-            if tests[index](raw, pm, fa):
-                yes |= 1 << index
-        return yes
+    def _finish(self, masks: list[int], raws: Sequence[str], keys: Sequence[int]) -> None:
+        """Each mask that is -1 (only the text can tell) made the answer, by the tests."""
+        todo = sorted(compress(count(), map(operator.lt, masks, repeat(0))), key=keys.__getitem__)
+        asked: dict[int, list[int]] = {}  # expression -> the mentions its test decides
+        for key, group in groupby(todo, keys.__getitem__):
+            where = list(group)
+            yes, maybe = self.decided.explain(key)
+            for i in where:
+                masks[i] = yes
+            for index in maybe:
+                asked.setdefault(index, []).extend(where)
+        for index, where in asked.items():
+            bit = 1 << index
+            for i in self.plan.tests[index](where, raws, keys):
+                masks[i] |= bit
 
 
 def compile_all(nodes: Sequence[Node]) -> Compiled:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from mentionwatch.models import Kind
 
@@ -46,6 +46,48 @@ def fold(text: str) -> str:
         return folded
     bare = re.sub(_MARKS, "", unicodedata.normalize("NFKD", folded))
     return unicodedata.normalize("NFC", bare)
+
+
+def fold_long(text: str) -> str:
+    """`fold`, quicker on a long text (a poll's texts joined) with few kinds of character
+    beyond ASCII: a regex steps through every character, `str.replace` runs in C."""
+    folded = text.casefold()
+    if folded.isascii():
+        return folded
+    bare = unicodedata.normalize("NFKD", folded)
+    marks = [ch for ch in beyond_ascii(bare) if re.fullmatch(_MARKS, ch)]
+    if len(marks) > FEW:
+        bare = re.sub(_MARKS, "", bare)
+    else:
+        for mark in marks:
+            bare = bare.replace(mark, "")
+    return unicodedata.normalize("NFC", bare)
+
+
+_ASCII = bytes(range(128))
+# Past this many kinds of character to take out, one regex pass beats a replace each.
+FEW = 24
+
+
+def beyond_ascii(text: str) -> set[str]:
+    """The characters of `text` beyond ASCII, found in C (the UTF-8 without its ASCII bytes)."""
+    rest = text.encode("utf-8", "surrogatepass").translate(None, _ASCII)
+    return set(rest.decode("utf-8", "surrogatepass"))
+
+
+class Fields(Protocol):
+    """What the rules read of a fetched mention (fetched.Mention has it)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def author(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def lang(self) -> str: ...
 
 
 # -- the tree ------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Many texts' signals at once: one Aho-Corasick pass over all of them joined (rules.match).
 
 Splitting each text into words in Python was most of what matching cost beside storing: here
-the texts are joined, folded with one `bytes.translate` (ASCII) or one `fold` (the others),
-and ahocorasick_rs (Rust) finds every word and literal of the expressions in one pass.
+the texts are joined, folded with one `bytes.translate` (ASCII) or one `fold_long` (the
+others), and ahocorasick_rs (Rust) finds every pattern the expressions need in one pass.
+What the pass costs is mostly the matches it hands back (a Python tuple each), so the
+patterns are chosen to match rarely: a phrase is found whole, not word by word.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Sequence
+from itertools import compress, count
 
-from mentionwatch.rules.parse import fold
+from mentionwatch.rules.parse import FEW, beyond_ascii, fold_long
 
 # ASCII text to its words on bytes: A-Z to a-z (an ASCII text's casefold), every byte that
 # is not [a-z0-9_] to a space; the same words as \w+ finds in the folded text.
@@ -25,64 +28,121 @@ LOWER_WORDS = bytes(
     else c
     for c in range(256)
 )
-# Worked-out answers kept per pair of integers; past this many the cache starts again.
+# Worked-out answers kept per integer; past this many the cache starts again.
 CACHE_LIMIT = 50_000
 
-# A scan joins the texts with " \x01 " (a text's own \x01 is a space first), and its table
-# makes that \x01 a byte no ASCII text has, nor any UTF-8: the separator it looks for.
+# A scan joins the texts with " \x01 ", and its table keeps that \x01, the one byte besides
+# words and spaces: the separator it looks for. A text's own \x01 shows as one separator too
+# many, and that scan is done again with the text's \x01 a space.
 _JOIN = " \x01 "
-_SEPARATOR = b"\xff"
-_SCAN = LOWER_WORDS[:1] + _SEPARATOR + LOWER_WORDS[2:]
-# What `_WORD` splits on besides ASCII: the bytes table does ASCII, this the rest.
+_SCAN = LOWER_WORDS[:1] + b"\x01" + LOWER_WORDS[2:]
+# The patterns of a link (`://` folds to three spaces): `pretest.domains` finds only these.
+_LINKS = ("http   ", "https   ")
+# What `\w` splits on besides ASCII: the bytes table does ASCII, this the rest.
 _NOT_WORD_BEYOND_ASCII = re.compile(r"[^\w\x00-\x7f]+")
+_NOT_WORD = re.compile(r"\W")
 
 
-def _joined(raws: Sequence[str]) -> str:
-    joined = " " + _JOIN.join(raws) + " "
-    if joined.count("\x01") != len(raws) - 1:  # some text has its own \x01
-        joined = " " + _JOIN.join(raw.replace("\x01", " ") for raw in raws) + " "
-    return joined
+def patterns(
+    words: dict[str, int],
+    phrases: dict[tuple[str, ...], tuple[int, int]],
+    literals: dict[str, int],
+    link: int,
+) -> dict[str, int]:
+    """What a scan looks for in the folded words, each to the bits it sets: a word with a
+    space each side, a literal as it is, a link's scheme. A phrase is there when its words
+    follow each other one space apart, and may be when the first few do and then more than
+    one space follows (`"a b"` in `a, b`): never a match a word, where phrase words are
+    often common ones (a match costs more than the pass itself)."""
+    found: dict[str, int] = {}
+
+    def add(pattern: str, bits: int) -> None:
+        found[pattern] = found.get(pattern, 0) | bits
+
+    for word, bit in words.items():
+        add(f" {word} ", bit)
+    for phrase, (there, maybe) in phrases.items():
+        add(" " + " ".join(phrase) + " ", there)
+        for k in range(1, len(phrase)):
+            add(" " + " ".join(phrase[:k]) + "  ", maybe)
+    for part, bits in literals.items():
+        add(part, bits)
+    for scheme in _LINKS if link else ():
+        add(scheme, link)
+    return found
+
+
+def _words_beyond_ascii(folded: str) -> str:
+    """`folded` with each character beyond ASCII that is not a word character a space."""
+    others = [ch for ch in beyond_ascii(folded) if _NOT_WORD.match(ch)]
+    if len(others) > FEW:
+        return _NOT_WORD_BEYOND_ASCII.sub(" ", folded)
+    for ch in others:
+        folded = folded.replace(ch, " ")
+    return folded
 
 
 class Scanner:
     """The signals of many texts in one Aho-Corasick pass over them all, joined."""
 
-    def __init__(self, words: dict[str, int], literals: dict[str, int]) -> None:
-        """`words` (folded) and `literals` (as `LOWER_WORDS` folds them) to their bits."""
+    def __init__(self, patterns: dict[str, int], beyond_ascii: int) -> None:
+        """`patterns` (as the folded words show them) to their bits; `beyond_ascii`, the bits
+        always set for a text that is not ASCII (pre-tests that say nothing about those)."""
         import ahocorasick_rs
 
-        # Words with a space each side (the folded text has one around every word), literals
-        # as they are, and last the separator: each match of it moves on to the next text.
-        patterns = [f" {w} ".encode() for w in words]
-        patterns += [literal.encode() for literal in literals]
-        self.bits = [*words.values(), *literals.values(), 0]
+        # Last the separator: each match of it moves on to the next text. The matches come
+        # back as the patterns themselves (stored: no new object a match, where an index
+        # costs a tuple and two integers, and collections of them, ~40% of the pass).
+        texts = [*patterns, "\x01"]
+        self.numbers = {text: number for number, text in enumerate(texts)}
+        self.bits = [*patterns.values(), 0]
         self.separator = len(patterns)
-        self.automaton = ahocorasick_rs.BytesAhoCorasick([*patterns, _SEPARATOR])
+        self.automaton = ahocorasick_rs.AhoCorasick(texts, store_patterns=True)
         self.pieces = _Pieces(self.bits)
-        self.all_literals = sum(literals.values())
+        self.beyond_ascii = beyond_ascii
+
+    def signals(self, raws: Sequence[str]) -> list[int]:
+        """The signal bits of each text."""
+        ascii_ = list(map(str.isascii, raws))
+        # Each text not ASCII is "" in the ASCII scan (str * False), then scanned on its own.
+        pms = self.ascii_signals(list(map(operator.mul, raws, ascii_)))
+        if not all(ascii_):
+            which = list(compress(count(), map(operator.not_, ascii_)))
+            for i, pm in zip(which, self.unicode_signals([raws[i] for i in which]), strict=True):
+                pms[i] = pm
+        return pms
 
     def ascii_signals(self, raws: Sequence[str]) -> list[int]:
         """For ASCII texts ("" for any other): folded to words by one translate of them all."""
-        return self._walk(_joined(raws).encode("ascii").translate(_SCAN), len(raws))
+        joined = (" " + _JOIN.join(raws) + " ").encode("ascii").translate(_SCAN)
+        found = self._walk(joined.decode("ascii"), len(raws))
+        if found is None:  # some text has its own \x01
+            return self.ascii_signals([raw.replace("\x01", " ") for raw in raws])
+        return found
 
     def unicode_signals(self, raws: Sequence[str]) -> list[int]:
-        """For the other texts: folded together, then what is not a word a space (as `_WORD`
-        splits); literals say nothing here, so all their bits are set."""
-        folded = _NOT_WORD_BEYOND_ASCII.sub(" ", fold(_joined(raws)))
-        found = self._walk(folded.encode().translate(_SCAN), len(raws))
-        return [pm | self.all_literals for pm in found]
+        """For the other texts: folded together, then what is not a word a space."""
+        folded = _words_beyond_ascii(fold_long(" " + _JOIN.join(raws) + " "))
+        found = self._walk(folded.encode().translate(_SCAN).decode(), len(raws))
+        if found is None:
+            return self.unicode_signals([raw.replace("\x01", " ") for raw in raws])
+        return [pm | self.beyond_ascii for pm in found]
 
-    def _walk(self, joined: bytes, count: int) -> list[int]:
-        found = self.automaton.find_matches_as_indexes(joined, overlapping=True)
+    def _walk(self, joined: str, count: int) -> list[int] | None:
+        """Each text's bits, or None when the texts hold separators of their own."""
+        found = self.automaton.find_matches_as_strings(joined, overlapping=True)
         # Matches come in the order they end, so a text's all come before its separator.
         if self.separator < 256:
             # Without a Python step per match: the pattern numbers as bytes, cut at each
             # separator, each text's piece (mostly b"") to its bits through a cache.
-            numbers = bytes(map(operator.itemgetter(0), found))
-            return list(map(self.pieces.__getitem__, numbers.split(bytes([self.separator]))))
+            numbers = bytes(map(self.numbers.__getitem__, found))
+            pieces = numbers.split(bytes([self.separator]))
+            return list(map(self.pieces.__getitem__, pieces)) if len(pieces) == count else None
+        if joined.count("\x01") != count - 1:
+            return None
         pms = [0] * count
         bits, separator, at = self.bits, self.separator, 0
-        for pattern, _, _ in found:
+        for pattern in map(self.numbers.__getitem__, found):
             if pattern == separator:
                 at += 1
             else:
