@@ -61,12 +61,28 @@ class _Combined(dict[int, Outcome]):
         return found
 
 
+class _ByKey(dict[int, Outcome | None]):
+    """A mention's integer (rules.match) -> its outcome, or None when only its text can tell."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        super().__init__()
+        self.rules = rules
+
+    def __missing__(self, key: int) -> Outcome | None:
+        mask = self.rules.compiled.decided[key]
+        if len(self) >= 50_000:
+            self.clear()
+        found = self[key] = None if mask is None else self.rules._combined[mask]
+        return found
+
+
 class RuleSet:
     """The config's rules; `outcome` is what storing a mention records about it."""
 
     def __init__(self, rules: Sequence[Rule] = ()) -> None:
         self.rules = tuple(rules)
         self._combined = _Combined(self.rules)
+        self._by_key = _ByKey(self)
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -104,8 +120,8 @@ class RuleSet:
         stores (far cheaper a mention than one at a time, see rules.match)."""
         if not self.rules:
             return [NOTHING] * len(mentions)
-        masks = self.compiled.masks(mentions, platform, account)
-        return list(map(self._combined.__getitem__, masks))
+        return self.compiled.decide(mentions, platform, account, self._by_key,
+                                    self._combined.__getitem__)  # fmt: skip
 
 
 def combine(matched: Sequence[Rule]) -> Outcome:

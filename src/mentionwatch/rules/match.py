@@ -16,23 +16,14 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import compress, count, groupby, repeat
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from mentionwatch.rules.fields import FieldBits
-from mentionwatch.rules.parse import (
-    Field,
-    Fields,
-    Node,
-    Not,
-    Or,
-    Regex,
-    Tag,
-    Words,
-    fold,
-)
+from mentionwatch.rules.parse import Field, Fields, Node, Not, Or, Regex, Tag, Words, fold
 from mentionwatch.rules.pretest import (
+    cost,
     domains,
     has_domain,
     required_literal,
@@ -47,23 +38,9 @@ _WORD = re.compile(r"\w+")
 _TEXT, _TITLE = operator.attrgetter("text"), operator.attrgetter("title")
 _AUTHOR_KIND_LANG = operator.attrgetter("author", "kind", "lang")
 Subject = tuple[str, str, str, str, str, str, str]
+T = TypeVar("T")
 # A generated test: of the mentions `where` (indexes into texts and integers), those it passes.
 Test = Callable[[Sequence[int], Sequence[str], Sequence[int]], list[int]]
-
-
-def _cost(node: Node) -> int:
-    """Rough price of a test, so that AND tries the cheap parts first and stops early."""
-    if isinstance(node, Field):
-        return 3 if node.name in ("has", "domain") else 0
-    if isinstance(node, Words):
-        return 0 if len(node.words) == 1 else 2
-    if isinstance(node, Tag):
-        return 3
-    if isinstance(node, Regex):
-        return 4
-    if isinstance(node, Not):
-        return _cost(node.child)
-    return max(_cost(c) for c in node.children)
 
 
 # Worked out once per evaluation, on first use, inside a generated test.
@@ -92,6 +69,10 @@ class _Plan:
         self._next = 0
         sources = [self._source(node) for node in self.nodes]
         self.all_literals = sum(self._groups.values())
+        # A text beyond ASCII holds what an ASCII literal matches as its folded words do,
+        # except "i": /i/i matches "ı", which folds to itself (parse.fold); so a scan can
+        # tell all other literals there too.
+        self.dotless = sum(b for parts, b in self._groups.items() if any("i" in p for p in parts))
         self.tests = self._compile(sources)
         self.shift = self._next  # field bits start here in a mention's one integer
 
@@ -173,7 +154,7 @@ class _Plan:
             return f"(not {self._source(node.child)})"
         if isinstance(node, Or):
             return "(" + " or ".join(self._source(c) for c in node.children) + ")"
-        ordered = sorted(node.children, key=_cost)
+        ordered = sorted(node.children, key=cost)
         return "(" + " and ".join(self._source(c) for c in ordered) + ")"
 
     def _compile(self, sources: list[str]) -> list[Test]:
@@ -181,13 +162,15 @@ class _Plan:
         # function call a mention cost more than the test itself.
         lines = []
         for index, source in enumerate(sources):
+            views = [v for v in ("fo", "sp", "tg", "dm", "lo") if f"({v} if" in source]
             lines += [
                 f"def test{index}(where, raws, keys):",
                 "    passed = []",
                 "    for i in where:",
                 "        raw, key = raws[i], keys[i]",
-                f"        pm, fa = key & {(1 << self._next) - 1}, key >> {self._next}",
-                "        fo = sp = tg = dm = lo = None",
+                f"        pm = key & {(1 << self._next) - 1}",
+                f"        fa = key >> {self._next}" if "fa &" in source else "",
+                f"        {' = '.join(views)} = None" if views else "",
                 f"        if {source}:",
                 "            passed.append(i)",
                 "    return passed",
@@ -251,8 +234,8 @@ class _Plan:
         return pm
 
 
-class _Decided(dict[int, int]):
-    """A mention's integer -> the expressions it matches, or -1 when only its text can tell
+class _Decided(dict[int, int | None]):
+    """A mention's integer -> the expressions it matches, or None when only its text can tell
     some (`explain` says what the bits decide and which expressions need the text)."""
 
     def __init__(self, plan: _Plan) -> None:
@@ -261,11 +244,11 @@ class _Decided(dict[int, int]):
         self.signals = (1 << plan.shift) - 1
         self._explained: dict[int, tuple[int, tuple[int, ...]]] = {}
 
-    def __missing__(self, key: int) -> int:
+    def __missing__(self, key: int) -> int | None:
         yes, maybe = self.explain(key)
         if len(self) >= CACHE_LIMIT:
             self.clear()
-        found = self[key] = -1 if maybe else yes
+        found = self[key] = None if maybe else yes
         return found
 
     def explain(self, key: int) -> tuple[int, tuple[int, ...]]:
@@ -334,14 +317,26 @@ class Compiled:
         key = self.plan.signals_of(raw)
         if self.plan.fields:
             key |= self._field_bits(platform, account)[(author, kind, lang)]
-        masks = [self.decided[key]]
-        self._finish(masks, [raw], [key])
-        return masks[0]
+        found = self.decided[key]
+        return found if found is not None else self._finish([0], [raw], [key])[0]
 
     def masks(self, mentions: Sequence[Fields], platform: str, account: str) -> list[int]:
         """`mask` of each of many mentions found on one account (what a poll stores)."""
+        return self.decide(mentions, platform, account, self.decided, int)
+
+    def decide(
+        self,
+        mentions: Sequence[Fields],
+        platform: str,
+        account: str,
+        answers: Mapping[int, T | None],
+        answer: Callable[[int], T],
+    ) -> list[T]:
+        """What `answers` (a mention's integer -> an answer, None when only its text can
+        tell) says of each mention, else `answer` of its mask: RuleSet.outcomes maps
+        integers straight to outcomes, one lookup a mention."""
         if not self.plan.nodes or not mentions:
-            return [0] * len(mentions)
+            return [answer(0)] * len(mentions)
         raws = list(map(_TEXT, mentions))
         if any(map(_TITLE, mentions)):
             raws = [m.title + "\n" + m.text if m.title else m.text for m in mentions]
@@ -350,9 +345,11 @@ class Compiled:
             fields = map(self._field_bits(platform, account).__getitem__,
                          map(_AUTHOR_KIND_LANG, mentions))  # fmt: skip
             keys = list(map(operator.or_, keys, fields))
-        masks = list(map(self.decided.__getitem__, keys))
-        self._finish(masks, raws, keys)
-        return masks
+        found = list(map(answers.__getitem__, keys))
+        todo = list(compress(count(), map(operator.is_, found, repeat(None))))
+        for i, mask in zip(todo, self._finish(todo, raws, keys), strict=True):
+            found[i] = answer(mask)
+        return cast(list[T], found)  # no None left
 
     def _signals(self, raws: Sequence[str]) -> list[int]:
         plan = self.plan
@@ -362,7 +359,7 @@ class Compiled:
             return list(map(plan.signals_of, raws))  # too few for a pass over them all
         if self._scanner is None:
             found = patterns(plan.words, plan.phrases, plan.literals, plan.link)
-            self._scanner = Scanner(found, plan.all_literals)
+            self._scanner = Scanner(found, plan.dotless)
         return self._scanner.signals(raws)
 
     def _field_bits(self, platform: str, account: str) -> FieldBits:
@@ -372,11 +369,11 @@ class Compiled:
             self._fields_of[(platform, account)] = known
         return known
 
-    def _finish(self, masks: list[int], raws: Sequence[str], keys: Sequence[int]) -> None:
-        """Each mask that is -1 (only the text can tell) made the answer, by the tests."""
-        todo = sorted(compress(count(), map(operator.lt, masks, repeat(0))), key=keys.__getitem__)
+    def _finish(self, todo: list[int], raws: Sequence[str], keys: Sequence[int]) -> list[int]:
+        """The masks of the mentions `todo`, whose bits alone cannot tell: by the tests."""
+        masks = dict.fromkeys(todo, 0)
         asked: dict[int, list[int]] = {}  # expression -> the mentions its test decides
-        for key, group in groupby(todo, keys.__getitem__):
+        for key, group in groupby(sorted(todo, key=keys.__getitem__), keys.__getitem__):
             where = list(group)
             yes, maybe = self.decided.explain(key)
             for i in where:
@@ -387,6 +384,7 @@ class Compiled:
             bit = 1 << index
             for i in self.plan.tests[index](where, raws, keys):
                 masks[i] |= bit
+        return list(masks.values())
 
 
 def compile_all(nodes: Sequence[Node]) -> Compiled:

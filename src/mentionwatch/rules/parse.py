@@ -45,7 +45,8 @@ def fold(text: str) -> str:
     if folded.isascii():
         return folded
     bare = re.sub(_MARKS, "", unicodedata.normalize("NFKD", folded))
-    return unicodedata.normalize("NFC", bare)
+    # Casefold again: NFKD makes capitals of letters casefold leaves alone (ℌ -> H, 𝚨 -> Α).
+    return unicodedata.normalize("NFC", bare).casefold()
 
 
 def fold_long(text: str) -> str:
@@ -54,14 +55,16 @@ def fold_long(text: str) -> str:
     folded = text.casefold()
     if folded.isascii():
         return folded
+    kinds = [unicodedata.normalize("NFKD", ch) for ch in beyond_ascii(folded)]
     bare = unicodedata.normalize("NFKD", folded)
-    marks = [ch for ch in beyond_ascii(bare) if re.fullmatch(_MARKS, ch)]
+    marks = [ch for ch in beyond_ascii("".join(kinds)) if re.fullmatch(_MARKS, ch)]
     if len(marks) > FEW:
         bare = re.sub(_MARKS, "", bare)
     else:
         for mark in marks:
             bare = bare.replace(mark, "")
-    return unicodedata.normalize("NFC", bare)
+    bare = unicodedata.normalize("NFC", bare)
+    return bare.casefold() if any(k.casefold() != k for k in kinds) else bare
 
 
 _ASCII = bytes(range(128))
