@@ -64,7 +64,9 @@ class Settings(NamedTuple):
     lease: timedelta = timedelta(minutes=10)
     max_pages: int = 10
     max_wait: timedelta = timedelta(seconds=60)
-    concurrency: int = 64
+    # In flight overall (per_host is what each server sees): 128 polled 200 accounts on 20
+    # instances ~18% faster than 64, in one process or in workers (README, Benchmarks).
+    concurrency: int = 128
     per_host: int = 8
     timeout: timedelta = timedelta(seconds=20)
     retries: int = 3

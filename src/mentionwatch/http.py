@@ -108,7 +108,7 @@ class Http:
         connect_timeout: float = 10.0,
         retries: int = 3,
         max_wait: float = 60.0,
-        concurrency: int = 64,
+        concurrency: int = 128,
         per_host: int = 8,
         max_body: int = MAX_BODY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
