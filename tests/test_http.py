@@ -12,8 +12,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from mentionwatch.errors import RateLimitedError, SourceError
-from mentionwatch.http import Http, parse_reset
+from mentionwatch.http import Http
 from mentionwatch.models import Account
+from mentionwatch.quota import parse_reset
 from tests.conftest import FakeClock, run
 
 TOKEN = "s3cr3t-token-value"

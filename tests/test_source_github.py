@@ -16,8 +16,9 @@ from werkzeug import Request, Response
 
 from mentionwatch.errors import RateLimitedError, SourceError
 from mentionwatch.fetched import Batch, Mention, Reply
-from mentionwatch.http import Http, clock_text
+from mentionwatch.http import Http
 from mentionwatch.models import Account, Kind, State
+from mentionwatch.quota import clock_text
 from mentionwatch.sources.github import SOURCE, GitHubSource
 from mentionwatch.sources.registry import PLATFORMS
 from mentionwatch.store import MentionFilter, Store

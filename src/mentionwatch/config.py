@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from mentionwatch.config_fields import (
     check_address,
     check_keys,
+    check_url,
     get_duration,
+    get_fraction,
     get_positive,
     get_strings,
     get_table,
@@ -251,7 +253,7 @@ def _settings(raw: Mapping[str, Any], path: Path, where: str) -> Settings:
             password_path = path.parent / password_path
     return Settings(
         sla=get_duration(raw, "sla", where, base.sla),
-        warn_at=_fraction(raw, where, base.warn_at),
+        warn_at=get_fraction(raw, where, base.warn_at),
         backfill=get_duration(raw, "backfill", where, base.backfill),
         database=db_path,
         password_file=password_path,
@@ -314,7 +316,7 @@ def _account(entry: Any, index: int, settings: Settings, path: Path) -> Account:
         handle=handle.lstrip("@") if spec.strip_at else handle,
         keywords=keywords,
         sla=get_duration(entry, "sla", where, settings.sla),
-        warn_at=_fraction(entry, where, settings.warn_at),
+        warn_at=get_fraction(entry, where, settings.warn_at),
         backfill=get_duration(entry, "backfill", where, settings.backfill),
         enabled=get_value(entry, "enabled", bool, where, True),
         keep_raw=get_value(entry, "keep_raw", bool, where, settings.keep_raw),
@@ -342,7 +344,7 @@ def _options(
                 raise ConfigError(f"{where}: key {key!r} is required for {spec.name}")
             continue
         if key in spec.url_options:
-            _check_url(key, value, where)
+            check_url(key, value, where)
         if key in spec.path_options and not value.startswith(("https:", "http:")):
             value = str((path.parent / Path(value).expanduser()).resolve())
         options[key] = value
@@ -360,13 +362,8 @@ def _server(entry: Mapping[str, Any], spec: PlatformSpec, where: str) -> str:
         if "server" in spec.required:
             raise ConfigError(f"{where}: key 'server' is required for {spec.name}")
         return ""
-    _check_url(key, server, where)
+    check_url(key, server, where)
     return server.rstrip("/")
-
-
-def _check_url(key: str, value: str, where: str) -> None:
-    if not value.startswith(("https://", "http://")):
-        raise ConfigError(f"{where}: key {key!r}: {value!r} must start with https://")
 
 
 def _calendar_parts(
@@ -392,15 +389,3 @@ def _calendar(
     from mentionwatch.config_calendar import calendar
 
     return calendar(table, where, hours, zone, holidays, table if settings else None)
-
-
-def _fraction(table: Mapping[str, Any], where: str, default: float) -> float:
-    value = table.get("warn_at", default)
-    if isinstance(value, str) and value.endswith("%"):
-        try:
-            value = float(value[:-1]) / 100
-        except ValueError:
-            pass
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-        raise ConfigError(f"{where}: key 'warn_at' must be a fraction like 0.75 or \"75%\"")
-    return float(value)

@@ -75,3 +75,20 @@ def check_address(value: str, where: str) -> str:
     if "\r" in value or "\n" in value or not local or "." not in domain.strip("."):
         raise ConfigError(f"{where}: {value!r} is not an email address")
     return value.strip()
+
+
+def check_url(key: str, value: str, where: str) -> None:
+    if not value.startswith(("https://", "http://")):
+        raise ConfigError(f"{where}: key {key!r}: {value!r} must start with https://")
+
+
+def get_fraction(table: Mapping[str, Any], where: str, default: float) -> float:
+    value = table.get("warn_at", default)
+    if isinstance(value, str) and value.endswith("%"):
+        try:
+            value = float(value[:-1]) / 100
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise ConfigError(f"{where}: key 'warn_at' must be a fraction like 0.75 or \"75%\"")
+    return float(value)

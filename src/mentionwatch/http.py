@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import email.utils
 import functools
 import importlib.util
 import itertools
@@ -18,8 +17,7 @@ import re
 import ssl
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -36,6 +34,13 @@ from mentionwatch import __version__, wire
 from mentionwatch.errors import OutcomeUnknownError, RateLimitedError, SourceError
 from mentionwatch.models import Account
 from mentionwatch.network import AsyncioBackend
+from mentionwatch.quota import (
+    REMAINING_HEADERS,
+    RESET_HEADERS,
+    clock_text,
+    first_header,
+    parse_reset,
+)
 from mentionwatch.slots import Gate, Slot
 from mentionwatch.sources.base import Response
 
@@ -46,8 +51,6 @@ log = logging.getLogger("mentionwatch.http")
 
 USER_AGENT = f"mentionwatch/{__version__} (+https://github.com/mentionwatch/mentionwatch)"
 MAX_BODY = 20 * 1024 * 1024
-_RESET_HEADERS = ("x-ratelimit-reset", "ratelimit-reset", "x-rate-limit-reset")
-_REMAINING_HEADERS = ("x-ratelimit-remaining", "ratelimit-remaining", "x-rate-limit-remaining")
 # Failures that mean the request never reached the server, so sending it again is safe.
 _UNSENT = (httpcore.ConnectError, httpcore.ConnectTimeout, httpcore.PoolTimeout)
 # What httpcore raises when a request got no answer (httpx maps the same to TransportError).
@@ -61,41 +64,11 @@ _SECRET_PARAMS = re.compile(
 )
 
 
-def parse_reset(value: str, now: float) -> float | None:
-    """A reset/Retry-After header as an epoch time: ISO 8601, HTTP date, epoch or delta seconds."""
-    value = value.strip()
-    try:
-        number = float(value)
-    except ValueError:
-        number = None
-    if number is not None:
-        return number if number > 1_000_000_000 else now + max(number, 0.0)
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        pass
-    try:
-        return email.utils.parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return None
-
-
-def _header(headers: Mapping[str, str], names: Iterable[str]) -> str | None:
-    for name in names:
-        if name in headers:
-            return headers[name]
-    return None
-
-
 @functools.cache
 def tls_context() -> ssl.SSLContext:
     """The CA bundle, loaded once per process (~50 ms) for every pool; worker processes forked
     after it was loaded share it."""
     return httpx.create_ssl_context()
-
-
-def clock_text(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M UTC")
 
 
 class Http:
@@ -334,17 +307,15 @@ class AccountFetcher:
         self, status: int, headers: Mapping[str, str], attempt: int, where: str
     ) -> float | None:
         """Seconds to wait before retrying, or None when the status is final."""
-        limited = status == 429 or (
-            status == 403
-            and ("retry-after" in headers or _header(headers, _REMAINING_HEADERS) in ("0", "0.0"))
-        )
+        spent = first_header(headers, REMAINING_HEADERS) in ("0", "0.0")
+        limited = status == 429 or (status == 403 and ("retry-after" in headers or spent))
         if not limited and status < 500:
             return None
         now = self.http.clock()
         reset = None
         if "retry-after" in headers:
             reset = parse_reset(headers["retry-after"], now)
-        elif limited and (value := _header(headers, _RESET_HEADERS)):
+        elif limited and (value := first_header(headers, RESET_HEADERS)):
             reset = parse_reset(value, now)
         if reset is None:
             return self._backoff(attempt)
@@ -353,8 +324,8 @@ class AccountFetcher:
         return max(reset - now, 0.0) + 0.5
 
     def _note_quota(self, key: tuple[str, str, str], headers: Mapping[str, str]) -> None:
-        remaining = _header(headers, _REMAINING_HEADERS)
-        reset = _header(headers, _RESET_HEADERS)
+        remaining = first_header(headers, REMAINING_HEADERS)
+        reset = first_header(headers, RESET_HEADERS)
         if remaining is None or reset is None:
             return
         try:
