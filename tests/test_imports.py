@@ -105,3 +105,14 @@ def test_list_without_a_config_imports_nothing_it_does_not_use(tmp_path: Path) -
     found = {m for m in imported for name in NOT_AT_LIST_START if m == name or
              m.startswith(name + ".")}  # fmt: skip
     assert not found
+
+
+def test_the_http_stack_never_loads_httpx_s_command_line_client() -> None:
+    """httpx imports its CLI (click, pygments) when they are installed; polls never run it."""
+    code = (
+        "import sys, mentionwatch.http, httpx; "
+        "print(sorted({'click', 'pygments'} & set(sys.modules)), httpx.main.__module__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]", "httpx"]  # httpx's own stub stands in for the CLI

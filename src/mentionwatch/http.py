@@ -22,6 +22,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpcore
+
+# httpx imports its command-line client (real click, pygments, rich's syntax highlighting)
+# whenever those happen to be installed; mentionwatch never runs it. Marked absent, httpx
+# falls back to the stub it has for installs without them: ~30 ms less at every poll's start.
+if "httpx._main" not in sys.modules:
+    sys.modules["httpx._main"] = None  # type: ignore[assignment]
 import httpx
 
 if importlib.util.find_spec("sniffio") is None:
