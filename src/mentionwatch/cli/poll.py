@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
-from rich.table import Table
 from rich.text import Text
 
 from mentionwatch.config import Config
@@ -28,6 +26,9 @@ from mentionwatch.text import one_line, strip_controls
 from mentionwatch.timeutil import format_duration, format_time, utcnow
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+    from rich.table import Table
+
     from mentionwatch.notify.deliver import Outcome
     from mentionwatch.watch import Cycle
 
@@ -211,6 +212,9 @@ def progress_hooks(
 ) -> tuple[Progress, Callable[[Account], None], Callable[[PollResult], None]]:
     """The live lines and the hooks that move them: a spinner while an account polls, its
     summary (and no spinner) once it is done."""
+    # Only on a terminal: cron's polls never load Rich's live display (~14 ms of start-up).
+    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
+
     progress = Progress(
         SpinnerColumn(finished_text=" "), TextColumn("{task.description}"), console=err,
         transient=True,
@@ -230,6 +234,8 @@ def progress_hooks(
 
 
 def accounts_table(config: Config, who: dict[str, tuple[bool, str]]) -> Table:
+    from rich.table import Table
+
     from mentionwatch.sources.registry import PLATFORMS
 
     table = Table(pad_edge=False)
