@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
+from mentionwatch import poll as poll_module
 from mentionwatch import workers
 from mentionwatch.config import Config, load
 from mentionwatch.fetch import Fetched, fetch_account, prepare
@@ -18,6 +19,7 @@ from mentionwatch.http import Http, tls_context
 from mentionwatch.models import Account
 from mentionwatch.poll import PollHooks, PollResult, run_poll
 from mentionwatch.store import Store
+from tests.history import mw_split
 from tests.test_source_feed import ATOM, alert_entry, alerts_feed
 
 ACCOUNTS = 20
@@ -69,6 +71,25 @@ def test_many_accounts_are_fetched_in_two_processes_and_stored_once_by_the_paren
         again = run_poll(many_feeds, store)  # nothing is stored twice
         assert sum(r.new_mentions for r in again) == 0
         assert store.db.execute("SELECT count(*) FROM mentions").fetchone()[0] == 2 * ACCOUNTS
+
+
+@pytest.mark.parametrize(("flag", "in_workers"), [("1", False), ("2", True)])
+def test_the_workers_option_overrides_the_config(
+    many_feeds: Config,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    flag: str,
+    in_workers: bool,
+) -> None:
+    """`poll --workers 1` polls in this process although [settings] asks for 2 workers."""
+    monkeypatch.setattr(workers, "fetch_account", _recording_pid(fetch_account))
+    monkeypatch.setattr(poll_module, "fetch_account", _recording_pid(fetch_account))
+    code, out, err = mw_split(many_feeds.path, "--db", str(tmp_path / "m.db"), "poll",
+                              "--workers", flag)  # fmt: skip
+    assert code == 0, out + err
+    with Store.open(tmp_path / "m.db") as store:
+        pids = {store.cursors(f"feed-{n}")["pid"] for n in range(ACCOUNTS)}
+    assert (pids != {str(os.getpid())}) is in_workers
 
 
 def test_the_cli_hears_of_each_account_only_once_it_is_committed(

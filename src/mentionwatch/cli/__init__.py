@@ -154,7 +154,7 @@ def poll(
     log_to_stderr(verbose or STATE.verbose)
     config = with_workers(load_config(), workers)
     names = known_accounts(config, None, account)
-    config = notify_cli.ready_config()
+    config = notify_cli.ready(config)  # once checked: a second load would drop --workers
     location = config_mod.database_path(STATE.db, config)
     code = run(config, location, names, lock_timeout, out, err, database_password(config))
     if code:

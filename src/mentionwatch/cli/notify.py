@@ -35,9 +35,17 @@ notify_app = typer.Typer(help="Alert targets: send a test, see what waits.", no_
 
 def ready_config() -> Config:
     """The config with its secrets and alert URLs read, and every URL checked."""
+    return ready(load_config())
+
+
+def ready(config: Config) -> Config:
+    """`config` with its secrets and alert URLs read, and every URL checked."""
+    config = config.with_secrets()
+    if not config.notify:
+        return config  # nothing to check: the alerts' modules are never loaded
     from mentionwatch.notify.deliver import prepare
 
-    return prepare(load_config().with_secrets())
+    return prepare(config)
 
 
 @notify_app.command("test")
