@@ -129,7 +129,7 @@ def watch(
     log_to_stderr(STATE.verbose)
     config = load_config()
     names = known_accounts(config, None, account)
-    config = ready_config()
+    config = ready(config)
     stop = threading.Event()
 
     def stop_soon(signum: int, frame: object) -> None:
