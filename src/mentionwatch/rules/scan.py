@@ -126,35 +126,33 @@ class Scanner:
         # back as the patterns themselves (stored: no new object a match, where an index
         # costs a tuple and two integers, and collections of them, ~40% of the pass).
         texts = [*patterns, "\x01"]
-        self.numbers = {text: number for number, text in enumerate(texts)}
-        self.bits = [*patterns.values(), 0]
-        self.separator = len(patterns)
         # A DFA: the crate picks a slower NFA past 100 patterns (115 ms instead of 39 for
         # the 16 MB of 100,000 texts, 105 patterns); its tables grow with the patterns, so
         # only up to a few thousand of them.
         dfa = ahocorasick_rs.Implementation.DFA if len(texts) <= _DFA_UP_TO else None
         self.automaton = ahocorasick_rs.AhoCorasick(texts, store_patterns=True,
                                                     implementation=dfa)  # fmt: skip
-        self.pieces = _Pieces(self.bits)
+        self.pieces = _Pieces(patterns)
         self.beyond_ascii = beyond_ascii
 
     def signals(self, raws: Sequence[str]) -> list[int]:
         """The signal bits of each text."""
-        ascii_ = list(map(str.isascii, raws))
-        # Each text not ASCII is "" in the ASCII scan (str * False), then scanned on its own.
-        pms = self.ascii_signals(list(map(operator.mul, raws, ascii_)))
-        if not all(ascii_):
-            which, at = [], -1
-            with suppress(ValueError):  # list.index finds the few others in C
-                while True:
-                    which.append(at := ascii_.index(False, at + 1))
+        # Each text not ASCII is "" in the ASCII scan (str * False), then scanned on its own
+        # (with the empty ones: list.index finds those few in C, and "" scans to nothing).
+        ascii_ = list(map(operator.mul, raws, map(str.isascii, raws)))
+        pms = self.ascii_signals(ascii_)
+        which, at = [], -1
+        with suppress(ValueError):
+            while True:
+                which.append(at := ascii_.index("", at + 1))
+        if which:
             for i, pm in zip(which, self.unicode_signals([raws[i] for i in which]), strict=True):
                 pms[i] = pm
         return pms
 
     def ascii_signals(self, raws: Sequence[str]) -> list[int]:
         """For ASCII texts ("" for any other): folded to words by one translate of them all."""
-        joined = (" " + _JOIN.join(raws) + " ").encode("ascii").translate(_SCAN)
+        joined = _JOIN.join(["", *raws, ""]).encode("ascii").translate(_SCAN)
         found = self._walk(joined.decode("ascii"), len(raws))
         if found is None:  # some text has its own \x01
             return self.ascii_signals([raw.replace("\x01", " ") for raw in raws])
@@ -162,45 +160,38 @@ class Scanner:
 
     def unicode_signals(self, raws: Sequence[str]) -> list[int]:
         """For the other texts: folded together, then what is not a word a space."""
-        found = self._walk(view(" " + _JOIN.join(raws) + " "), len(raws))
+        found = self._walk(view(_JOIN.join(["", *raws, ""])), len(raws))
         if found is None:
             return self.unicode_signals([raw.replace("\x01", " ") for raw in raws])
         return [pm | self.beyond_ascii for pm in found]
 
     def _walk(self, joined: str, count: int) -> list[int] | None:
-        """Each text's bits, or None when the texts hold separators of their own."""
+        """Each text's bits, or None when the texts hold separators of their own. The texts
+        are joined with a separator before the first and after the last too (an empty text
+        each end: no copy of the whole to put a space there)."""
         found = self.automaton.find_matches_as_strings(joined, overlapping=True)
         # Matches come in the order they end, so a text's all come before its separator.
-        if self.separator < 256:
-            # Without a Python step per match: the pattern numbers as bytes, cut at each
-            # separator, each text's piece (mostly b"") to its bits through a cache.
-            numbers = bytes(map(self.numbers.__getitem__, found))
-            pieces = numbers.split(bytes([self.separator]))
-            return list(map(self.pieces.__getitem__, pieces)) if len(pieces) == count else None
-        if joined.count("\x01") != count - 1:
+        # Without a Python step per match: the matched patterns joined by \x02 (a byte no
+        # pattern has), cut at each separator, each text's piece (mostly the one "\x02", a
+        # cached string) to its bits through a cache.
+        pieces = "\x02".join(found).split("\x01")
+        if len(pieces) != count + 2:
             return None
-        pms = [0] * count
-        bits, separator, at = self.bits, self.separator, 0
-        for pattern in map(self.numbers.__getitem__, found):
-            if pattern == separator:
-                at += 1
-            else:
-                pms[at] |= bits[pattern]
-        return pms
+        return list(map(self.pieces.__getitem__, pieces[1:-1]))
 
 
-class _Pieces(dict[bytes, int]):
-    """The pattern numbers a text matched (one byte each) -> its signal bits."""
+class _Pieces(dict[str, int]):
+    """The patterns a text matched, each between two \x02 -> its signal bits."""
 
-    def __init__(self, bits: list[int]) -> None:
+    def __init__(self, bits: dict[str, int]) -> None:
         super().__init__()
         self.bits = bits
 
-    def __missing__(self, numbers: bytes) -> int:
+    def __missing__(self, piece: str) -> int:
         pm = 0
-        for number in numbers:
-            pm |= self.bits[number]
+        for pattern in piece.split("\x02"):
+            pm |= self.bits.get(pattern, 0)
         if len(self) >= CACHE_LIMIT:
             self.clear()
-        self[numbers] = pm
+        self[piece] = pm
         return pm
