@@ -17,6 +17,15 @@ HEAVY = (
 )  # fmt: skip
 
 
+def imported_modules(importtime: str) -> set[str]:
+    """The modules a `python -X importtime` run reports on stderr."""
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in importtime.splitlines()
+        if line.startswith("import time:")
+    }
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -36,11 +45,7 @@ def test_commands_that_do_not_poll_never_import_the_http_stack(
     env.pop("MENTIONWATCH_CONFIG", None)
     command = [sys.executable, "-X", "importtime", "-m", "mentionwatch", *args]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
-    imported = {
-        line.rsplit("|", 1)[1].strip()
-        for line in done.stderr.splitlines()
-        if line.startswith("import time:")
-    }
+    imported = imported_modules(done.stderr)
     assert "mentionwatch.cli" in imported  # the measurement itself worked
     assert not {m for m in imported if m.split(".")[0] in HEAVY}
 
@@ -60,11 +65,7 @@ def test_list_on_a_config_with_rules_parses_them_but_never_builds_a_matcher(
     command = [sys.executable, "-X", "importtime", "-m", "mentionwatch", "-c", str(config),
                "list", "--limit", "5"]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
-    imported = {
-        line.rsplit("|", 1)[1].strip()
-        for line in done.stderr.splitlines()
-        if line.startswith("import time:")
-    }
+    imported = imported_modules(done.stderr)
     assert done.returncode == 0, done.stderr[-500:]
     assert "mentionwatch.rules.parse" in imported  # parsed at load: a mistake stops list too
     assert "mentionwatch.rules.match" not in imported
@@ -94,11 +95,7 @@ def test_list_without_a_config_imports_nothing_it_does_not_use(tmp_path: Path) -
         env.pop(name, None)
     command = [sys.executable, "-X", "importtime", "-m", "mentionwatch", "list", "--limit", "5"]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
-    imported = {
-        line.rsplit("|", 1)[1].strip()
-        for line in done.stderr.splitlines()
-        if line.startswith("import time:")
-    }
+    imported = imported_modules(done.stderr)
     assert done.returncode == 0, done.stderr[-500:]
     assert "mentionwatch.render.listing" not in imported  # nothing stored: nothing laid out
     assert "mentionwatch.store" in imported
