@@ -3,12 +3,15 @@ what deciding each one alone does: the table of the language, and random texts."
 
 from __future__ import annotations
 
+import random
 import re
+import threading
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mentionwatch.rules import Rule, RuleSet, parse
+from mentionwatch.rules import Rule, RuleSet, parse, scan
 from mentionwatch.rules.match import Compiled, compile_all
 from mentionwatch.rules.parse import fold, fold_long
 from mentionwatch.rules.scan import view
@@ -69,7 +72,7 @@ EXPRESSIONS = [
     '"would be nice" -"not be"',
     "hello OR /fine/i",
 ]
-_PIECES = st.sampled_from(
+PIECES = (
     ["refund", "REFUND", "broken", "not", "Not", "worst", "scam", "café", "CAFE", "straße",
      "STRASSE", "東京", "#help", "#spam", "@dana", "@Dana@example.social", "ExampleCo",
      "example-co", "Example", "giveaway", "https://example.com/x", "http://shop.example.com",
@@ -79,6 +82,7 @@ _PIECES = st.sampled_from(
      "httpſ://example.com", "hxxp://example.com", "http:/", "ﬁ", "\u0301", "\u0653", "ا", "한",
      "\ud800", "ℌello", "HELLO", "𝚨", "fıne", "FINE", "ı"]
 )  # fmt: skip
+_PIECES = st.sampled_from(PIECES)
 _TEXT = st.lists(_PIECES, max_size=12).map("".join) | st.text(max_size=30)
 _POST = st.builds(
     Post,
@@ -94,6 +98,36 @@ _POST = st.builds(
 def test_random_mentions_are_decided_the_same_together_as_alone(posts: list[Post]) -> None:
     compiled = compile_all([parse(e) for e in EXPRESSIONS])
     assert _together(compiled, posts, "mastodon", "brand") == _one_by_one(compiled, posts)
+
+
+def test_a_batch_of_many_chunks_searched_on_a_second_thread_decides_as_one_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Past two chunks the searches run on a thread of their own while the texts beyond
+    # ASCII and the field bits are worked out: the chunks must join up in order.
+    rnd = random.Random(17)
+    posts = [
+        Post(
+            "".join(rnd.choice(PIECES) for _ in range(rnd.randint(0, 9))),
+            author=rnd.choice(["dana", "@Dana", "erin"]),
+            lang=rnd.choice(["", "de", "en"]),
+        )
+        for _ in range(3 * scan._CHUNK + 5)
+    ]
+    # A text of its own \x01 in the middle of a later chunk: that chunk is searched again.
+    posts[2 * scan._CHUNK + 3] = Post("refund \x01 https://example.com/x")
+    compiled = compile_all([parse(e) for e in EXPRESSIONS])
+    searching: set[str] = set()
+    search = scan.Scanner._search
+
+    def _search(self: scan.Scanner, joined: str) -> list[str]:
+        searching.add(threading.current_thread().name)
+        return search(self, joined)
+
+    monkeypatch.setattr(scan.Scanner, "_search", _search)
+    together = _together(compiled, posts, "mastodon", "brand")
+    assert together == _one_by_one(compiled, posts)
+    assert any(name.startswith("mentionwatch-scan") for name in searching)
 
 
 def test_outcomes_of_a_poll_are_each_mentions_outcome_in_order() -> None:

@@ -37,7 +37,6 @@ from mentionwatch.rules.scan import CACHE_LIMIT, LOWER_WORDS, Scanner, patterns
 
 _WORD = re.compile(r"\w+")
 _TEXT, _TITLE = operator.attrgetter("text"), operator.attrgetter("title")
-_AUTHOR_KIND_LANG = operator.attrgetter("author", "kind", "lang")
 Subject = tuple[str, str, str, str, str, str, str]
 T = TypeVar("T")
 # A generated test: of the mentions `where` (indexes into texts and integers), those it passes.
@@ -317,7 +316,7 @@ class Compiled:
         raw = title + "\n" + text if title else text
         key = self.plan.signals_of(raw)
         if self.plan.fields:
-            key |= self._field_bits(platform, account)[(author, kind, lang)]
+            key |= self._field_bits(platform, account).of(author, kind, lang)
         found = self.decided[key]
         return found if found is not None else self._finish([0], [raw], [key])[0]
 
@@ -341,11 +340,10 @@ class Compiled:
         raws = list(map(_TEXT, mentions))
         if any(map(_TITLE, mentions)):
             raws = [m.title + "\n" + m.text if m.title else m.text for m in mentions]
-        keys = self._signals(raws)
-        if self.plan.fields:
-            fields = map(self._field_bits(platform, account).__getitem__,
-                         map(_AUTHOR_KIND_LANG, mentions))  # fmt: skip
-            keys = list(map(operator.or_, keys, fields))
+        fields = self._field_bits(platform, account) if self.plan.fields else None
+        keys, bits = self._signals(raws, lambda: fields.of_each(mentions) if fields else None)
+        if bits is not None:
+            keys = list(map(operator.or_, keys, bits))
         found = list(map(answers.__getitem__, keys))
         todo, at = [], -1
         with suppress(ValueError):  # list.index finds the few a test decides in C
@@ -355,20 +353,24 @@ class Compiled:
             found[i] = answer(mask)
         return cast(list[T], found)  # no None left
 
-    def _signals(self, raws: Sequence[str]) -> list[int]:
+    def _signals(self, raws: Sequence[str], meanwhile: Callable[[], T]) -> tuple[list[int], T]:
+        """Each text's signal bits, and `meanwhile()`, done while a big batch is searched."""
         plan = self.plan
         if not plan.shift:
-            return [0] * len(raws)  # only field tests
+            return [0] * len(raws), meanwhile()  # only field tests
         if len(raws) < 8:
-            return list(map(plan.signals_of, raws))  # too few for a pass over them all
+            # Too few for a pass over them all.
+            return list(map(plan.signals_of, raws)), meanwhile()
         if self._scanner is None:
             found = patterns(plan.words, plan.phrases, plan.literals, plan.link)
             self._scanner = Scanner(found, plan.dotless)
-        return self._scanner.signals(raws)
+        return self._scanner.signals(raws, meanwhile)
 
     def _field_bits(self, platform: str, account: str) -> FieldBits:
         known = self._fields_of.get((platform, account))
-        if known is None or len(known) >= CACHE_LIMIT:
+        if known is None:
+            if len(self._fields_of) >= CACHE_LIMIT:
+                self._fields_of.clear()
             known = FieldBits(self.plan.fields, self.plan.shift, platform, account)
             self._fields_of[(platform, account)] = known
         return known

@@ -12,9 +12,11 @@ from __future__ import annotations
 import functools
 import operator
 import re
+import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
+from typing import TypeVar
 
 from mentionwatch.rules.parse import FEW, beyond_ascii, fold, fold_long
 
@@ -30,6 +32,7 @@ LOWER_WORDS = bytes(
     else c
     for c in range(256)
 )
+T = TypeVar("T")
 # Worked-out answers kept per integer; past this many the cache starts again.
 CACHE_LIMIT = 50_000
 
@@ -41,6 +44,8 @@ _SCAN = LOWER_WORDS[:1] + b"\x01" + LOWER_WORDS[2:]
 # The patterns of a link (`://` folds to three spaces): `pretest.domains` finds only these.
 _LINKS = ("http   ", "https   ")
 _DFA_UP_TO = 3000
+# Texts a chunk of a big batch: the first chunk's folding is the part nothing overlaps.
+_CHUNK = 4096
 # Gaps between a phrase's words (in spaces) a scan tells apart; past them, a phrase may be.
 _GAPS = 4
 # What `\w` splits on besides ASCII: the bytes table does ASCII, this the rest.
@@ -135,27 +140,57 @@ class Scanner:
         self.pieces = _Pieces(patterns)
         self.beyond_ascii = beyond_ascii
 
-    def signals(self, raws: Sequence[str]) -> list[int]:
-        """The signal bits of each text."""
+    def signals(self, raws: Sequence[str], meanwhile: Callable[[], T]) -> tuple[list[int], T]:
+        """The signal bits of each text, and what `meanwhile()` returns: the caller's work,
+        done while a big batch's searches run on a second thread.
+
+        The texts go in chunks, each searched on that thread while this one folds the next:
+        the search runs without the GIL (it is Rust), folding and all else here cannot, so
+        the two overlap on two cores.
+        """
         # Each text not ASCII is "" in the ASCII scan (str * False), then scanned on its own
         # (with the empty ones: list.index finds those few in C, and "" scans to nothing).
         ascii_ = list(map(operator.mul, raws, map(str.isascii, raws)))
-        pms = self.ascii_signals(ascii_)
         which, at = [], -1
         with suppress(ValueError):
             while True:
                 which.append(at := ascii_.index("", at + 1))
-        if which:
-            for i, pm in zip(which, self.unicode_signals([raws[i] for i in which]), strict=True):
-                pms[i] = pm
-        return pms
+        if len(raws) < 2 * _CHUNK:
+            pms = self._ascii_chunk(ascii_, self._search(self._folded(ascii_)))
+            beyond = self.unicode_signals([raws[i] for i in which]) if which else []
+            done = meanwhile()
+        else:
+            from concurrent.futures import ThreadPoolExecutor
 
-    def ascii_signals(self, raws: Sequence[str]) -> list[int]:
-        """For ASCII texts ("" for any other): folded to words by one translate of them all."""
-        joined = _JOIN.join(["", *raws, ""]).encode("ascii").translate(_SCAN)
-        found = self._walk(joined.decode("ascii"), len(raws))
+            chunks = [ascii_[at : at + _CHUNK] for at in range(0, len(ascii_), _CHUNK)]
+            with ThreadPoolExecutor(1, thread_name_prefix="mentionwatch-scan") as pool:
+                searches = []
+                for chunk in chunks:
+                    searches.append(pool.submit(self._search, self._folded(chunk)))
+                    # A finished search waits for the GIL to hand its matches back: let it.
+                    time.sleep(0)
+                beyond = self.unicode_signals([raws[i] for i in which]) if which else []
+                done = meanwhile()
+                pms = []
+                for chunk, search in zip(chunks, searches, strict=True):
+                    pms += self._ascii_chunk(chunk, search.result())
+        for i, pm in zip(which, beyond, strict=True):
+            pms[i] = pm
+        return pms, done
+
+    def _ascii_chunk(self, raws: Sequence[str], matched: list[str]) -> list[int]:
+        found = self._bits(matched, len(raws))
         if found is None:  # some text has its own \x01
-            return self.ascii_signals([raw.replace("\x01", " ") for raw in raws])
+            cleaned = [raw.replace("\x01", " ") for raw in raws]
+            return self._ascii_chunk(cleaned, self._search(self._folded(cleaned)))
+        return found
+
+    @staticmethod
+    def _folded(raws: Sequence[str]) -> str:
+        return _JOIN.join(["", *raws, ""]).encode("ascii").translate(_SCAN).decode("ascii")
+
+    def _search(self, joined: str) -> list[str]:
+        found: list[str] = self.automaton.find_matches_as_strings(joined, overlapping=True)
         return found
 
     def unicode_signals(self, raws: Sequence[str]) -> list[int]:
@@ -169,7 +204,9 @@ class Scanner:
         """Each text's bits, or None when the texts hold separators of their own. The texts
         are joined with a separator before the first and after the last too (an empty text
         each end: no copy of the whole to put a space there)."""
-        found = self.automaton.find_matches_as_strings(joined, overlapping=True)
+        return self._bits(self._search(joined), count)
+
+    def _bits(self, found: list[str], count: int) -> list[int] | None:
         # Matches come in the order they end, so a text's all come before its separator.
         # Without a Python step per match: the matched patterns joined by \x02 (a byte no
         # pattern has), cut at each separator, each text's piece (mostly the one "\x02", a
