@@ -39,7 +39,7 @@ DB_ENV = "MENTIONWATCH_DB"
 _SETTINGS_KEYS = {
     "sla", "warn_at", "backfill", "database", "max_pages", "max_wait", "concurrency",
     "per_host", "timeout", "retries", "business_hours", "timezone", "holidays",
-    "password_file", "user", "lease", "keep_raw", "workers",
+    "password_file", "user", "lease", "keep_raw", "workers", "db_connections",
 }  # fmt: skip
 _ACCOUNT_KEYS = {
     "name", "platform", "server", "api_url", "handle", "keywords", "sla", "warn_at",
@@ -64,6 +64,8 @@ class Settings(NamedTuple):
     user: str = ""
     # How long a PostgreSQL poller holds an account before another may take it over.
     lease: timedelta = timedelta(minutes=10)
+    # Connections a PostgreSQL poller stores through at once (store_pool.py).
+    db_connections: int = 8
     max_pages: int = 10
     max_wait: timedelta = timedelta(seconds=60)
     # In flight overall (per_host is what each server sees): 128 polled 200 accounts on 20
@@ -259,6 +261,7 @@ def _settings(raw: Mapping[str, Any], path: Path, where: str) -> Settings:
         password_file=password_path,
         user=get_value(raw, "user", str, where, base.user).strip(),
         lease=get_duration(raw, "lease", where, base.lease),
+        db_connections=get_positive(raw, "db_connections", where, base.db_connections),
         max_pages=get_positive(raw, "max_pages", where, base.max_pages),
         max_wait=get_duration(raw, "max_wait", where, base.max_wait),
         concurrency=get_positive(raw, "concurrency", where, base.concurrency),

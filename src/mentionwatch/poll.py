@@ -14,10 +14,9 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 from mentionwatch.config import Config
 from mentionwatch.errors import MentionwatchError, SourceError
@@ -27,6 +26,7 @@ from mentionwatch.models import Account
 from mentionwatch.store import DecideAll, Store
 from mentionwatch.store.alerts import AlertPlanner
 from mentionwatch.store.leases import LeaseLostError
+from mentionwatch.store_pool import StorePool
 from mentionwatch.timeutil import utcnow
 from mentionwatch.workers import fetch_in_workers, worker_count
 
@@ -210,36 +210,33 @@ async def _poll_leased(
     store.add_leases(names)
     round_start = store.begin_round(names)
     results: dict[str, PollResult] = {}
-    loop = asyncio.get_running_loop()
-    # The store's round trips run on a thread of their own, one at a time: while this poller
-    # waits on the database (pollers on one server share its CPU) its fetches go on.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mentionwatch-store") as thread:
-
-        def stored(call: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-            return loop.run_in_executor(thread, call, *args)
+    # The store's round trips run on threads of their own, each with its own connection
+    # (store_pool): while this poller waits on the database its fetches go on, and one
+    # account's round trips never wait for another's.
+    with StorePool(store, config.settings.db_connections) as pool:
+        stored = pool.submit
 
         async def poll_leased(name: str) -> None:
             account = by_name[name]
-            renewing = asyncio.create_task(_keep_renewing(store, name, stored))
+            renewing = asyncio.create_task(_keep_renewing(store.lease_length, name, stored))
             try:
                 hooks.started(account)
-                cursors = await stored(store.cursors, name)
+                cursors = await stored(Store.cursors, name)
                 fetched = await fetch_account(account, cursors, http, clock)
-                result = await stored(
-                    store_fetched, account, fetched, store, clock, decide, planner
-                )
+                result = await stored(store_fetched_in, account, fetched, clock, decide,
+                                      planner)  # fmt: skip
                 results[name] = result
                 hooks.finished(result)
             finally:
                 renewing.cancel()
-                await stored(store.release, holder, name)
+                await stored(Store.release, holder, name)
 
         room = min(len(names), config.settings.concurrency)
         running: set[asyncio.Task[None]] = set()
         try:
             while True:
                 free = room - len(running)
-                claimed = await stored(store.claim, holder, names, round_start, free)
+                claimed = await stored(Store.claim, holder, names, round_start, free)
                 log.debug("%s claimed %d, %d in flight", holder, len(claimed), len(running))
                 running.update(asyncio.create_task(poll_leased(name)) for name in claimed)
                 if not running:
@@ -248,7 +245,7 @@ async def _poll_leased(
                 for task in done:
                     task.result()  # a store failure ends the poll, as it does on SQLite
         finally:
-            # Before the store's thread stops: the others' releases still go through it.
+            # Before the store threads stop: the others' releases still go through them.
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
@@ -256,13 +253,13 @@ async def _poll_leased(
 
 
 async def _keep_renewing(
-    store: Store, account: str, stored: Callable[..., Awaitable[bool]]
+    length: timedelta, account: str, stored: Callable[..., Awaitable[bool]]
 ) -> None:
     """A long poll (a big backfill) keeps its lease: renewed every third of its length."""
-    every = max(store.lease_length.total_seconds() / 3, 0.5)
+    every = max(length.total_seconds() / 3, 0.5)
     while True:
         await asyncio.sleep(every)
-        if not await stored(store.renew, account):
+        if not await stored(Store.renew, account):
             return
 
 
@@ -307,6 +304,18 @@ def store_fetched(
         seconds=fetched.seconds,
         not_before=fetched.not_before,
     )
+
+
+def store_fetched_in(
+    store: Store,
+    account: Account,
+    fetched: Fetched,
+    clock: Callable[[], datetime],
+    decide: DecideAll | None,
+    planner: AlertPlanner | None,
+) -> PollResult:
+    """`store_fetched` with the store first, as a store thread calls it."""
+    return store_fetched(account, fetched, store, clock, decide, planner)
 
 
 async def poll_account(

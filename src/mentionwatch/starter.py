@@ -25,6 +25,7 @@ backfill = "3d"     # how far back the first poll of an account looks
 # database = "postgresql://mentionwatch@db.example.com/mentionwatch"
 # user = "alice"                  # who you are in the team's history; default: your OS user
 # lease = "10m"                   # a PostgreSQL poller's hold on an account
+# db_connections = 8               # connections a PostgreSQL poller stores through at once
 # max_pages = 10    # pages per listing per run; the next run continues where this one stopped
 # business_hours = "Mon-Fri 09:00-18:00"   # count SLAs in these hours only (needs timezone)
 # timezone = "Europe/Berlin"        # shown times and business hours; default: the system zone

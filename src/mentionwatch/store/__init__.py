@@ -126,6 +126,18 @@ class Store(
                 f"step {pending[0]}); make it writable and run `mentionwatch poll` once"
             )
 
+    def another(self) -> Store:
+        """PostgreSQL: a second connection to this database (already migrated) holding this
+        one's leases, for a poller's other store threads (store_pool.StorePool)."""
+        from mentionwatch.store.postgres import PgConnection
+
+        if not isinstance(self.db, PgConnection):
+            raise StoreError(f"{self.path}: one SQLite connection a poll")
+        other = Store(self.db.another(), self.path)
+        other.lease_holder, other.lease_length = self.lease_holder, self.lease_length
+        other._tokens = self._claimed()  # one poller's claims, whichever connection made them
+        return other
+
     def close(self) -> None:
         self.db.close()
 

@@ -113,10 +113,21 @@ def _rows(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
 class PgConnection:
     """A psycopg connection in autocommit mode; the Store sends BEGIN/COMMIT itself."""
 
-    def __init__(self, conn: psycopg.Connection[Row], where: str, secret: str | None) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Row],
+        where: str,
+        secret: str | None,
+        again: tuple[str, str | None] = ("", None),
+    ) -> None:
         self.conn = conn
         self.where = where
         self.secret = secret
+        self._again = again  # the URL and password it was opened with: for `another`
+
+    def another(self) -> PgConnection:
+        """A new connection to the same database, as this one was opened."""
+        return connect(*self._again)
 
     def execute(self, sql: str, parameters: Any = None, /) -> psycopg.Cursor[Row]:
         params = parameters or None
@@ -178,7 +189,7 @@ def connect(url: str, password: str | None = None) -> PgConnection:
     except Exception as exc:  # a malformed URL is refused by libpq's parser with a ValueError
         raise StoreError(f"{where}: not a usable PostgreSQL URL: {explain(exc, secret)}") from None
     conn.adapters.register_dumper(str, _NulFreeStr)
-    return PgConnection(conn, where, secret)
+    return PgConnection(conn, where, secret, (url, password))
 
 
 def _url_password(url: str) -> str | None:
