@@ -261,14 +261,16 @@ class Store(
             if planner is not None:
                 # After the answers (and any rules): a handled mention raises nothing.
                 self._queue_alerts(db, account, planner, first_poll, latest, now)
-            for listing, value in cursors.items():
-                if value is None:
-                    continue
+            moved = [(account, listing, value, seen) for listing, value in cursors.items()
+                     if value is not None]  # fmt: skip
+            if moved:
+                # One statement for all the listings: one round trip to a team's database.
                 db.execute(
-                    "INSERT INTO cursors (account, listing, value, updated_at) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT (account, listing) DO UPDATE SET value = excluded.value, "
+                    "INSERT INTO cursors (account, listing, value, updated_at) VALUES "
+                    + ", ".join(["(?, ?, ?, ?)"] * len(moved))
+                    + " ON CONFLICT (account, listing) DO UPDATE SET value = excluded.value, "
                     "updated_at = excluded.updated_at",
-                    (account, listing, value, seen),
+                    [field for row in moved for field in row],
                 )
             still_open = self._count_open(db, account, seen)
         return SaveResult(new_mentions, new_replies, answered, still_open, dismissed)
@@ -337,13 +339,18 @@ class Store(
         saved: SaveResult | None,
     ) -> None:
         s = saved or SaveResult(0, 0, 0, 0)
+        sql = (
+            "INSERT INTO poll_runs (account, platform, started_at, finished_at, status, "
+            "new_mentions, new_replies, newly_answered, error) VALUES (?,?,?,?,?,?,?,?,?)"
+        )
+        row = (account, platform, to_db(started), to_db(finished), "error" if error else "ok",
+               s.new_mentions, s.new_replies, s.newly_answered, error)  # fmt: skip
+        if self.dialect == "postgresql" and not self._grouped:
+            # One statement, atomic by itself: no BEGIN and COMMIT round trips around it.
+            self.db.execute(sql, row)
+            return
         with self.transaction() as db:
-            db.execute(
-                "INSERT INTO poll_runs (account, platform, started_at, finished_at, status, "
-                "new_mentions, new_replies, newly_answered, error) VALUES (?,?,?,?,?,?,?,?,?)",
-                (account, platform, to_db(started), to_db(finished), "error" if error else "ok",
-                 s.new_mentions, s.new_replies, s.newly_answered, error),
-            )  # fmt: skip
+            db.execute(sql, row)
 
     def prune(self, before: datetime) -> int:
         """Forget handled mentions (and poll logs) older than `before`; open ones are kept."""
