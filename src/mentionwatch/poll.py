@@ -16,7 +16,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from mentionwatch.config import Config
 from mentionwatch.errors import MentionwatchError, SourceError
@@ -31,7 +30,6 @@ from mentionwatch.timeutil import utcnow
 from mentionwatch.workers import fetch_in_workers, worker_count
 
 log = logging.getLogger("mentionwatch.poll")
-T = TypeVar("T")
 # A group of accounts is committed at the latest after this many, or this long: other writers
 # (`done` in another terminal) never wait long for the lock, and progress is shown as it goes.
 GROUP_ACCOUNTS = 50

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from itertools import repeat
 
 from mentionwatch.rules.parse import Fields, fold
+from mentionwatch.rules.scan import CACHE_LIMIT
 
 # `kind:mention` means anything that addresses the account, as `list` shows them.
 _ADDRESSING = ("mention", "reply", "quote")
@@ -38,8 +39,9 @@ class _Bits(dict[str, int]):
 
     def __missing__(self, seen: str) -> int:
         found = sum(bit for name, value, bit in self.tests if passes(name, value, seen))
-        if len(self) < 50_000:  # bounded: hostile authors cost time, never memory
-            self[seen] = found
+        if len(self) >= CACHE_LIMIT:  # bounded, as the other caches: hostile authors cost time
+            self.clear()
+        self[seen] = found
         return found
 
 

@@ -132,7 +132,7 @@ class Store(
         from mentionwatch.store.postgres import PgConnection
 
         if not isinstance(self.db, PgConnection):
-            raise StoreError(f"{self.path}: one SQLite connection a poll")
+            raise StoreError(f"{self.path}: another connection is for PostgreSQL only")
         other = Store(self.db.another(), self.path)
         other.lease_holder, other.lease_length = self.lease_holder, self.lease_length
         other._tokens = self._claimed()  # one poller's claims, whichever connection made them

@@ -32,7 +32,7 @@ class Transactions:
                 yield self.db
             return
         try:
-            self.db.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+            self._begin()
             try:
                 yield self.db
             except BaseException:
@@ -60,6 +60,9 @@ class Transactions:
             self._grouped = False
         self._end_group("COMMIT")
 
+    def _begin(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+
     def _commit_group(self) -> None:
         self._end_group("COMMIT")
 
@@ -75,7 +78,7 @@ class Transactions:
     def _savepoint(self) -> Iterator[None]:
         try:
             if not self._group_open:
-                self.db.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+                self._begin()
                 self._group_open = True
             self.db.execute("SAVEPOINT unit")
             try:
