@@ -44,6 +44,17 @@ def run_child(
     return Run(seconds, usage.ru_maxrss / 1024)
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """A process's CPU time so far (user and system), with that of the children it has reaped,
+    from /proc; None where it cannot be read (another OS, another user's process)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 after the name.
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
@@ -79,6 +90,13 @@ def machine() -> dict[str, str]:
 @contextmanager
 def simulator(spec: dict[str, Any], workdir: Path) -> Iterator[list[str]]:
     """Start benchmarks.server in its own process; yields the instances' base URLs."""
+    with simulator_process(spec, workdir) as (urls, _):
+        yield urls
+
+
+@contextmanager
+def simulator_process(spec: dict[str, Any], workdir: Path) -> Iterator[tuple[list[str], int]]:
+    """`simulator`, and the server's process id (whose CPU time a figure may count)."""
     spec_path = workdir / "spec.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     server = subprocess.Popen(
@@ -93,7 +111,7 @@ def simulator(spec: dict[str, Any], workdir: Path) -> Iterator[list[str]]:
         if not line:
             raise RuntimeError("the simulated platform failed to start")
         urls: list[str] = json.loads(line)["urls"]
-        yield urls
+        yield urls, server.pid
     finally:
         server.terminate()
         server.wait(timeout=10)
