@@ -9,7 +9,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,8 @@ from typing import Any
 class Run:
     seconds: float
     peak_rss_mb: float
+    # User and system time, the child's own and that of the processes it waited for (workers).
+    cpu_seconds: float = 0.0
 
 
 def run_child(
@@ -41,7 +43,7 @@ def run_child(
     if child.returncode not in ok:
         raise RuntimeError(f"{' '.join(command)} exited {child.returncode}:\n{problem[-2000:]}")
     # ru_maxrss is in kilobytes on Linux.
-    return Run(seconds, usage.ru_maxrss / 1024)
+    return Run(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -53,6 +55,31 @@ def cpu_seconds(pid: int) -> float | None:
         return None
     # utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 after the name.
     return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def counting_cpu(side: Callable[[int], Run], pid: int, into: list[float]) -> Callable[[int], Run]:
+    """`side`, noting in `into` the CPU time process `pid` (the simulator) spent during each run."""
+
+    def run(rep: int) -> Run:
+        before = cpu_seconds(pid)
+        result = side(rep)
+        after = cpu_seconds(pid)
+        if before is not None and after is not None:
+            into.append(after - before)
+        return result
+
+    return run
+
+
+def cpu_bound(poll_cpu: float, simulator_cpu: list[float], reference: float) -> str:
+    """What this machine's cores allow a poll whose simulated instances share them."""
+    cores = os.cpu_count() or 1
+    spent = poll_cpu + (median(simulator_cpu) if simulator_cpu else 0.0)
+    return (
+        f"CPU of the poll {poll_cpu:.2f}s (its workers included) and of the simulator "
+        f"{spent - poll_cpu:.2f}s: {cores} cores cannot run them in under {spent / cores:.2f}s "
+        f"({spent / cores / reference:.2f} of the 1-account poll)"
+    )
 
 
 def median(values: Sequence[float]) -> float:

@@ -23,7 +23,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.measure import PYTHON, ROOT, Run, machine, median, run_child, simulator
+from benchmarks.measure import (
+    PYTHON,
+    ROOT,
+    Run,
+    counting_cpu,
+    cpu_bound,
+    machine,
+    median,
+    run_child,
+    simulator,
+    simulator_process,
+)
 from benchmarks.setup import (
     SimAccount,
     build_database,
@@ -157,7 +168,8 @@ class Bench:
                 for numbers in spread(s.accounts, s.instances)
             ]
         }
-        with simulator(spec, self.work) as urls:
+        simulator_cpu: list[float] = []
+        with simulator_process(spec, self.work) as (urls, simulator_pid):
             accounts = [
                 SimAccount(n, urls[i]) for i, nums in enumerate(spread(s.accounts, s.instances))
                 for n in nums
@@ -169,7 +181,8 @@ class Bench:
             listed = self.work / "accounts.json"
             write_account_list(listed, accounts)
             floor = self.concurrent_floor(many, accounts)
-            sides = [self.poll(many, accounts, "many"), self.poll(one, accounts[:1], "one"), floor]
+            polled = counting_cpu(self.poll(many, accounts, "many"), simulator_pid, simulator_cpu)
+            sides = [polled, self.poll(one, accounts[:1], "one"), floor]
             many_runs, one_runs, floor_runs = self.side_by_side(s.repeats, sides)
             t_many = median([r.seconds for r in many_runs])
             t_one = median([r.seconds for r in one_runs])
@@ -178,7 +191,8 @@ class Bench:
                 f"1. poll {s.accounts} accounts ÷ poll 1 account",
                 t_many / t_one, 1.6, False,
                 f"{t_many:.2f}s ÷ {t_one:.2f}s, median of {s.repeats}; peak RSS of the "
-                f"{s.accounts}-account poll {median([r.peak_rss_mb for r in many_runs]):.0f} MB",
+                f"{s.accounts}-account poll {median([r.peak_rss_mb for r in many_runs]):.0f} MB; "
+                + cpu_bound(median([r.cpu_seconds for r in many_runs]), simulator_cpu, t_one),
             )  # fmt: skip
             self.add(
                 f"2. poll {s.accounts} accounts ÷ the same requests through poll's client",

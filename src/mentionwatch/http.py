@@ -1,6 +1,7 @@
 """The shared HTTP client: timeouts, User-Agent, retries, rate limits, size cap, redaction.
 
-Requests go straight to httpcore's connection pools (wire.py); httpx gives the TLS context.
+Requests go straight to httpcore's connections (wire.py, connections.py); httpx gives the TLS
+context.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ if importlib.util.find_spec("sniffio") is None:
     sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 from mentionwatch import __version__, wire
+from mentionwatch.connections import HostConnections
 from mentionwatch.errors import OutcomeUnknownError, RateLimitedError, SourceError
 from mentionwatch.models import Account
 from mentionwatch.network import AsyncioBackend
@@ -97,10 +99,9 @@ class Http:
         self._verify = ssl_context or tls_context()
         self.timeouts = {"connect": connect_timeout, "read": timeout, "write": timeout,
                           "pool": timeout}  # fmt: skip
-        # One connection pool per host: httpcore's pool does work proportional to all its
-        # connections times all queued requests on every request, which made a 200-account
-        # poll CPU-bound. Per host, a pool never holds more than `per_host` connections.
-        self._pools: dict[str, httpcore.AsyncConnectionPool] = {}
+        # Each host's connections apart: never more than `per_host` of them, as many as its
+        # slots let requests through at once.
+        self._pools: dict[str, HostConnections] = {}
         self.retries = retries
         self.max_wait = max_wait
         self.max_body = max_body
@@ -134,16 +135,10 @@ class Http:
         for pool in self._pools.values():
             await pool.aclose()
 
-    def pool_for(self, host: str) -> httpcore.AsyncConnectionPool:
-        """The host's connections: httpcore's pool on plain asyncio streams (network.py)."""
+    def pool_for(self, host: str) -> HostConnections:
+        """The host's open connections (connections.py), on plain asyncio streams (network.py)."""
         if host not in self._pools:
-            self._pools[host] = httpcore.AsyncConnectionPool(
-                ssl_context=self._verify,
-                max_connections=self._per_host,
-                max_keepalive_connections=self._per_host,
-                keepalive_expiry=5.0,  # httpx's default
-                network_backend=AsyncioBackend(),
-            )
+            self._pools[host] = HostConnections(self._verify, AsyncioBackend())
         return self._pools[host]
 
     def for_account(self, account: Account, user_agent: str | None = None) -> AccountFetcher:

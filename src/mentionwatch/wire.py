@@ -1,4 +1,4 @@
-"""One HTTP exchange straight on httpcore's connection pool: the request, redirects, decoding.
+"""One HTTP exchange straight on httpcore's connections: the request, redirects, decoding.
 
 httpx's client adds five layers per request on top of httpcore (auth and redirect flows, a
 cookie jar, event hooks, its own request and response models) and then its transport copies
@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import httpcore
+
+from mentionwatch.connections import HostConnections
 
 MAX_REDIRECTS = 20
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -135,7 +137,7 @@ def _decode(steps: list[_Inflate], data: bytes, final: bool = False) -> bytes:
 
 
 async def exchange(
-    pools: Callable[[str], httpcore.AsyncConnectionPool],
+    pools: Callable[[str], HostConnections],
     request: Request,
     timeouts: Mapping[str, float],
     max_body: int,
