@@ -22,6 +22,10 @@ _HTML_ESCAPES = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"')
 
 def strip_controls(text: str) -> str:
     """Remove escape sequences, C0/C1 controls and bidi overrides; keep newlines and tabs."""
+    # Every code point removed here (ESC too) is a control or format character, which
+    # str.isprintable refuses: most text passes that test in a tenth of the two passes' time.
+    if text.isprintable():
+        return text
     return _ANSI.sub("", text).translate(_CONTROLS)
 
 
