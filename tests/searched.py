@@ -8,7 +8,6 @@ it. Platform tests use it to show what the server was sent and what the local ch
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from mentionwatch.fetch import fetch_account
@@ -27,7 +26,7 @@ def fetched_mentions(
     replies_may_fail: bool = False,
 ) -> list[Mention]:
     """The mentions one poll of `account` would store (a first poll, backfilling ten years)."""
-    wide = replace(account, backfill=timedelta(days=3650))
+    wide = account._replace(backfill=timedelta(days=3650))
 
     async def go() -> list[Mention]:
         async with make_http() as http:

@@ -6,7 +6,6 @@ import base64
 import json
 import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -333,7 +332,7 @@ def test_second_poll_fetches_only_new_mentions(
 def test_page_cap_stops_early_and_the_next_poll_fills_the_gap(
     reddit: FakeReddit, account: Account, call: Call
 ) -> None:
-    capped = replace(account, max_pages=2)
+    capped = account._replace(max_pages=2)
     reddit.listings["/message/mentions"] = [comment(f"m{i}", 10 + i) for i in range(7)]
     first = poll_mentions(call, capped)
     assert ids(first.items) == [f"t1_m{i}" for i in range(4)]
@@ -420,7 +419,7 @@ def test_mention_text_is_unescaped_and_its_url_is_the_context_permalink(
 def test_keyword_hits_are_posts_from_site_search(
     reddit: FakeReddit, account: Account, call: Call
 ) -> None:
-    with_keywords = replace(account, keywords=("ExampleCo", '"example co"'))  # a phrase
+    with_keywords = account._replace(keywords=("ExampleCo", '"example co"'))  # a phrase
     reddit.searches["ExampleCo"] = [
         post("p1", 1, selftext="I love ExampleCo &amp; friends"),
         post("p2", 2, author="brandco"),
@@ -442,7 +441,7 @@ def test_keyword_hits_are_posts_from_site_search(
 def test_each_keyword_resumes_from_its_own_cursor(
     reddit: FakeReddit, account: Account, call: Call
 ) -> None:
-    with_keywords = replace(account, keywords=("alpha", "beta"))
+    with_keywords = account._replace(keywords=("alpha", "beta"))
     reddit.searches["alpha"] = [post("a1", 10)]
     reddit.searches["beta"] = [post("b1", 20)]
     first = poll_mentions(call, with_keywords)
@@ -457,7 +456,7 @@ def test_a_keyword_added_later_backfills_only_the_horizon(
 ) -> None:
     first = poll_mentions(call, account)
     reddit.searches["gamma"] = [post("g1", 60), post("g2", 10 * 24 * 60)]
-    later = replace(account, keywords=("gamma",), backfill=timedelta(days=3))
+    later = account._replace(keywords=("gamma",), backfill=timedelta(days=3))
     horizon = datetime.fromtimestamp(NOW, UTC) - later.backfill  # what poll.py passes
     second = poll_mentions(call, later, first.cursor, since=horizon)
     assert ids(second.items) == ["t3_g1"]
@@ -489,7 +488,7 @@ def test_own_comments_link_to_the_mention_they_answer(
 def test_a_top_level_comment_answers_a_keyword_post(
     reddit: FakeReddit, account: Account, call: Call, tmp_path: Path
 ) -> None:
-    with_keywords = replace(account, keywords=("ExampleCo",))
+    with_keywords = account._replace(keywords=("ExampleCo",))
     reddit.searches["ExampleCo"] = [post("kw1", 30)]
     reddit.user_comments("brandco", [own_comment("top", 5, parent_id="t3_kw1")])
     mentions = poll_mentions(call, with_keywords)
@@ -513,7 +512,7 @@ def test_own_replies_resume_from_their_cursor(
 def test_responders_comments_count_as_replies(
     reddit: FakeReddit, account: Account, call: Call
 ) -> None:
-    with_helper = replace(account, responders=("u/helper_bot",))
+    with_helper = account._replace(responders=("u/helper_bot",))
     reddit.user_comments("brandco", [])
     reddit.user_comments("helper_bot", [own_comment("h1", 2, "t1_q", author="helper_bot")])
     batch = call(with_helper, lambda s: s.replies(None, EPOCH))
@@ -555,8 +554,7 @@ def test_login_uses_basic_auth_a_password_grant_and_reddits_user_agent(
 def test_refresh_token_and_custom_user_agent_are_used_when_configured(
     reddit: FakeReddit, account: Account, call: Call
 ) -> None:
-    installed = replace(
-        account,
+    installed = account._replace(
         secrets={"client_secret": "", "refresh_token": "refresh-abc"},
         options={**account.options, "user_agent": "linux:com.example.watch:v2 (by /u/brandco)"},
     )
@@ -586,7 +584,7 @@ def test_a_wrong_password_is_an_error_naming_the_account_not_the_password(
 def test_missing_password_and_refresh_token_is_an_error(
     reddit: FakeReddit, account: Account, call: Call
 ) -> None:
-    bare = replace(account, secrets={"client_secret": CLIENT_SECRET})
+    bare = account._replace(secrets={"client_secret": CLIENT_SECRET})
     with pytest.raises(SourceError, match="'password'.*'refresh_token'"):
         poll_mentions(call, bare)
 
@@ -756,7 +754,7 @@ def test_keyword_expressions_are_sent_in_reddit_syntax_and_hits_checked_against_
     ]
     # (the fake serves no comments listing, so the replies half fails; mentions are kept)
     kept = fetched_mentions(
-        make_http, replace(account, keywords=(expression,)), replies_may_fail=True
+        make_http, account._replace(keywords=(expression,)), replies_may_fail=True
     )
     assert [m.remote_id for m in kept] == ["t3_p1"]
     assert {r.args["q"] for r in reddit.requests if r.path == "/search"} == {query}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +70,7 @@ def account_with_secrets(
         key: account.secrets.get(key) or _read_secret(path, account.name, key, source, read_env)
         for key, source in account.secret_sources.items()
     }
-    return replace(account, secrets=secrets)
+    return account._replace(secrets=secrets)
 
 
 def _read_secret(
