@@ -96,3 +96,44 @@ def test_an_earlier_accounts_next_request_goes_before_a_later_accounts_first(
 
     run(go())
     assert seen == ["a1", "a2", "a1", "a2", "a3", "a3"]
+
+
+def test_a_request_waiting_for_its_busy_host_holds_none_of_the_polls_places() -> None:
+    """Two places in all, one a host. a1 and a2 share a slow host, b1 has its own: while a2
+    waits for a1 to finish on their host, b1 must get the second place and be done at once."""
+    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)  # a1 waits, b1 goes on
+    httpserver.start()
+    finished: list[str] = []
+    b1_done = threading.Event()
+
+    def slow(request: Request) -> Response:
+        b1_done.wait(2)  # until b1 is done (or 2 s, when b1 is stuck behind a2)
+        return Response("{}", content_type="application/json")
+
+    def fast(request: Request) -> Response:
+        return Response("{}", content_type="application/json")
+
+    httpserver.expect_request("/a").respond_with_handler(slow)
+    httpserver.expect_request("/b").respond_with_handler(fast)
+    # One server, two hosts: each name has a limit of its own.
+    one_host = httpserver.url_for("/a")
+    other_host = httpserver.url_for("/b").replace("127.0.0.1", "localhost")
+
+    async def go() -> None:
+        async with Http(concurrency=2, per_host=1, retries=0) as http:
+
+            async def account(name: str, url: str) -> None:
+                await http.for_account(_account(name)).get(url)
+                finished.append(name)
+                if name == "b1":
+                    b1_done.set()
+
+            await asyncio.gather(
+                account("a1", one_host), account("a2", one_host), account("b1", other_host)
+            )
+
+    try:
+        run(go())
+    finally:
+        httpserver.stop()
+    assert finished[0] == "b1"  # before a1: it did not wait for a place a2 held
