@@ -97,8 +97,7 @@ class Http:
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._verify = ssl_context or tls_context()
-        self.timeouts = {"connect": connect_timeout, "read": timeout, "write": timeout,
-                          "pool": timeout}  # fmt: skip
+        self.timeouts = {"connect": connect_timeout, "read": timeout, "write": timeout}
         # Each host's connections apart: never more than `per_host` of them, as many as its
         # slots let requests through at once.
         self._pools: dict[str, HostConnections] = {}

@@ -125,7 +125,7 @@ def _poll_in_workers(
 
         def store_one(fetched: Fetched) -> None:
             account = by_name[fetched.account]
-            result = store_fetched(account, fetched, store, clock, decide, planner)
+            result = store_fetched(store, account, fetched, clock, decide, planner)
             results[fetched.account] = result
             uncommitted.append(result)
             if len(uncommitted) >= GROUP_ACCOUNTS or time.monotonic() - opened >= GROUP_SECONDS:
@@ -221,8 +221,7 @@ async def _poll_leased(
                 hooks.started(account)
                 cursors = await stored(Store.cursors, name)
                 fetched = await fetch_account(account, cursors, http, clock)
-                result = await stored(store_fetched_in, account, fetched, clock, decide,
-                                      planner)  # fmt: skip
+                result = await stored(store_fetched, account, fetched, clock, decide, planner)
                 results[name] = result
                 hooks.finished(result)
             finally:
@@ -266,9 +265,9 @@ def chosen_accounts(config: Config, names: Sequence[str]) -> list[Account]:
 
 
 def store_fetched(
+    store: Store,
     account: Account,
     fetched: Fetched,
-    store: Store,
     clock: Callable[[], datetime],
     decide: DecideAll | None = None,
     planner: AlertPlanner | None = None,
@@ -304,18 +303,6 @@ def store_fetched(
     )
 
 
-def store_fetched_in(
-    store: Store,
-    account: Account,
-    fetched: Fetched,
-    clock: Callable[[], datetime],
-    decide: DecideAll | None,
-    planner: AlertPlanner | None,
-) -> PollResult:
-    """`store_fetched` with the store first, as a store thread calls it."""
-    return store_fetched(account, fetched, store, clock, decide, planner)
-
-
 async def poll_account(
     account: Account,
     store: Store,
@@ -328,7 +315,7 @@ async def poll_account(
 ) -> PollResult:
     hooks.started(account)
     fetched = await fetch_account(account, store.cursors(account.name), http, clock)
-    result = store_fetched(account, fetched, store, clock, decide, planner)
+    result = store_fetched(store, account, fetched, clock, decide, planner)
     hooks.finished(result)
     return result
 
