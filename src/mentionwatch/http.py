@@ -1,7 +1,7 @@
 """The shared HTTP client: timeouts, User-Agent, retries, rate limits, size cap, redaction.
 
-Requests go straight to httpcore's connections (wire.py, connections.py); httpx gives the TLS
-context.
+Requests go over mentionwatch's own kept connections, h11 on asyncio streams (wire.py,
+connections.py, http11.py); httpx gives the TLS context.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
-import importlib.util
 import itertools
 import json
 import logging
@@ -22,8 +21,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpcore
-
 # httpx imports its command-line client (real click, pygments, rich's syntax highlighting)
 # whenever those happen to be installed; mentionwatch never runs it. Marked absent, httpx
 # falls back to the stub it has for installs without them: ~30 ms less at every poll's start.
@@ -31,17 +28,10 @@ if "httpx._main" not in sys.modules:
     sys.modules["httpx._main"] = None  # type: ignore[assignment]
 import httpx
 
-if importlib.util.find_spec("sniffio") is None:
-    # httpcore runs `import sniffio` each time it makes a lock (several per request). Without
-    # sniffio (anyio 4 no longer needs it) every such import searches sys.path and fails: a
-    # third of the CPU of a 200-account poll. None in sys.modules fails it at once, the same way.
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-from mentionwatch import __version__, wire
+from mentionwatch import __version__, http11, wire
 from mentionwatch.connections import HostConnections
 from mentionwatch.errors import OutcomeUnknownError, RateLimitedError, SourceError
 from mentionwatch.models import Account
-from mentionwatch.network import AsyncioBackend
 from mentionwatch.quota import (
     REMAINING_HEADERS,
     RESET_HEADERS,
@@ -60,10 +50,7 @@ log = logging.getLogger("mentionwatch.http")
 USER_AGENT = f"mentionwatch/{__version__} (+https://github.com/mentionwatch/mentionwatch)"
 MAX_BODY = 20 * 1024 * 1024
 # Failures that mean the request never reached the server, so sending it again is safe.
-_UNSENT = (httpcore.ConnectError, httpcore.ConnectTimeout, httpcore.PoolTimeout)
-# What httpcore raises when a request got no answer (httpx maps the same to TransportError).
-_TRANSPORT = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol,
-              httpcore.ProxyError)  # fmt: skip
+_UNSENT = http11.ConnectError
 _ACCEPT = {"user-agent": ("User-Agent", USER_AGENT), "accept": ("Accept", "application/json"),
            "accept-encoding": ("Accept-Encoding", "gzip, deflate"),
            "connection": ("Connection", "keep-alive")}  # fmt: skip
@@ -132,12 +119,12 @@ class Http:
 
     async def __aexit__(self, *exc: object) -> None:
         for pool in self._pools.values():
-            await pool.aclose()
+            pool.close()
 
     def pool_for(self, host: str) -> HostConnections:
-        """The host's open connections (connections.py), on plain asyncio streams (network.py)."""
+        """The host's open connections (connections.py)."""
         if host not in self._pools:
-            self._pools[host] = HostConnections(self._verify, AsyncioBackend())
+            self._pools[host] = HostConnections(self._verify)
         return self._pools[host]
 
     def for_account(self, account: Account, user_agent: str | None = None) -> AccountFetcher:
@@ -269,11 +256,11 @@ class AccountFetcher:
                 raise self._fail(where, f"response larger than {http.max_body} bytes") from None
             except wire.BadBody as exc:
                 raise self._fail(where, str(exc)) from None
-            except httpcore.TimeoutException as exc:
+            except http11.Timeout as exc:
                 problem = "timed out"
                 if not resend and not isinstance(exc, _UNSENT):
                     raise self._unknown(where, problem) from None
-            except _TRANSPORT as exc:
+            except http11.TransportError as exc:
                 problem = f"connection failed ({type(exc).__name__})"
                 if not resend and not isinstance(exc, _UNSENT):
                     raise self._unknown(where, problem) from None

@@ -1,14 +1,15 @@
-"""One HTTP exchange straight on httpcore's connections: the request, redirects, decoding.
+"""One HTTP exchange on a host's kept connections: the request, redirects, decoding.
 
 httpx's client adds five layers per request on top of httpcore (auth and redirect flows, a
 cookie jar, event hooks, its own request and response models) and then its transport copies
 everything into httpcore's models and back: together ~40% of a poll's CPU per request, for
-features `poll` never uses. Here a request goes to httpcore as it is, and only what mentionwatch
-relies on is kept, as httpx does it: redirects followed (at most 20; the Authorization header
-never follows a redirect to another origin, except from http to https on the same host),
-gzip and deflate bodies decoded, the size cap checked as the body arrives.
+features `poll` never uses. Here a request goes to a connection (http11.py) as it is, and only
+what mentionwatch relies on is kept, as httpx does it: redirects followed (at most 20; the
+Authorization header never follows a redirect to another origin, except from http to https on
+the same host), gzip and deflate bodies decoded, the size cap checked as the body arrives.
 
-The caller (http.py) maps httpcore's errors (timeouts, network and protocol errors) to its own.
+The caller (http.py) maps the connections' errors (timeouts, network and protocol errors) to its
+own.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
-
-import httpcore
 
 from mentionwatch.connections import HostConnections
 
@@ -82,21 +81,17 @@ def form(data: Mapping[str, Any]) -> bytes:
     return urlencode(pairs).encode()
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
+def _origin(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme, 0)
 
 
-def _core_url(url: str) -> tuple[httpcore.URL, str]:
-    """httpcore's URL for `url`, and the Host header."""
+def _target(url: str) -> tuple[str, str]:
+    """What the request line asks for (path and query), and the Host header."""
     parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = parts.hostname or ""
-    netloc = parts.netloc.rpartition("@")[2]
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    core = httpcore.URL(scheme=scheme, host=host, port=parts.port, target=target)
-    return core, netloc
+    return target, parts.netloc.rpartition("@")[2]
 
 
 class _Inflate:
@@ -146,22 +141,19 @@ async def exchange(
     joined with ", " as httpx does) and the decoded body; `pools(host)` is a host's pool."""
     method, url, headers, body = request.method, request.url, dict(request.headers), request.body
     for _ in range(MAX_REDIRECTS + 1):
-        pool = pools(_origin(url)[1])
-        core_url, host = _core_url(url)
+        origin = _origin(url)
+        target, host = _target(url)
         sent = [(b"Host", host.encode("ascii"))]
         sent += [(name.encode(), value.encode()) for name, value in headers.values()]
         if body:
             sent.append((b"Content-Length", str(len(body)).encode()))
-        core = httpcore.Request(
-            method, core_url, headers=sent, content=body or None,
-            extensions={"timeout": dict(timeouts)},
-        )  # fmt: skip
-        response = await pool.handle_async_request(core)
+        pool = pools(origin[1])
+        connection = pool.take(origin)
         try:
+            response = await connection.request(method, target, sent, body, timeouts)
             found = _headers(response.headers)
             location = found.get("location")
             if response.status in _REDIRECTS and location:
-                await response.aclose()
                 method, url, body, headers = _redirected(
                     response.status, method, url, location, body, headers
                 )
@@ -169,7 +161,7 @@ async def exchange(
             steps = _decoders(found.get("content-encoding", ""))
             chunks: list[bytes] = []
             size = 0
-            async for chunk in response.aiter_stream():
+            async for chunk in response.chunks():
                 if steps:
                     chunk = _decode(steps, chunk)
                 size += len(chunk)
@@ -181,7 +173,8 @@ async def exchange(
                 if size + len(chunks[-1]) > max_body:
                     raise TooLarge
         finally:
-            await response.aclose()
+            # Kept only if its response was read to the end (a redirect's body is not read).
+            pool.give_back(connection)
         return response.status, found, b"".join(chunks)
     raise BadBody(f"more than {MAX_REDIRECTS} redirects")
 
