@@ -7,7 +7,6 @@ import io
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -35,7 +34,7 @@ def config(tmp_path: Path) -> Path:
     config, _ = build(tmp_path)
     hostile = [mention(f"h{i}", at(20, 12, i), text=text, author=f"au\tthor{i}")
                for i, text in enumerate(HOSTILE)]  # fmt: skip
-    hostile.append(replace(mention("link", at(20, 12, 30)), url="https://x.example/" + "p/" * 90))
+    hostile.append(mention("link", at(20, 12, 30))._replace(url="https://x.example/" + "p/" * 90))
     add(config, "brand", "mastodon", hostile)
     return config
 

@@ -7,7 +7,6 @@ issue's notes); this test holds the structure and the rules that layout relies o
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ UNBROKEN = (
 def report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Page]:
     freeze(monkeypatch, NOW)
     config, _ = build(tmp_path)
-    long = replace(mention("long", at(20, 9), text=f"Read this: {UNBROKEN} now"), url=UNBROKEN)
+    long = mention("long", at(20, 9), text=f"Read this: {UNBROKEN} now")._replace(url=UNBROKEN)
     add(config, "brand", "mastodon", [long])
     code, out, err = mw_split(config, "export", "--format", "html", "--all")
     assert code == 0, err

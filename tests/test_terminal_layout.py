@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -47,7 +46,7 @@ def stored(tmp_path: Path) -> tuple[Config, list[StoredMention]]:
     """The week's waiting mentions, plus one with a long link and author and long text."""
     config, _ = build(tmp_path)
     long = mention("long", at(20, 9), text="Is ExampleCo worth it? " * 12, author=LONG_AUTHOR)
-    add(config, "brand", "mastodon", [replace(long, url=LONG_URL)])
+    add(config, "brand", "mastodon", [long._replace(url=LONG_URL)])
     loaded = load(config)
     with Store.open(tmp_path / "history.db") as store:
         return loaded, list(store.mentions(MentionFilter(), NOW))
@@ -76,7 +75,7 @@ def test_list_never_splits_a_link_and_every_line_fits(
 
 def test_a_link_longer_than_the_screen_is_one_whole_line_from_the_margin(tmp_path: Path) -> None:
     config, _ = build(tmp_path, history=False)
-    huge = replace(mention("huge", at(20, 10)), url=HUGE_URL)
+    huge = mention("huge", at(20, 10))._replace(url=HUGE_URL)
     add(config, "brand", "mastodon", [huge, mention("short", at(20, 11))])
     with Store.open(tmp_path / "history.db") as store:
         mentions = list(store.mentions(MentionFilter(), NOW))
@@ -152,7 +151,7 @@ def test_list_on_a_terminal_links_the_url_and_the_excerpt_with_osc_8(
 def test_list_does_not_link_a_url_that_is_not_http(tmp_path: Path) -> None:
     config, _ = build(tmp_path, history=False)
     add(
-        config, "brand", "mastodon", [replace(mention("js", at(20, 10)), url="javascript:alert(1)")]
+        config, "brand", "mastodon", [mention("js", at(20, 10))._replace(url="javascript:alert(1)")]
     )
     with Store.open(tmp_path / "history.db") as store:
         mentions = list(store.mentions(MentionFilter(), NOW))
