@@ -11,7 +11,6 @@ crashes, never on a missed target: timings on shared CI machines are too noisy f
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -20,21 +19,23 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.measure import (
     PYTHON,
     ROOT,
     Run,
+    compile_bytecode,
     counting_cpu,
     cpu_bound,
+    have_mastodon_py,
     machine,
     median,
     run_child,
     simulator,
     simulator_process,
 )
+from benchmarks.results import report
 from benchmarks.setup import (
     SimAccount,
     build_database,
@@ -353,48 +354,6 @@ class Bench:
             note = f"`mentionwatch {' '.join(args)}` {verdict} (python -X importtime)"
             self.notes.append(note)
             print(f"    {note}", flush=True)
-
-
-def compile_bytecode() -> None:
-    """Compile the project's bytecode first, as `pip install` does for a regular install.
-
-    An editable install run with PYTHONDONTWRITEBYTECODE (CI sets it) never caches bytecode,
-    so every start would compile every module again (~25 ms), which no installed copy does.
-    """
-    subprocess.run([PYTHON, "-m", "compileall", "-q", str(ROOT / "src")], check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
-
-
-def have_mastodon_py() -> bool:
-    """Mastodon.py is installed into the benchmark's environment on demand, never a dependency."""
-    if importlib.util.find_spec("mastodon") is not None:
-        return True
-    print("    installing Mastodon.py into this environment for comparison 2", flush=True)
-    subprocess.run([PYTHON, "-m", "pip", "install", "-q", "Mastodon.py"], check=False)
-    importlib.invalidate_caches()
-    return importlib.util.find_spec("mastodon") is not None
-
-
-def report(bench: Bench, info: dict[str, str], command: str, took: float) -> str:
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Produced by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {took:.0f}s.",
-        "",
-        "Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()) + ".",
-        "",
-        "Every figure is a ratio of two things measured side by side in the same run "
-        "(repetitions alternate between the two sides); the median of the repetitions is used. "
-        "The project's bytecode is compiled first, as an installed copy has it.",
-        "",
-        "| Measure | Ratio | Target | Result | Measured |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for f in bench.figures:
-        ratio = "—" if f.ratio is None else f"{f.ratio:.2f}"
-        lines.append(f"| {f.name} | {ratio} | {f.target_text} | {f.verdict} | {f.detail} |")
-    lines += ["", *[f"- {note}" for note in bench.notes], ""]
-    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
