@@ -147,6 +147,12 @@ def test_bodies_are_read_as_framed_and_connections_kept_only_when_they_can_be(
     assert scripted.opened == connections
 
 
+def test_a_response_head_of_80_kb_is_read(scripted: Scripted) -> None:
+    policy = b"Content-Security-Policy: " + b"a" * 80_000 + b"\r\n"
+    scripted.scripts.append([b"HTTP/1.1 200 OK\r\n" + policy + _SIZED.split(b"\r\n", 1)[1]])
+    assert fetch_all([f"{scripted.base}/a"]) == [{"n": 2}]
+
+
 def test_an_informational_response_is_skipped(scripted: Scripted) -> None:
     scripted.scripts.append([b"HTTP/1.1 100 Continue\r\n\r\n"
                     b'HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n{"n": 1}'])  # fmt: skip

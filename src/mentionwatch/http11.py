@@ -21,6 +21,8 @@ from collections.abc import AsyncIterator, Mapping
 import h11
 
 READ_SIZE = 64 * 1024
+# As httpcore: h11's own default (16 KB) refuses the header blocks some APIs send.
+MAX_HEAD = 100 * 1024
 Origin = tuple[str, str, int]  # scheme, host, port
 Headers = list[tuple[bytes, bytes]]
 
@@ -76,7 +78,7 @@ class Connection:
         self.origin = origin
         self._ssl_context = ssl_context
         self._keepalive = keepalive
-        self._h11 = h11.Connection(h11.CLIENT)
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._idle_since: float | None = None
