@@ -86,8 +86,7 @@ class Connection:
 
     def usable(self) -> bool:
         """Idle, not past its keep-alive, and not closed by the server meanwhile (the event
-        loop reads the end of a closed connection as it comes; anything else unasked for is
-        no reason to trust it either)."""
+        loop reads the end of a closed connection as it comes)."""
         if self._closed or self._idle_since is None or self._reader is None:
             return False
         if time.monotonic() - self._idle_since > self._keepalive:
