@@ -1,8 +1,9 @@
 """The concurrent floor: `poll`'s own HTTP client and limits, fetching and parsing, storing nothing.
 
 The same `Http` (pools, per-host limits, retries, quota tracking) that `poll` builds from the same
-config, the same requests per account (verify_credentials, the mention notifications, the
-account's statuses, each paged by its Link header), all accounts at once, pages parsed with
+config, the same requests per account, in the same order (verify_credentials, then the mention
+notifications beside the account's statuses, as `poll` reads Mastodon's two listings, each paged
+by its Link header), all accounts at once, pages parsed with
 orjson and the cyclic collector paused, as in `poll`. `poll` ÷ this is mentionwatch's own cost:
 building, checking and storing mentions, and its bookkeeping per request.
 
@@ -37,9 +38,11 @@ async def account_requests(http: Http, account: Account) -> int:
         (await fetcher.get(f"{base}/api/v1/accounts/verify_credentials", headers=auth)).body
     )
     mentions = [("types[]", "mention"), ("limit", str(NOTIFICATIONS_PAGE))]
-    total = await listing(fetcher, f"{base}/api/v1/notifications", mentions, auth)
     own = [("exclude_reblogs", "true"), ("limit", str(STATUSES_PAGE))]
-    await listing(fetcher, f"{base}/api/v1/accounts/{me['id']}/statuses", own, auth)
+    total, _ = await asyncio.gather(
+        listing(fetcher, f"{base}/api/v1/notifications", mentions, auth),
+        listing(fetcher, f"{base}/api/v1/accounts/{me['id']}/statuses", own, auth),
+    )
     return total
 
 

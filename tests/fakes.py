@@ -98,7 +98,13 @@ class FakeMastodon:
         self.hang_seconds = 2.0
         self.oversized_bytes = 200_000
         self.faults: deque[str] = deque()
+        # Faults for one path only (its next answers), before any of `faults`: a poll reads
+        # two listings side by side, so which request comes second is not fixed.
+        self.path_faults: dict[str, deque[str]] = {}
         self.requests = 0
+        self.paths: list[str] = []
+        self.in_flight = 0
+        self.most_in_flight = 0  # requests being answered at once, at the most
         self._next_id = 100_000
 
     def add_account(self, token: str, acct: str) -> FakeAccount:
@@ -134,12 +140,19 @@ class FakeMastodon:
             await send({"type": "lifespan.shutdown.complete"})
             return
         self.requests += 1
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        status, headers, body = self._route(scope)
-        fault = self.faults.popleft() if self.faults else None
-        if fault is not None:
-            status, headers, body = await self._inject(fault, status, headers, body)
+        self.paths.append(scope["path"])
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            status, headers, body = self._route(scope)
+            queued = self.path_faults.get(scope["path"])
+            fault = queued.popleft() if queued else self.faults.popleft() if self.faults else None
+            if fault is not None:
+                status, headers, body = await self._inject(fault, status, headers, body)
+        finally:
+            self.in_flight -= 1
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

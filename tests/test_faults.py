@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import itertools
 import tempfile
+from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,12 +59,16 @@ def poll_once(store: Store, acct: Account, **options: Any) -> PollResult:
     return result
 
 
-def armed(app: FakeMastodon, mentions: int, *faults: str) -> str:
-    """A new account's token, with `mentions` waiting and the server's next answers `faults`."""
+def armed(app: FakeMastodon, mentions: int, *faults: str, notifications: str = "") -> str:
+    """A new account's token, with `mentions` waiting and the server's next answers `faults`
+    (and the mention notifications' next answer `notifications`)."""
     token = f"tok-{next(_tokens)}"
     app.add_mentions(app.add_account(token, "brand"), mentions)
     app.faults.clear()
     app.faults.extend(faults)
+    app.path_faults.clear()
+    if notifications:
+        app.path_faults["/api/v1/notifications"] = deque([notifications])
     return token
 
 
@@ -124,7 +129,8 @@ def test_each_fault_fails_the_account_with_a_clear_message_and_keeps_nothing_hal
     fake: tuple[FakeMastodon, str], tmp_path: Path, fault: str, problem: str
 ) -> None:
     app, url = fake
-    token = armed(app, 7, "quota", fault)  # the second request fails, after one good page
+    # The mentions fail, after a good first answer (verify_credentials) that spent the quota.
+    token = armed(app, 7, "quota", notifications=fault)
     with Store.open(tmp_path / "m.db") as store:
         result = poll_once(store, account(url, token), retries=0)
         assert result.error is not None and problem in result.error

@@ -5,16 +5,21 @@ Used by `poll` in its own process and by each worker process (workers.py) alike.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from mentionwatch.errors import SourceError
-from mentionwatch.fetched import Mention, Reply
+from mentionwatch.fetched import Batch, Mention, Reply
 from mentionwatch.http import Http, tls_context
 from mentionwatch.models import Account, Kind
+
+if TYPE_CHECKING:
+    from mentionwatch.sources.base import Source
 
 log = logging.getLogger("mentionwatch.poll")
 
@@ -53,15 +58,26 @@ async def fetch_account(
         # The one backfill rule: a listing without a cursor looks back this far, by this
         # poll's clock; the sources' shared sweep applies it.
         horizon = started - account.backfill
-        found = await source.mentions(cursors.get("mentions"), horizon)
-        skip = _not_mentions(account)
-        mentions = [
-            m for m in found.items
-            if m.author.lower().lstrip("@") not in skip and _wanted(account, m)
-        ]  # fmt: skip
-        got["mentions"] = found.cursor
-        not_before = found.not_before
-        replies = await source.replies(cursors.get("replies"), horizon)
+        replying = _replies_alongside(source, cursors.get("replies"), horizon)
+        awaited = False
+        try:
+            found = await source.mentions(cursors.get("mentions"), horizon)
+            skip = _not_mentions(account)
+            mentions = [
+                m for m in found.items
+                if m.author.lower().lstrip("@") not in skip and _wanted(account, m)
+            ]  # fmt: skip
+            got["mentions"] = found.cursor
+            not_before = found.not_before
+            if replying is None:
+                replies = await source.replies(cursors.get("replies"), horizon)
+            else:
+                awaited = True
+                replies = await replying
+        finally:
+            if replying is not None and not awaited:  # the mentions failed: so does the poll
+                replying.cancel()
+                await asyncio.gather(replying, return_exceptions=True)
         got["replies"] = replies.cursor
         return Fetched(account.name, started, mentions, replies.items, got,
                        seconds=time.monotonic() - began, not_before=not_before)  # fmt: skip
@@ -76,6 +92,18 @@ async def fetch_account(
     partial = "mentions" in got
     return Fetched(account.name, started, mentions, (), got, error, partial,
                    time.monotonic() - began, not_before)  # fmt: skip
+
+
+def _replies_alongside(
+    source: Source, cursor: str | None, horizon: datetime
+) -> asyncio.Task[Batch[Reply]] | None:
+    """The replies listing, started now beside the mentions' where the source allows it
+    (`concurrent_listings`): a poll then takes the longer of the two listings' round trips,
+    not their sum. Its failure still only makes the poll partial: the mentions are awaited
+    first, and kept."""
+    if not getattr(source, "concurrent_listings", False):
+        return None
+    return asyncio.ensure_future(source.replies(cursor, horizon))
 
 
 def prepare(accounts: Sequence[Account]) -> None:

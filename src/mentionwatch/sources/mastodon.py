@@ -9,6 +9,7 @@ responders', remote ones included), so a reply's `parent_id` points straight at 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -51,6 +52,9 @@ log = logging.getLogger("mentionwatch.sources.mastodon")
 
 class MastodonSource(MastodonReplies):
     platform: ClassVar[str] = "mastodon"
+    # The two listings share only the account id (one verify_credentials, below): a poll may
+    # read them side by side (fetch.py).
+    concurrent_listings: ClassVar[bool] = True
 
     def __init__(self, account: Account, fetcher: Fetcher) -> None:
         self.account = account
@@ -58,6 +62,7 @@ class MastodonSource(MastodonReplies):
         self.api = Api(account, fetcher)
         self.base = self.api.base
         self._me: str | None = None
+        self._asking_me = asyncio.Lock()  # both listings may need the id at once
 
     async def whoami(self) -> str:
         me = await self._verify_credentials()
@@ -302,9 +307,10 @@ class MastodonSource(MastodonReplies):
     async def _own_id(self, cached: str | None) -> str:
         if cached:
             self._me = self._me or cached
-        if self._me is None:
-            me = await self._verify_credentials()
-            self._me = str(self.api.field(VERIFY, me, "id"))
+        async with self._asking_me:
+            if self._me is None:
+                me = await self._verify_credentials()
+                self._me = str(self.api.field(VERIFY, me, "id"))
         return self._me
 
     async def _verify_credentials(self) -> Any:
