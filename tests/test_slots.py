@@ -72,6 +72,13 @@ def test_an_earlier_accounts_next_request_goes_before_a_later_accounts_first(
 
     (A slot freed by an account goes to a waiter already queued: a1's second request waits
     for a2's first, and then goes before a3's first.)"""
+    seen = _served(httpserver, ["a1", "a2", "a3"], places=1)
+    assert seen == ["a1", "a2", "a1", "a2", "a3", "a3"]
+
+
+def _served(httpserver: HTTPServer, names: list[str], places: int) -> list[str]:
+    """Each account sends two requests one after the other, with `places` in flight at most
+    (in all and per host); the accounts, in the order the server saw their requests."""
     seen: list[str] = []
     lock = threading.Lock()
 
@@ -80,22 +87,31 @@ def test_an_earlier_accounts_next_request_goes_before_a_later_accounts_first(
             seen.append(request.path.strip("/"))
         return Response("{}", content_type="application/json")
 
-    httpserver.expect_request("/a1").respond_with_handler(handler)
-    httpserver.expect_request("/a2").respond_with_handler(handler)
-    httpserver.expect_request("/a3").respond_with_handler(handler)
+    for name in names:
+        httpserver.expect_request(f"/{name}").respond_with_handler(handler)
 
     async def go() -> None:
-        async with Http(concurrency=1, per_host=1) as http:
+        async with Http(concurrency=places, per_host=places) as http:
 
             async def account(name: str) -> None:
                 fetcher = http.for_account(_account(name))
                 for _ in range(2):
                     await fetcher.get(httpserver.url_for(f"/{name}"))
 
-            await asyncio.gather(*(account(n) for n in ("a1", "a2", "a3")))
+            await asyncio.gather(*(account(n) for n in names))
 
     run(go())
-    assert seen == ["a1", "a2", "a1", "a2", "a3", "a3"]
+    return seen
+
+
+def test_a_hosts_first_accounts_all_start_before_any_goes_on(httpserver: HTTPServer) -> None:
+    """Two places, six accounts of two requests each. The first four (2 x per_host) start
+    before any account's second request: an account starting last would end the poll late.
+    The fifth and sixth start in account order, after the earlier accounts' requests."""
+    seen = _served(httpserver, [f"a{i}" for i in range(1, 7)], places=2)
+    assert sorted(seen[:4]) == ["a1", "a2", "a3", "a4"]
+    assert sorted(seen[4:8]) == ["a1", "a2", "a3", "a4"]
+    assert sorted(seen[8:]) == ["a5", "a5", "a6", "a6"]
 
 
 def test_a_request_waiting_for_its_busy_host_holds_none_of_the_polls_places() -> None:

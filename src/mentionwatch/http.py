@@ -98,6 +98,8 @@ class Http:
         self._hosts: dict[str, Gate] = {}
         # Accounts in the order they start: an earlier one's requests go first (slots.py).
         self._started = itertools.count()
+        # Per host, the accounts whose first request went ahead of the others' (slot()).
+        self._early: dict[str, int] = {}
         # Spent quotas per (host, account, endpoint): X counts each endpoint apart, and a
         # platform with one global quota answers 429 on the next endpoint anyway.
         self._blocked: dict[tuple[str, str, str], float] = {}
@@ -130,13 +132,23 @@ class Http:
     def for_account(self, account: Account, user_agent: str | None = None) -> AccountFetcher:
         return AccountFetcher(self, account, user_agent, next(self._started))
 
-    def slot(self, host: str, priority: int = 0) -> Slot:
+    def slot(self, host: str, priority: int = 0, *, first: bool = False) -> Slot:
         """A place among all requests in flight and among this host's: `async with` it.
 
         Waiting requests get in by `priority`, lowest first: their account's start order.
+        An account's `first` request to a host goes before all of those, for the host's first
+        2 × per_host accounts: every later request of an account waits for its first, so an
+        account that starts only as earlier ones finish would hold up the whole poll at its
+        end; beyond those, accounts start in their order, as places free up, and the first
+        ones still finish early (their mentions stored and alerted while others fetch).
         """
         if host not in self._hosts:
             self._hosts[host] = Gate(self._per_host)
+        if first:
+            early = self._early.get(host, 0)
+            if early < 2 * self._per_host:
+                self._early[host] = early + 1
+                priority = -1
         return Slot(self._all, self._hosts[host], priority)
 
     def spent_until(self, key: tuple[str, str, str]) -> float | None:
@@ -161,6 +173,7 @@ class AccountFetcher:
         self.account = account.name
         self.user_agent = user_agent
         self.priority = priority
+        self._hosts: set[str] = set()  # the hosts this account has sent requests to
         self._secrets = sorted((s for s in account.secrets.values() if s), key=len, reverse=True)
         self._secret_hint = ", ".join(account.secret_sources.values())
 
@@ -248,7 +261,9 @@ class AccountFetcher:
             await self._wait_for_quota((host, self.account, where))
             started = http.clock()
             try:
-                async with http.slot(host, self.priority):
+                first = host not in self._hosts
+                self._hosts.add(host)
+                async with http.slot(host, self.priority, first=first):
                     status, headers, body = await wire.exchange(
                         http.pool_for, request, http.timeouts, http.max_body
                     )

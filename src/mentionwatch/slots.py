@@ -5,7 +5,9 @@ With plain first-come semaphores every account's first request goes before any a
 second, and so on: all accounts move in step and all of them finish at the very end, so
 nothing can be stored until the network is done. Here a waiting request of an account that
 started earlier goes first: the first accounts finish while later ones are still fetching, so
-storing overlaps fetching, and no slot is left free while any request waits.
+storing overlaps fetching, and no slot is left free while any request waits. Only the first
+request of each of a host's first accounts goes before them all (`Http.slot`): every other
+request of an account waits for it, so an account starting last would end the poll late.
 """
 
 from __future__ import annotations
