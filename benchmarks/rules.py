@@ -2,10 +2,11 @@
 
     .venv/bin/python -m benchmarks.rules 100000      # prints one JSON line of seconds
 
-Both sides run in this one process, alternating, on the same mentions: storing them
-(`Store.save_poll` into a fresh database, as a poll does without rules), and matching every
-rule against every one of them (`RuleSet.outcomes`, the call `save_poll` makes with rules:
-what storing with rules adds).
+All in this one process, alternating, on the same mentions: storing them (`Store.save_poll`
+into a fresh database, as a poll does without rules); matching every rule against every one
+of them (`RuleSet.outcomes`, the call `save_poll` makes with rules); and, for the record,
+storing them with the rules. The last is less than the first two together: a big poll is
+staged on two cores, each matching the rules against its half (store/inserts.py).
 The mentions are what a poll stores: posts of 60-280 characters, a tenth of them with a
 link, a few with accents, authors and languages of their own; some match a rule, most none.
 """
@@ -97,11 +98,11 @@ def mentions(count: int, seed: int = 7) -> list[Mention]:
     return found
 
 
-def time_storing(batch: list[Mention], work: Path, rep: int) -> float:
-    db = work / f"store-{rep}.db"
+def time_storing(batch: list[Mention], db: Path, rules: RuleSet | None = None) -> float:
     with Store.open(db) as store:
+        decide = rules.outcomes if rules is not None else None
         began = time.perf_counter()
-        store.save_poll("brand", "mastodon", batch, [], {}, datetime.now(UTC))
+        store.save_poll("brand", "mastodon", batch, [], {}, datetime.now(UTC), decide)
         return time.perf_counter() - began
 
 
@@ -118,16 +119,18 @@ def main(argv: list[str]) -> int:
     batch = mentions(count)
     matched = sum(bool(rules.outcome(m.text, m.title, m.author, "mastodon", "brand", m.kind,
                                      m.lang).rules) for m in batch)  # fmt: skip
-    store_times, match_times = [], []
+    store_times, ruled_times, match_times = [], [], []
     with tempfile.TemporaryDirectory(prefix="mentionwatch-rules-") as tmp:
         for rep in range(repeats):
-            store_times.append(time_storing(batch, Path(tmp), rep))
+            store_times.append(time_storing(batch, Path(tmp) / f"plain-{rep}.db"))
+            ruled_times.append(time_storing(batch, Path(tmp) / f"ruled-{rep}.db", rules))
             match_times.append(time_matching(batch, rules))
     result = {
         "mentions": count,
         "rules": len(rules.rules),
         "matched": matched,
         "store_seconds": statistics.median(store_times),
+        "store_with_rules_seconds": statistics.median(ruled_times),
         "match_seconds": statistics.median(match_times),
         "repeats": repeats,
     }
