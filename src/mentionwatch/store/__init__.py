@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mentionwatch.errors import StoreError
 from mentionwatch.models import State, StoredMention
-from mentionwatch.store import inserts
 from mentionwatch.store.alerts import AlertPlanner, AlertQueries
 from mentionwatch.store.backend import Connection, Dialect, dialect_of, is_url, open_sqlite, shown
 from mentionwatch.store.leases import LeaseQueries
@@ -38,6 +37,7 @@ from mentionwatch.timeutil import to_db
 
 if TYPE_CHECKING:  # only polls build these; reading commands never define them
     from mentionwatch.fetched import Mention, Reply
+    from mentionwatch.store import inserts
 
 __all__ = ["Change", "Decide", "DecideAll", "Decision", "MentionFilter", "SaveResult", "Store"]
 
@@ -219,6 +219,8 @@ class Store(
         the same transaction, so a mention a rule dismisses is never open, not even for a
         moment.
         """
+        from mentionwatch.store import inserts  # only polls write mentions
+
         seen = to_db(now)
         fresh = inserts.oldest_first(mentions)
 
@@ -271,6 +273,8 @@ class Store(
     ) -> contextlib.AbstractContextManager[inserts.Staged | None]:
         """A big poll's new mentions staged on two cores before its transaction (inserts.py);
         outside a transaction only, since SQLite attaches the staged rows only there."""
+        from mentionwatch.store import inserts
+
         if isinstance(self.db, sqlite3.Connection) and not self._group_open:
             if inserts.worth_it(len(fresh)):
                 return inserts.staged(self.db, fresh, rows)
