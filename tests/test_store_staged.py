@@ -193,3 +193,24 @@ def test_inside_an_open_group_a_big_poll_is_stored_row_by_row(
             assert store.save_poll("third", "mastodon", batch(40), [], {}, NOW).new_mentions == 40
         assert calls == [40]
         assert store.db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0] == 83
+
+
+@pytest.mark.parametrize("refusal", ["no temporary folder", "no process to fork"])
+def test_when_it_cannot_stage_a_big_poll_is_stored_row_by_row(
+    tmp_path: Path,
+    staged_from: Callable[[int], list[int]],
+    monkeypatch: pytest.MonkeyPatch,
+    refusal: str,
+) -> None:
+    plain = first_and_second_poll(tmp_path / "plain.db")
+    calls = staged_from(100)
+    if refusal == "no temporary folder":
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    else:
+
+        def refused() -> int:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+
+        monkeypatch.setattr(os, "fork", refused)
+    assert first_and_second_poll(tmp_path / "staged.db") == plain
+    assert calls == [302]  # it tried

@@ -120,38 +120,57 @@ class Staged:
 
 
 @contextlib.contextmanager
-def staged(db: sqlite3.Connection, mentions: Sequence[Mention], rows: Rows) -> Iterator[Staged]:
+def staged(
+    db: sqlite3.Connection, mentions: Sequence[Mention], rows: Rows
+) -> Iterator[Staged | None]:
     """Stage `mentions` (oldest first) as `rows` makes them: the older half in a forked child,
-    the newer half here. Must be entered outside any transaction (SQLite attaches a database
-    only there); if the child fails, this process stages its half too."""
+    the newer half here; None when they cannot be staged (no room in the temporary folder, no
+    process to fork), and then they are stored row by row. Must be entered outside any
+    transaction (SQLite attaches a database only there); if the child fails, this process
+    stages its half too."""
+    with contextlib.ExitStack() as undo:
+        try:
+            stage: Staged | None = _stage(undo, db, mentions, rows)
+        except (OSError, sqlite3.Error):
+            undo.close()  # what was staged goes, before the rows are written again
+            stage = None
+        yield stage
+
+
+def _stage(
+    undo: contextlib.ExitStack, db: sqlite3.Connection, mentions: Sequence[Mention], rows: Rows
+) -> Staged:
     import tempfile  # here: every command opens the store, and only big polls stage (~2 ms)
 
     half = len(mentions) // 2
     older, newer = mentions[:half], mentions[half:]
-    with tempfile.TemporaryDirectory(prefix="mentionwatch-") as folder:
-        path = Path(folder) / "stage.db"
-        child = _fork_stager(path, older, rows)
-        reaped = False
-        try:
-            db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_TABLE} ({COLUMNS})")
-            _write(db, f"temp.{_TABLE}", rows(newer))
-            status = os.waitpid(child, 0)[1]
-            reaped = True
-            if os.waitstatus_to_exitcode(status) != 0:
-                path.unlink(missing_ok=True)
-                _write_file(path, rows(older))
-            db.execute(f"ATTACH DATABASE ? AS {_STAGE}", (str(path),))
-            try:
-                yield Staged(db)
-            finally:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute(f"DETACH DATABASE {_STAGE}")
-        finally:
-            if not reaped:  # interrupted before the child was waited for
-                os.kill(child, signal.SIGKILL)
-                os.waitpid(child, 0)
-            with contextlib.suppress(sqlite3.Error):
-                db.execute(f"DROP TABLE IF EXISTS temp.{_TABLE}")
+    path = Path(undo.enter_context(tempfile.TemporaryDirectory(prefix="mentionwatch-")))
+    path /= "stage.db"
+    undo.callback(_quietly, db, f"DROP TABLE IF EXISTS temp.{_TABLE}")
+    child = _fork_stager(path, older, rows)
+    reaped = False
+
+    def end_child() -> None:
+        if not reaped:  # interrupted, or failed, before the child was waited for
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+
+    undo.callback(end_child)
+    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_TABLE} ({COLUMNS})")
+    _write(db, f"temp.{_TABLE}", rows(newer))
+    status = os.waitpid(child, 0)[1]
+    reaped = True
+    if os.waitstatus_to_exitcode(status) != 0:
+        path.unlink(missing_ok=True)
+        _write_file(path, rows(older))
+    db.execute(f"ATTACH DATABASE ? AS {_STAGE}", (str(path),))
+    undo.callback(_quietly, db, f"DETACH DATABASE {_STAGE}")
+    return Staged(db)
+
+
+def _quietly(db: sqlite3.Connection, sql: str) -> None:
+    with contextlib.suppress(sqlite3.Error):
+        db.execute(sql)
 
 
 def _fork_stager(path: Path, mentions: Sequence[Mention], rows: Rows) -> int:
