@@ -183,16 +183,26 @@ def test_inside_an_open_group_a_big_poll_is_stored_row_by_row(
     tmp_path: Path, staged_from: Callable[[int], list[int]]
 ) -> None:
     calls = staged_from(10)
-    with Store.open(tmp_path / "m.db") as store:
+    with Store.open(tmp_path / "m.db") as store, Store.open(tmp_path / "m.db") as other:
+
+        def committed() -> int:
+            return int(other.db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0])
+
         with store.grouped() as commit:
             store.save_poll("other", "mastodon", batch(3), [], {}, NOW)
             # The group's transaction is open: SQLite attaches nothing inside one.
             assert store.save_poll("brand", "mastodon", batch(40), [], {}, NOW).new_mentions == 40
+            assert calls == [] and committed() == 0
             commit()
-            # Committed: the next big one is staged again.
+            # Committed: the next big one is staged again, and the group commits with it,
+            # since the staged rows can be detached only then.
             assert store.save_poll("third", "mastodon", batch(40), [], {}, NOW).new_mentions == 40
-        assert calls == [40]
-        assert store.db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0] == 83
+            assert calls == [40] and committed() == 83
+            names = [row[1] for row in store.db.execute("PRAGMA database_list")]
+            assert names == ["main", "temp"]  # detached
+            assert store.save_poll("fourth", "mastodon", batch(40), [], {}, NOW).new_mentions == 40
+            assert calls == [40, 40]
+        assert committed() == 123
 
 
 @pytest.mark.parametrize("refusal", ["no temporary folder", "no process to fork"])

@@ -268,17 +268,28 @@ class Store(
             still_open = self._count_open(db, account, seen)
         return SaveResult(new_mentions, new_replies, answered, still_open, dismissed)
 
+    @contextlib.contextmanager
     def _staging(
         self, fresh: Sequence[Mention], rows: inserts.Rows
-    ) -> contextlib.AbstractContextManager[inserts.Staged | None]:
+    ) -> Iterator[inserts.Staged | None]:
         """A big poll's new mentions staged on two cores before its transaction (inserts.py);
         outside a transaction only, since SQLite attaches the staged rows only there."""
         from mentionwatch.store import inserts
 
-        if isinstance(self.db, sqlite3.Connection) and not self._group_open:
-            if inserts.worth_it(len(fresh)):
-                return inserts.staged(self.db, fresh, rows)
-        return contextlib.nullcontext()
+        db = self.db
+        if not isinstance(db, sqlite3.Connection) or self._group_open:
+            yield None
+            return
+        if not inserts.worth_it(len(fresh)):
+            yield None
+            return
+        with inserts.staged(db, fresh, rows) as staged:
+            yield staged
+            if staged is not None and self._group_open:
+                # In a group, the account's savepoint leaves the group's transaction open, and
+                # SQLite detaches the staged rows only once no transaction holds them: the
+                # group commits now (its accounts are each whole), before they are detached.
+                self._end_group("COMMIT")
 
     def record_reply(self, mention_id: int, reply: Reply, now: datetime) -> StoredMention:
         """A reply posted from mentionwatch: stored exactly as a poll stores it, so the next
