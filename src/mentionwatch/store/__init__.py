@@ -277,10 +277,11 @@ class Store(
         from mentionwatch.store import inserts
 
         db = self.db
-        if not isinstance(db, sqlite3.Connection) or self._group_open:
-            yield None
-            return
-        if not inserts.worth_it(len(fresh)):
+        if (
+            not isinstance(db, sqlite3.Connection)
+            or self._group_open
+            or not inserts.worth_it(len(fresh))
+        ):
             yield None
             return
         with inserts.staged(db, fresh, rows) as staged:

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mentionwatch.store.backend import Connection
 from mentionwatch.store.triage import DecideAll, decisions
 from mentionwatch.timeutil import to_db, to_utc
 
@@ -67,7 +68,7 @@ def oldest_first(mentions: Sequence[Mention]) -> list[Mention]:
     return sorted(mentions, key=_created)
 
 
-def insert(db: Any, account: str, fresh: Sequence[Mention], rows: Rows) -> int:
+def insert(db: Connection, account: str, fresh: Sequence[Mention], rows: Rows) -> int:
     """Row by row, inside the write transaction: the new ones of `fresh`, leaving out the
     account's own posts (stored as replies, this poll's included). Returns how many were new."""
     own = _stored_reply_ids(db, account, [m.remote_id for m in fresh])
@@ -83,7 +84,7 @@ def _created(mention: Mention) -> datetime:
     return to_utc(mention.created_at)  # a naive time among aware ones must not stop the save
 
 
-def _stored_reply_ids(db: Any, account: str, ids: Sequence[str]) -> set[str]:
+def _stored_reply_ids(db: Connection, account: str, ids: Sequence[str]) -> set[str]:
     """Which of `ids` are stored replies of `account`, asked 500 at a time: in one go, where a
     NOT EXISTS per inserted row took half the time."""
     found: set[str] = set()
